@@ -1,0 +1,334 @@
+/// Cross-document checks: models to endpoints, sources to files, names, purposes and secrets.
+extension LoadContext {
+    /// Providers whose files Ferry manages, by LiteLLM provider name.
+    static let providerKinds: [String: ProviderKind] = [
+        "openai": .openai, "text-completion-openai": .openai, "azure": .azure, "azure_text": .azure,
+        "vertex_ai": .vertex, "vertex_ai_beta": .vertex,
+    ]
+
+    /// Largest single file each provider accepts through its files endpoint.
+    static func maxBytes(_ kind: ProviderKind) -> Int64 {
+        switch kind {
+        case .openai, .azure: return 512 * 1024 * 1024
+        case .vertex: return 5 * 1024 * 1024 * 1024 * 1024
+        }
+    }
+
+    mutating func finish(tree: some SourceTree) throws(ValidationFailed) -> LoadedManifests {
+        var secrets: [String: Secret] = [:]
+        // Resolve only models some declaration targets: a LiteLLM config lists many chat models whose
+        // credentials Ferry never needs, and a missing key there must not block a run.
+        let targeted = Set(declarations.flatMap { $0.targetModels.map(\.0) })
+        var resolvedModels: [ModelDefinition] = []
+        for raw in models {
+            // Untargeted models are resolved quietly: when they resolve, Ferry can still prune files it owns
+            // there; when they do not, nothing needs them.
+            let mark = diagnostics.count
+            let endpoint = resolveEndpoint(raw, secrets: &secrets)
+            if !targeted.contains(raw.name) { diagnostics.removeSubrange(mark...) }
+            resolvedModels.append(
+                ModelDefinition(
+                    name: raw.name, model: raw.model, provider: raw.provider, endpoint: endpoint,
+                    origin: raw.place.short))
+        }
+        let modelNames = Set(models.map(\.name))
+
+        var files: [DesiredFile] = []
+        var names: [String: Place] = [:]
+        for declaration in declarations {
+            // Targets and purposes.
+            var kinds: Set<ProviderKind> = []
+            for (model, place) in declaration.targetModels {
+                guard modelNames.contains(model) else {
+                    let hint = Self.closest(model, in: Array(modelNames)).map { "did you mean '\($0)'?" }
+                        ?? (modelNames.isEmpty
+                            ? "no model_list was found; add a LiteLLM config with model_list to the manifests"
+                            : "known models: \(modelNames.sorted().joined(separator: ", "))")
+                    error(place, "unknown model '\(model)'", hint: hint)
+                    continue
+                }
+                for raw in models where raw.name == model {
+                    if let kind = Self.providerKinds[raw.provider] {
+                        kinds.insert(kind)
+                    } else {
+                        error(
+                            place,
+                            "model '\(model)' uses provider '\(raw.provider)', which has no files API Ferry can manage",
+                            hint: "target openai, azure or vertex_ai models (\(raw.place.short))")
+                    }
+                }
+            }
+            if !declaration.purpose.isEmpty {
+                for kind in kinds.sorted() {
+                    if let accepted = kind.acceptedPurposes, !accepted.contains(declaration.purpose) {
+                        error(
+                            declaration.purposePlace,
+                            "purpose '\(declaration.purpose)' is not accepted by \(kind.rawValue)",
+                            hint: "use one of: \(accepted.sorted().joined(separator: ", "))")
+                    }
+                }
+            }
+            let maxBytes = kinds.map(Self.maxBytes).min() ?? Int64.max
+
+            // Sources.
+            let members = expandSources(declaration, tree: tree)
+            for member in members {
+                if let previous = names[member.name] {
+                    error(
+                        declaration.namePlace, "duplicate file name '\(member.name)'",
+                        hint: "already declared at \(previous.short); names must be unique")
+                    continue
+                }
+                names[member.name] = declaration.namePlace
+                if member.bytes == 0 {
+                    error(member.place, "source '\(member.path)' is empty", hint: "providers reject empty files")
+                    continue
+                }
+                if member.bytes > maxBytes {
+                    error(
+                        member.place,
+                        "source '\(member.path)' is \(member.bytes) bytes, over the \(maxBytes)-byte limit of its target providers",
+                        hint: "split the file or target a provider that accepts larger files")
+                    continue
+                }
+                if declaration.purpose == "batch", !member.path.hasSuffix(".jsonl") {
+                    error(
+                        member.place, "purpose 'batch' needs a .jsonl source, got '\(member.path)'",
+                        hint: "batch input files are JSON Lines")
+                }
+                files.append(
+                    DesiredFile(
+                        name: member.name, sourcePath: member.path, bytes: member.bytes, purpose: declaration.purpose,
+                        filename: declaration.filename ?? RelativePath.baseName(of: member.path),
+                        targetModels: declaration.targetModels.map(\.0), labels: declaration.labels,
+                        deletionPolicy: declaration.deletionPolicy,
+                        declaredBy: "\(declaration.kind)/\(declaration.name)", origin: declaration.place.short))
+            }
+        }
+
+        var unifiedIDs: [String: String] = [:]
+        for file in files {
+            if let other = unifiedIDs[file.unifiedID] {
+                error(
+                    Place(file: file.origin, line: 0, column: 0),
+                    "files '\(other)' and '\(file.name)' map to the same unified id", hint: "rename one of them")
+            }
+            unifiedIDs[file.unifiedID] = file.name
+        }
+
+        let failures = diagnostics.filter { $0.severity == .error }
+        if !failures.isEmpty {
+            throw ValidationFailed(diagnostics: diagnostics.sorted(by: Self.order))
+        }
+        let desired = DesiredState(files: files, models: resolvedModels)
+        let known = Set(desired.knownEndpoints.map(\.id))
+        return LoadedManifests(
+            desired: desired, secrets: secrets.filter { known.contains($0.key) },
+            warnings: diagnostics.sorted(by: Self.order))
+    }
+
+    static func order(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
+        (a.file, a.line, a.column, a.message) < (b.file, b.line, b.column, b.message)
+    }
+
+    struct Member {
+        var name: String
+        var path: String
+        var bytes: Int64
+        var place: Place
+    }
+
+    mutating func expandSources(_ declaration: RawDesired, tree: some SourceTree) -> [Member] {
+        switch declaration.source {
+        case .single(let path, let place):
+            guard let member = checkSource(path, base: declaration.manifestDirectory, place: place, tree: tree) else {
+                return []
+            }
+            return [Member(name: declaration.name, path: member.0, bytes: member.1, place: place)]
+        case .globs(let include, let exclude):
+            var members: [Member] = []
+            var seen = Set<String>()
+            for (pattern, place) in include {
+                guard let prefix = RelativePath.normalize(pattern.literalPrefix, relativeTo: declaration.manifestDirectory)
+                else {
+                    error(
+                        place, "glob '\(pattern.pattern)' leaves the manifest root",
+                        hint: "sources must stay inside the repository")
+                    continue
+                }
+                var matched = 0
+                let base = declaration.manifestDirectory
+                for candidate in tree.files(under: prefix) {
+                    let relative = Self.relative(candidate, to: base)
+                    guard let relative, pattern.matches(relative), !exclude.contains(where: { $0.matches(relative) })
+                    else { continue }
+                    matched += 1
+                    guard seen.insert(candidate).inserted else { continue }
+                    guard let checked = checkSource(relative, base: base, place: place, tree: tree) else { continue }
+                    // Members are named by their path below the glob's literal folder: `faq/*.md` → `<set>/billing.md`.
+                    let memberPath = Self.relative(candidate, to: prefix) ?? relative
+                    members.append(
+                        Member(name: declaration.name + "/" + memberPath, path: checked.0, bytes: checked.1, place: place))
+                }
+                if matched == 0 {
+                    error(
+                        place, "glob '\(pattern.pattern)' matches no files",
+                        hint: "patterns are relative to the manifest's folder; check the path and extension")
+                }
+            }
+            return members.sorted { $0.name < $1.name }
+        }
+    }
+
+    static func relative(_ path: String, to base: String) -> String? {
+        if base.isEmpty { return path }
+        guard path.hasPrefix(base + "/") else { return nil }
+        return String(path.dropFirst(base.count + 1))
+    }
+
+    /// Checks one source path; returns its normalised path and size.
+    mutating func checkSource(_ path: String, base: String, place: Place, tree: some SourceTree) -> (String, Int64)? {
+        if path.isEmpty {
+            error(place, "source path is empty", hint: "give a path relative to this manifest")
+            return nil
+        }
+        if path.hasPrefix("/") || path.hasPrefix("~") {
+            error(
+                place, "source '\(path)' is an absolute path",
+                hint: "use a path relative to this manifest, inside the repository")
+            return nil
+        }
+        guard let normalized = RelativePath.normalize(path, relativeTo: base), !normalized.isEmpty else {
+            error(
+                place, "source '\(path)' is outside the manifest root",
+                hint: "sources must stay inside the repository; move the file under the manifest root")
+            return nil
+        }
+        switch tree.inspect(normalized) {
+        case .file(let bytes):
+            return (normalized, bytes)
+        case .missing:
+            error(place, "source '\(path)' does not exist", hint: "check the path; it is relative to this manifest")
+        case .notRegularFile:
+            error(place, "source '\(path)' is not a regular file", hint: "point source at a file, or use a FileSet glob")
+        case .escapesRoot(let resolved):
+            error(
+                place, "source '\(path)' is a symlink that leaves the manifest root (to \(resolved))",
+                hint: "sources must stay inside the repository")
+        case .unreadable(let reason):
+            error(place, "source '\(path)' cannot be read: \(reason)", hint: "check its permissions")
+        }
+        return nil
+    }
+
+    // MARK: Endpoints and secrets
+
+    mutating func resolveEndpoint(_ raw: RawModel, secrets: inout [String: Secret]) -> Endpoint? {
+        guard let kind = Self.providerKinds[raw.provider] else { return nil }
+        let settings = fileSettings.first { Self.providerKinds[$0.provider] == kind }
+        func param(_ name: String) -> (value: String, place: Place)? { raw.params[name] ?? settings?.params[name] }
+
+        // Resolves `os.environ/NAME` references; reports unset variables at the reference.
+        func value(_ name: String, defaultEnvironment: String?) -> (String, CredentialReference)?? {
+            if let (text, place) = param(name) {
+                if text.hasPrefix("os.environ/") {
+                    let variable = String(text.dropFirst("os.environ/".count))
+                    guard let resolved = loader.environment[variable], !resolved.isEmpty else {
+                        error(
+                            place, "environment variable \(variable) is not set (model '\(raw.name)' needs \(name))",
+                            hint: "export \(variable)=… before running Ferry")
+                        return .some(nil)
+                    }
+                    return .some((resolved, .environment(variable)))
+                }
+                return .some((text, .inline(fingerprint: String(SHA256Digest.hex(text).prefix(8)))))
+            }
+            if let variable = defaultEnvironment, let resolved = loader.environment[variable], !resolved.isEmpty {
+                return .some((resolved, .environment(variable)))
+            }
+            return nil
+        }
+
+        switch kind {
+        case .openai:
+            guard case .some(let key) = value("api_key", defaultEnvironment: "OPENAI_API_KEY") else {
+                error(
+                    raw.place, "model '\(raw.name)' has no API key: OPENAI_API_KEY is not set",
+                    hint: "set litellm_params.api_key: os.environ/NAME, or export OPENAI_API_KEY")
+                return nil
+            }
+            guard case .some(let base) = value("api_base", defaultEnvironment: "OPENAI_API_BASE") else {
+                return finishEndpoint(
+                    Endpoint(kind: .openai, baseURL: "https://api.openai.com/v1", credential: key?.1 ?? .none),
+                    key: key?.0, raw: raw, secrets: &secrets)
+            }
+            guard let key, let base else { return nil }
+            guard validURL(base.0, place: param("api_base")?.place ?? raw.place) else { return nil }
+            return finishEndpoint(
+                Endpoint(kind: .openai, baseURL: base.0, credential: key.1), key: key.0, raw: raw, secrets: &secrets)
+        case .azure:
+            let key = value("api_key", defaultEnvironment: "AZURE_API_KEY")
+            let base = value("api_base", defaultEnvironment: "AZURE_API_BASE")
+            let version = value("api_version", defaultEnvironment: "AZURE_API_VERSION")
+            guard case .some(let keyValue) = key else {
+                error(
+                    raw.place, "model '\(raw.name)' has no Azure API key: AZURE_API_KEY is not set",
+                    hint: "set litellm_params.api_key: os.environ/NAME, or export AZURE_API_KEY")
+                return nil
+            }
+            guard case .some(let baseValue) = base else {
+                error(
+                    raw.place, "model '\(raw.name)' has no api_base",
+                    hint: "set litellm_params.api_base to https://<resource>.openai.azure.com, or export AZURE_API_BASE")
+                return nil
+            }
+            guard let keyValue, let baseValue else { return nil }
+            var apiVersion = "2024-10-21"
+            if case .some(let versionValue) = version {
+                guard let versionValue else { return nil }
+                apiVersion = versionValue.0
+            }
+            guard validURL(baseValue.0, place: param("api_base")?.place ?? raw.place) else { return nil }
+            return finishEndpoint(
+                Endpoint(kind: .azure, baseURL: baseValue.0, apiVersion: apiVersion, credential: keyValue.1),
+                key: keyValue.0, raw: raw, secrets: &secrets)
+        case .vertex:
+            let bucket = value("gcs_bucket_name", defaultEnvironment: "GCS_BUCKET_NAME")
+            guard case .some(let bucketValue) = bucket else {
+                error(
+                    raw.place, "model '\(raw.name)' has no Cloud Storage bucket for its files",
+                    hint: "set litellm_params.gcs_bucket_name (or files_settings, or export GCS_BUCKET_NAME)")
+                return nil
+            }
+            guard let bucketValue else { return nil }
+            var baseURL = "https://storage.googleapis.com"
+            if let emulator = loader.environment["STORAGE_EMULATOR_HOST"], !emulator.isEmpty {
+                baseURL = emulator.hasPrefix("http") ? emulator : "http://" + emulator
+            }
+            var credential = CredentialReference.none
+            var secret: String?
+            if case .some(let credentials) = value("vertex_credentials", defaultEnvironment: "GOOGLE_APPLICATION_CREDENTIALS") {
+                guard let credentials else { return nil }
+                credential = credentials.1
+                secret = credentials.0
+            }
+            return finishEndpoint(
+                Endpoint(kind: .vertex, baseURL: baseURL, bucket: bucketValue.0, credential: credential),
+                key: secret, raw: raw, secrets: &secrets)
+        }
+    }
+
+    mutating func validURL(_ text: String, place: Place) -> Bool {
+        let lower = text.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), text.count > 8, !text.contains(" ") else {
+            error(place, "api_base '\(text)' is not an http(s) URL", hint: "e.g. https://api.openai.com/v1")
+            return false
+        }
+        return true
+    }
+
+    func finishEndpoint(_ endpoint: Endpoint, key: String?, raw: RawModel, secrets: inout [String: Secret]) -> Endpoint {
+        if let key { secrets[endpoint.id] = Secret(key) }
+        return endpoint
+    }
+}

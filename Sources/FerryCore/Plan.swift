@@ -1,0 +1,178 @@
+/// What the planner decided to do for one placement (or one bookkeeping fact).
+public struct PlannedAction: Hashable, Codable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// Upload a file that is not on the endpoint.
+        case create
+        /// Upload new content, then delete the old file(s); the unified id stays the same.
+        case replace
+        /// Delete a file Ferry owns.
+        case delete
+        /// Record as owned an upload found for a pending write-ahead intent.
+        case adopt
+        /// Drop the record of an owned file that is no longer on the provider.
+        case forget
+        /// Stop managing a file whose declaration was removed with `deletionPolicy: Retain`.
+        case release
+        /// Drop a write-ahead intent whose upload never appeared.
+        case expireIntent = "expire-intent"
+
+        /// Whether the action calls the provider (as opposed to only updating the state store).
+        public var mutatesProvider: Bool { self == .create || self == .replace || self == .delete }
+
+        var order: Int { Kind.allCases.firstIndex(of: self)! }
+    }
+
+    /// Why a delete happens; only `pruned` counts against the deletion budget.
+    public enum Reason: String, Codable, Sendable {
+        case new, changed, failedRemotely = "failed-remotely", missingRemotely = "missing-remotely"
+        case pruned, superseded, duplicate, retained, crashedUpload = "crashed-upload", expired
+    }
+
+    public var kind: Kind
+    public var reason: Reason
+    public var file: String
+    public var unifiedID: String
+    public var endpointID: String
+    /// The remote file acted on: deleted, adopted, forgotten or released.
+    public var remoteID: String?
+    /// Remote files a replace deletes once the new upload is recorded.
+    public var replaces: [String]
+    /// Upload details for create and replace.
+    public var sourcePath: String?
+    public var digest: String?
+    public var bytes: Int64?
+    public var filename: String?
+    public var purpose: String?
+    public var deletionPolicy: DeletionPolicy?
+    /// The write-ahead intent an adopt or expire-intent resolves.
+    public var intentID: Int64?
+
+    public init(
+        kind: Kind, reason: Reason, file: String, endpointID: String, remoteID: String? = nil, replaces: [String] = [],
+        sourcePath: String? = nil, digest: String? = nil, bytes: Int64? = nil, filename: String? = nil,
+        purpose: String? = nil, deletionPolicy: DeletionPolicy? = nil, intentID: Int64? = nil
+    ) {
+        self.kind = kind
+        self.reason = reason
+        self.file = file
+        self.unifiedID = UnifiedID.make(for: file)
+        self.endpointID = endpointID
+        self.remoteID = remoteID
+        self.replaces = replaces
+        self.sourcePath = sourcePath
+        self.digest = digest
+        self.bytes = bytes
+        self.filename = filename
+        self.purpose = purpose
+        self.deletionPolicy = deletionPolicy
+        self.intentID = intentID
+    }
+
+    public var placement: PlacementKey { PlacementKey(file: file, endpointID: endpointID) }
+
+    static func sortKey(_ a: PlannedAction, _ b: PlannedAction) -> Bool {
+        (a.file, a.endpointID, a.kind.order, a.remoteID ?? "", a.intentID ?? 0)
+            < (b.file, b.endpointID, b.kind.order, b.remoteID ?? "", b.intentID ?? 0)
+    }
+}
+
+/// Where one desired placement stands.
+public struct PlacementStatus: Hashable, Codable, Sendable {
+    public enum State: String, Codable, Sendable {
+        case inSync = "in-sync"
+        case outOfSync = "out-of-sync"
+        /// The file is in place but the provider is still processing it.
+        case processing
+        /// The endpoint could not be listed, so nothing is known.
+        case unknown
+    }
+
+    public var file: String
+    public var unifiedID: String
+    public var endpointID: String
+    public var models: [String]
+    public var state: State
+    /// The remote file serving this placement now, if any.
+    public var remoteID: String?
+    /// The pending action's kind, when out of sync.
+    public var pendingAction: PlannedAction.Kind?
+    public var detail: String?
+
+    public init(
+        file: String, endpointID: String, models: [String], state: State, remoteID: String? = nil,
+        pendingAction: PlannedAction.Kind? = nil, detail: String? = nil
+    ) {
+        self.file = file
+        self.unifiedID = UnifiedID.make(for: file)
+        self.endpointID = endpointID
+        self.models = models
+        self.state = state
+        self.remoteID = remoteID
+        self.pendingAction = pendingAction
+        self.detail = detail
+    }
+}
+
+/// Per-endpoint facts shown with a plan.
+public struct EndpointSummary: Hashable, Codable, Sendable {
+    public var endpointID: String
+    public var displayName: String
+    public var kind: ProviderKind
+    /// Files listed on the endpoint; nil when the listing failed.
+    public var listed: Int?
+    public var owned: Int
+    /// Files on the endpoint Ferry does not own; reported, never touched.
+    public var unmanaged: [RemoteFile]
+    public var error: String?
+
+    public init(
+        endpointID: String, displayName: String, kind: ProviderKind, listed: Int?, owned: Int, unmanaged: [RemoteFile],
+        error: String?
+    ) {
+        self.endpointID = endpointID
+        self.displayName = displayName
+        self.kind = kind
+        self.listed = listed
+        self.owned = owned
+        self.unmanaged = unmanaged
+        self.error = error
+    }
+}
+
+/// The planner's output: sorted, deterministic, and self-contained enough to be saved and applied later.
+public struct Plan: Hashable, Codable, Sendable {
+    /// Version of the JSON schema (docs/plan-json.md).
+    public var formatVersion: Int = 1
+    public var actions: [PlannedAction]
+    public var placements: [PlacementStatus]
+    public var endpoints: [EndpointSummary]
+    /// Reasons the plan must not be applied as is (deletion budget, empty manifests). Empty when applicable.
+    public var blocked: [String]
+    /// Non-fatal notes (unreachable endpoints, owned files left behind).
+    public var warnings: [String]
+    /// SHA-256 over the desired inputs (manifests and source digests); a saved plan is refused if they changed.
+    public var desiredFingerprint: String
+
+    public init(
+        actions: [PlannedAction], placements: [PlacementStatus], endpoints: [EndpointSummary], blocked: [String],
+        warnings: [String], desiredFingerprint: String
+    ) {
+        self.actions = actions
+        self.placements = placements
+        self.endpoints = endpoints
+        self.blocked = blocked
+        self.warnings = warnings
+        self.desiredFingerprint = desiredFingerprint
+    }
+
+    /// True when nothing at all would change.
+    public var isEmpty: Bool { actions.isEmpty }
+
+    /// Counts per action kind.
+    public var counts: [PlannedAction.Kind: Int] {
+        actions.reduce(into: [:]) { $0[$1.kind, default: 0] += 1 }
+    }
+
+    /// Whether any endpoint could not be listed.
+    public var hasUnknownEndpoints: Bool { endpoints.contains { $0.error != nil } }
+}

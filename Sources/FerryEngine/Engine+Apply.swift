@@ -1,0 +1,199 @@
+import FerryCore
+import FerryProviders
+import FerryStore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension Engine {
+    /// Carries out a plan: state-only actions first, then uploads (create-before-delete for replaces),
+    /// then deletes. Each placement's steps run in order; placements run concurrently, bounded per endpoint.
+    /// A failure of one placement never stops the others.
+    public func apply(_ plan: Plan, inputs: LoadedInputs, run: Int64? = nil) async -> ApplyReport {
+        var report = ApplyReport()
+        let endpoints = Dictionary(
+            inputs.desired.knownEndpoints.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+
+        // 1. Bookkeeping: no provider calls.
+        for action in plan.actions where !action.kind.mutatesProvider {
+            do {
+                try applyBookkeeping(action, plan: plan)
+                report.applied.append(action)
+                self.report(.actionSucceeded(action, remoteID: action.remoteID))
+            } catch {
+                report.failed.append((action, "\(error)"))
+                self.report(.actionFailed(action, message: "\(error)"))
+            }
+        }
+
+        // 2 and 3. Uploads (with the deletes a replace implies), then prunes and duplicate removals.
+        let mutations = plan.actions.filter(\.kind.mutatesProvider)
+        for phase in [mutations.filter { $0.kind != .delete }, mutations.filter { $0.kind == .delete }] {
+            let byEndpoint = Dictionary(grouping: phase, by: \.endpointID)
+            await withTaskGroup(of: [(PlannedAction, String?)].self) { group in
+                for (endpointID, actions) in byEndpoint {
+                    guard let endpoint = endpoints[endpointID] else {
+                        for action in actions {
+                            report.failed.append((action, "endpoint \(endpointID) is no longer configured"))
+                        }
+                        continue
+                    }
+                    group.addTask {
+                        await self.runBounded(actions, endpoint: endpoint, inputs: inputs, run: run)
+                    }
+                }
+                for await results in group {
+                    for (action, failure) in results {
+                        if let failure {
+                            report.failed.append((action, failure))
+                        } else {
+                            report.applied.append(action)
+                        }
+                    }
+                }
+            }
+        }
+        return report
+    }
+
+    /// Runs one endpoint's actions with at most `concurrencyPerEndpoint` in flight.
+    func runBounded(_ actions: [PlannedAction], endpoint: Endpoint, inputs: LoadedInputs, run: Int64?) async
+        -> [(PlannedAction, String?)]
+    {
+        let width = max(1, configuration.concurrencyPerEndpoint)
+        return await withTaskGroup(of: (PlannedAction, String?).self) { group in
+            var results: [(PlannedAction, String?)] = []
+            var pending = actions.makeIterator()
+            func addNext() {
+                guard let action = pending.next() else { return }
+                group.addTask {
+                    self.report(.actionStarted(action))
+                    do {
+                        let remoteID = try await self.applyMutation(action, endpoint: endpoint, inputs: inputs)
+                        self.report(.actionSucceeded(action, remoteID: remoteID))
+                        if let run {
+                            try? self.store.recordEvent(
+                                run: run, level: "info", file: action.file, endpointID: action.endpointID,
+                                action: action.kind.rawValue, message: "\(action.kind.rawValue) ok \(remoteID ?? "")",
+                                at: self.now())
+                        }
+                        return (action, nil)
+                    } catch {
+                        let message = "\(error)"
+                        self.report(.actionFailed(action, message: message))
+                        try? self.store.recordPlacementError(
+                            file: action.file, endpointID: action.endpointID, action: action.kind.rawValue,
+                            message: message, at: self.nowSeconds)
+                        if let run {
+                            try? self.store.recordEvent(
+                                run: run, level: "error", file: action.file, endpointID: action.endpointID,
+                                action: action.kind.rawValue, message: message, at: self.now())
+                        }
+                        return (action, message)
+                    }
+                }
+            }
+            for _ in 0..<width { addNext() }
+            for await result in group {
+                results.append(result)
+                addNext()
+            }
+            return results
+        }
+    }
+
+    func applyBookkeeping(_ action: PlannedAction, plan: Plan) throws {
+        switch action.kind {
+        case .adopt:
+            guard let remoteID = action.remoteID, let digest = action.digest else { return }
+            let owned = OwnedFile(
+                endpointID: action.endpointID, remoteID: remoteID, file: action.file, digest: digest,
+                bytes: action.bytes ?? 0, filename: action.filename ?? "", purpose: action.purpose ?? "",
+                createdAt: nowSeconds, deletionPolicy: action.deletionPolicy ?? .delete)
+            try store.recordOwned(owned, closingIntent: action.intentID, at: nowSeconds)
+        case .forget, .release:
+            if let remoteID = action.remoteID { try store.removeOwned(endpointID: action.endpointID, remoteID: remoteID) }
+        case .expireIntent:
+            if let id = action.intentID { try store.closeIntent(id) }
+        case .create, .replace, .delete:
+            break
+        }
+    }
+
+    /// One provider-changing action. Returns the remote id created or deleted.
+    func applyMutation(_ action: PlannedAction, endpoint: Endpoint, inputs: LoadedInputs) async throws -> String? {
+        let client = try provider(for: endpoint, inputs: inputs)
+        switch action.kind {
+        case .create, .replace:
+            let created = try await upload(action, client: client)
+            for old in action.replaces {
+                // The new file is recorded; removing the old one is safe (no window without a file).
+                try await client.delete(id: old)
+                crash(at: .afterDelete)
+                try store.removeOwned(endpointID: action.endpointID, remoteID: old)
+            }
+            return created
+        case .delete:
+            guard let remoteID = action.remoteID else { return nil }
+            try await client.delete(id: remoteID)
+            crash(at: .afterDelete)
+            try store.removeOwned(endpointID: action.endpointID, remoteID: remoteID)
+            return remoteID
+        default:
+            return nil
+        }
+    }
+
+    /// Write-ahead intent, upload, record. An ambiguous failure leaves the intent open for a later run to adopt.
+    func upload(_ action: PlannedAction, client: any FileProvider) async throws -> String {
+        guard let sourcePath = action.sourcePath, let digest = action.digest, let bytes = action.bytes else {
+            throw EngineError("internal: upload action without a source")
+        }
+        let digester = SourceDigester(tree: tree, store: store)
+        let before = try digester.stamp(sourcePath)
+        guard before.size == bytes else {
+            throw EngineError("source \(sourcePath) changed since it was planned (size \(before.size), planned \(bytes)); plan again")
+        }
+        let intentID = try store.beginCreate(
+            endpointID: action.endpointID, file: action.file, digest: digest, bytes: bytes,
+            filename: action.filename ?? "", purpose: action.purpose ?? "",
+            deletionPolicy: action.deletionPolicy ?? .delete, startedAt: nowSeconds)
+        let remote: RemoteFile
+        do {
+            remote = try await client.create(
+                UploadRequest(
+                    sourcePath: tree.absolutePath(sourcePath), filename: action.filename ?? "",
+                    purpose: action.purpose ?? "", bytes: bytes))
+        } catch let error as ProviderError {
+            switch error.classification {
+            case .terminal, .notFound:
+                // Certainly not stored: nothing to adopt later.
+                try? store.closeIntent(intentID)
+            case .retryable, .ambiguous:
+                break  // the intent stays open; the next observation adopts the upload if it landed
+            }
+            throw error
+        }
+        crash(at: .afterCreate)
+        // If the source changed while it was sent, record an unknown digest so the next plan replaces it.
+        let after = try? digester.stamp(sourcePath)
+        let recordedDigest = after == before ? digest : "changed-during-upload"
+        let owned = OwnedFile(
+            endpointID: action.endpointID, remoteID: remote.id, file: action.file, digest: recordedDigest,
+            bytes: remote.bytes, filename: action.filename ?? remote.filename, purpose: action.purpose ?? remote.purpose,
+            createdAt: remote.createdAt, deletionPolicy: action.deletionPolicy ?? .delete)
+        try store.recordOwned(owned, closingIntent: intentID, at: nowSeconds)
+        return remote.id
+    }
+
+    func crash(at point: CrashPoint) {
+        guard configuration.crashPoint == point else { return }
+        kill(getpid(), SIGKILL)
+    }
+}

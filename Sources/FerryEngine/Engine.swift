@@ -1,0 +1,221 @@
+import FerryCore
+import FerryProviders
+import FerryStore
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Makes the client for one endpoint. The CLI passes the real factory; tests may pass fakes.
+public typealias ProviderMaker = @Sendable (Endpoint, Secret?) throws -> any FileProvider
+
+/// How the engine runs.
+public struct EngineConfiguration: Sendable {
+    /// Directory that bounds sources (`--root`); manifests may not name anything outside it.
+    public var root: String
+    /// Manifests directory, relative to `root` (`""` for the root itself).
+    public var manifestsDirectory: String
+    /// How to show the root in diagnostics (e.g. `manifests/`).
+    public var displayRoot: String
+    /// Where `os.environ/NAME` references are resolved.
+    public var environment: [String: String]
+    public var policy: PlanPolicy
+    /// Uploads and deletes in flight per endpoint.
+    public var concurrencyPerEndpoint: Int
+    /// Test hook: a point at which the process kills itself with SIGKILL (`FERRY_CRASH_AT`).
+    public var crashPoint: CrashPoint?
+
+    public init(
+        root: String, manifestsDirectory: String = "", displayRoot: String = "", environment: [String: String],
+        policy: PlanPolicy = PlanPolicy(), concurrencyPerEndpoint: Int = 4, crashPoint: CrashPoint? = nil
+    ) {
+        self.root = root
+        self.manifestsDirectory = manifestsDirectory
+        self.displayRoot = displayRoot
+        self.environment = environment
+        self.policy = policy
+        self.concurrencyPerEndpoint = concurrencyPerEndpoint
+        self.crashPoint = crashPoint
+    }
+}
+
+/// Points where a test can have the process die abruptly, to prove crash safety.
+public enum CrashPoint: String, Sendable, CaseIterable {
+    /// After a provider accepted an upload, before Ferry recorded it.
+    case afterCreate = "after-create"
+    /// After a provider deleted a file, before Ferry recorded it.
+    case afterDelete = "after-delete"
+}
+
+/// Progress the engine reports while it works; the CLI prints it.
+public enum EngineEvent: Sendable {
+    case observed(Endpoint, files: Int, pages: Int)
+    case observeFailed(Endpoint, message: String)
+    case hashed(SourceDigester.Report)
+    case actionStarted(PlannedAction)
+    case actionSucceeded(PlannedAction, remoteID: String?)
+    case actionFailed(PlannedAction, message: String)
+    case round(Int)
+}
+
+/// Manifests loaded and sources hashed: the desired half of a plan's input.
+public struct LoadedInputs: Sendable {
+    public var desired: DesiredState
+    public var secrets: [String: Secret]
+    public var digests: [String: String]
+    public var digestReport: SourceDigester.Report
+    public var warnings: [Diagnostic]
+}
+
+/// The result of observing every relevant endpoint.
+public struct ObservationRound: Sendable {
+    public var observations: [String: EndpointObservation]
+    /// List requests (pages) sent.
+    public var pages: Int
+}
+
+/// What an apply did.
+public struct ApplyReport: Sendable {
+    public var applied: [PlannedAction] = []
+    public var failed: [(action: PlannedAction, message: String)] = []
+    public var succeeded: Bool { failed.isEmpty }
+}
+
+/// observe → plan → apply → verify. Owns no global state; each call reads the store afresh (level-based).
+public final class Engine: Sendable {
+    public let configuration: EngineConfiguration
+    public let store: StateStore
+    let makeProvider: ProviderMaker
+    let report: @Sendable (EngineEvent) -> Void
+    let now: @Sendable () -> Double
+    let logger: Logger
+    let tree: FileSystemSourceTree
+    let providers = ProviderCache()
+
+    public init(
+        configuration: EngineConfiguration, store: StateStore, makeProvider: @escaping ProviderMaker,
+        logger: Logger = Logger(label: "ferry.engine"), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        report: @escaping @Sendable (EngineEvent) -> Void = { _ in }
+    ) throws {
+        self.configuration = configuration
+        self.store = store
+        self.makeProvider = makeProvider
+        self.logger = logger
+        self.now = now
+        self.report = report
+        self.tree = try FileSystemSourceTree(root: configuration.root)
+    }
+
+    var nowSeconds: Int64 { Int64(now()) }
+
+    // MARK: Load
+
+    /// Reads and validates manifests, then hashes sources (cached by size, mtime and inode).
+    /// - Throws: `ValidationFailed` with every problem found; nothing has been changed.
+    public func load() async throws -> LoadedInputs {
+        let sources = try tree.manifestFiles(under: configuration.manifestsDirectory)
+        let loader = ManifestLoader(displayRoot: configuration.displayRoot, environment: configuration.environment)
+        let loaded = try loader.load(sources, tree: tree)
+        let digester = SourceDigester(tree: tree, store: store)
+        let (digests, digestReport) = try await digester.digests(for: loaded.desired.files.map(\.sourcePath))
+        report(.hashed(digestReport))
+        return LoadedInputs(
+            desired: loaded.desired, secrets: loaded.secrets, digests: digests, digestReport: digestReport,
+            warnings: loaded.warnings)
+    }
+
+    // MARK: Observe
+
+    func provider(for endpoint: Endpoint, inputs: LoadedInputs) throws -> any FileProvider {
+        try providers.get(endpoint.id) { try makeProvider(endpoint, inputs.secrets[endpoint.id]) }
+    }
+
+    /// Lists every endpoint that has desired placements, owned files or open intents, concurrently,
+    /// and stores each listing.
+    public func observe(_ inputs: LoadedInputs) async throws -> ObservationRound {
+        let owned = try store.ownedFiles()
+        let intents = try store.intents()
+        let relevant = Set(inputs.desired.endpoints.map(\.id)).union(owned.map(\.endpointID)).union(
+            intents.map(\.endpointID))
+        let endpoints = inputs.desired.knownEndpoints.filter { relevant.contains($0.id) }
+        var observations: [String: EndpointObservation] = [:]
+        var pages = 0
+        await withTaskGroup(of: (Endpoint, EndpointObservation, Int).self) { group in
+            for endpoint in endpoints {
+                group.addTask {
+                    do {
+                        let client = try self.provider(for: endpoint, inputs: inputs)
+                        let listing = try await client.list()
+                        return (
+                            endpoint,
+                            EndpointObservation(endpointID: endpoint.id, files: listing.files, observedAt: self.nowSeconds),
+                            listing.pages
+                        )
+                    } catch {
+                        return (
+                            endpoint,
+                            EndpointObservation(
+                                endpointID: endpoint.id, files: nil, error: "\(error)", observedAt: self.nowSeconds), 0
+                        )
+                    }
+                }
+            }
+            for await (endpoint, observation, count) in group {
+                observations[endpoint.id] = observation
+                pages += count
+                if let files = observation.files {
+                    report(.observed(endpoint, files: files.count, pages: count))
+                } else {
+                    report(.observeFailed(endpoint, message: observation.error ?? ""))
+                }
+            }
+        }
+        for endpoint in endpoints {
+            guard let observation = observations[endpoint.id] else { continue }
+            try store.recordObservation(observation, endpoint: endpoint, pages: 0)
+        }
+        return ObservationRound(observations: observations, pages: pages)
+    }
+
+    // MARK: Plan
+
+    /// Computes the plan from loaded inputs and fresh observations, and stores it as the status snapshot.
+    public func plan(_ inputs: LoadedInputs, _ round: ObservationRound, saveSnapshot: Bool = true) throws -> Plan {
+        let input = PlanInput(
+            desired: inputs.desired, digests: inputs.digests, observations: round.observations,
+            owned: try store.ownedFiles(), intents: try store.intents(), now: nowSeconds)
+        let plan = Planner.plan(input, policy: configuration.policy)
+        if saveSnapshot { try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan) }
+        return plan
+    }
+
+    /// Requests sent by all clients made so far (for reporting converged-run costs).
+    public func requestCount() -> Int { providers.totalRequests() }
+}
+
+/// One client per endpoint for the life of an engine, so connection pools and statistics are shared.
+final class ProviderCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var clients: [String: any FileProvider] = [:]
+
+    func get(_ id: String, make: () throws -> any FileProvider) throws -> any FileProvider {
+        try lock.withLock {
+            if let client = clients[id] { return client }
+            let client = try make()
+            clients[id] = client
+            return client
+        }
+    }
+
+    func totalRequests() -> Int {
+        lock.withLock {
+            clients.values.reduce(0) { $0 + (($1 as? any ProviderStatsReporting)?.stats.totalRequests ?? 0) }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import FerryCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The manifest root on disk. Resolves symlinks so nothing outside the root can be named as a source.
+public struct FileSystemSourceTree: SourceTree {
+    /// Absolute, symlink-free path of the root.
+    public let root: String
+
+    /// - Throws: when the root does not exist or is not a directory.
+    public init(root: String) throws {
+        guard let resolved = Self.realPath(root) else {
+            throw EngineError("manifest root \(root) does not exist")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw EngineError("manifest root \(root) is not a directory")
+        }
+        self.root = resolved
+    }
+
+    public func absolutePath(_ relativePath: String) -> String {
+        relativePath.isEmpty ? root : root + "/" + relativePath
+    }
+
+    public func inspect(_ relativePath: String) -> SourceInspection {
+        let path = absolutePath(relativePath)
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            return errno == ENOENT || errno == ENOTDIR ? .missing : .unreadable(reason: String(cString: strerror(errno)))
+        }
+        // Resolve every symlink on the way (in the path's directories too) and require the result inside the root.
+        guard let resolved = Self.realPath(path) else { return .missing }
+        guard resolved == root || resolved.hasPrefix(root + "/") else { return .escapesRoot(resolved: resolved) }
+        guard stat(resolved, &info) == 0 else { return .missing }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .notRegularFile }
+        guard access(resolved, R_OK) == 0 else { return .unreadable(reason: "permission denied") }
+        return .file(bytes: Int64(info.st_size))
+    }
+
+    public func files(under directory: String) -> [String] {
+        var result: [String] = []
+        walk(directory, into: &result, depth: 0)
+        return result.sorted()
+    }
+
+    private func walk(_ relative: String, into result: inout [String], depth: Int) {
+        guard depth < 64 else { return }
+        let path = absolutePath(relative)
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path) else { return }
+        for entry in entries where !entry.hasPrefix(".") {
+            let child = relative.isEmpty ? entry : relative + "/" + entry
+            var info = stat()
+            guard lstat(absolutePath(child), &info) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: walk(child, into: &result, depth: depth + 1)
+            case S_IFREG, S_IFLNK: result.append(child)  // symlinks are checked by inspect()
+            default: continue
+            }
+        }
+    }
+
+    /// Manifest documents: every `.yaml`/`.yml` file under `directory` (relative to the root), sorted.
+    public func manifestFiles(under directory: String) throws -> [ManifestSource] {
+        try files(under: directory).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.map { relative in
+            guard case .file = inspect(relative) else {
+                throw EngineError("manifest \(relative) cannot be read or leaves the manifest root")
+            }
+            let data = try Data(contentsOf: URL(fileURLWithPath: absolutePath(relative)))
+            return ManifestSource(path: relative, bytes: Array(data))
+        }
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
+    }
+}
+
+/// An engine failure with a message fit for users (never a secret).
+public struct EngineError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,53 @@
+import FerryCore
+
+/// What Ferry asks of one endpoint. One implementation per provider kind; the engine sees only this.
+public protocol FileProvider: Sendable {
+    /// The endpoint this client talks to.
+    var endpoint: Endpoint { get }
+
+    /// Every file the endpoint holds, following pagination to the end.
+    /// - Throws: `ProviderError` once retries are exhausted or the failure is terminal.
+    func list() async throws -> Listing
+
+    /// Uploads one file, streamed from disk (memory does not grow with the file's size).
+    func create(_ upload: UploadRequest) async throws -> RemoteFile
+
+    /// One file's current metadata.
+    func retrieve(id: String) async throws -> RemoteFile
+
+    /// Deletes one file. A file that is already gone (404) counts as deleted.
+    func delete(id: String) async throws
+
+    /// Streams a file's content into `destinationPath`; returns the number of bytes written.
+    func content(id: String, to destinationPath: String) async throws -> Int64
+}
+
+/// A complete listing of one endpoint.
+public struct Listing: Sendable, Hashable {
+    public var files: [RemoteFile]
+    /// Number of list requests that produced it (pages), for reporting.
+    public var pages: Int
+
+    public init(files: [RemoteFile], pages: Int) {
+        self.files = files
+        self.pages = pages
+    }
+}
+
+/// One upload: a file on disk and how the provider should label it.
+public struct UploadRequest: Sendable, Hashable {
+    /// Absolute path of the source on disk.
+    public var sourcePath: String
+    /// The name the provider will show.
+    public var filename: String
+    public var purpose: String
+    /// Size of the source in bytes, as hashed; the upload fails if the file changed size.
+    public var bytes: Int64
+
+    public init(sourcePath: String, filename: String, purpose: String, bytes: Int64) {
+        self.sourcePath = sourcePath
+        self.filename = filename
+        self.purpose = purpose
+        self.bytes = bytes
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import NIOCore
+
+/// The `multipart/form-data` framing of one upload: the `purpose` field, then the `file` part streamed from disk.
+/// Everything but the file's bytes is built up front, so the `Content-Length` is known before sending.
+struct MultipartForm: Sendable, Hashable {
+    let boundary: String
+    /// Everything before the file's first byte.
+    let preamble: [UInt8]
+    /// Everything after the file's last byte.
+    let epilogue: [UInt8]
+
+    /// The request's `Content-Type` header value.
+    var contentType: String { "multipart/form-data; boundary=\(boundary)" }
+
+    /// - Parameters:
+    ///   - fields: plain text fields sent before the file, in order (`purpose`).
+    ///   - fileField: the form name of the file part (`file` for Files, `data` for Upload parts).
+    ///   - filename: the name shown by the provider; escaped for the header, never trusted.
+    ///   - boundary: a random token (tests pass a fixed one).
+    init(
+        fields: [(name: String, value: String)], fileField: String, filename: String,
+        fileContentType: String = "application/octet-stream", boundary: String = MultipartForm.randomBoundary()
+    ) {
+        self.boundary = boundary
+        var head = ""
+        for field in fields {
+            head += "--\(boundary)\r\n"
+            head += "Content-Disposition: form-data; name=\(Self.quoted(field.name))\r\n\r\n"
+            head += Self.stripLineBreaks(field.value) + "\r\n"
+        }
+        head += "--\(boundary)\r\n"
+        head += "Content-Disposition: form-data; name=\(Self.quoted(fileField))"
+        let quotedName = Self.quoted(filename)
+        head += "; filename=\(quotedName)"
+        // When the plain form is not the name verbatim (non-ASCII, or characters that had to be escaped),
+        // also send the exact name as an RFC 8187 extended value; servers that understand it prefer it.
+        if quotedName != "\"\(filename)\"" || filename.unicodeScalars.contains(where: { !$0.isASCII }) {
+            head += "; filename*=\(Self.extendedValue(filename))"
+        }
+        head += "\r\nContent-Type: \(fileContentType)\r\n\r\n"
+        self.preamble = Array(head.utf8)
+        self.epilogue = Array("\r\n--\(boundary)--\r\n".utf8)
+    }
+
+    /// The exact body length for a file of `fileBytes` bytes.
+    func contentLength(fileBytes: Int64) -> Int64 {
+        Int64(preamble.count) + fileBytes + Int64(epilogue.count)
+    }
+
+    static func randomBoundary() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }
+        return "ferry-" + hex.map { String(repeating: "0", count: 16 - $0.count) + $0 }.joined()
+    }
+
+    /// A quoted form parameter, escaped the way browsers and the OpenAI SDK's HTTP library (httpx) do it:
+    /// `"` becomes `%22`, `\` is doubled, and control characters (CR and LF among them) become `%XX`, so a name
+    /// can never end the quoted string, the header line or the part. Other UTF-8 passes through unchanged.
+    static func quoted(_ value: String) -> String {
+        var result = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": result += "%22"
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                result += "%" + hexByte(UInt8(scalar.value))
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    /// An RFC 8187 extended value, `UTF-8''` followed by percent-encoded UTF-8, for servers that prefer it.
+    static func extendedValue(_ value: String) -> String {
+        var result = "UTF-8''"
+        for byte in value.utf8 {
+            if isAttributeCharacter(byte) {
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                result += "%" + hexByte(byte)
+            }
+        }
+        return result
+    }
+
+    /// `attr-char` of RFC 8187: letters, digits and ``!#$&+-.^_`|~``.
+    private static func isAttributeCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return Array("!#$&+-.^_`|~".utf8).contains(byte)
+        }
+    }
+
+    private static func hexByte(_ byte: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+    }
+
+    /// A field value cannot contain a line break without ending the part early.
+    private static func stripLineBreaks(_ value: String) -> String {
+        String(value.unicodeScalars.filter { $0 != "\r" && $0 != "\n" }.map(Character.init))
+    }
+}
+
+/// Tracks how much of a request body has been handed to the HTTP client, to tell "certainly not received"
+/// (the body never reached its end) from "maybe received" after a failure.
+final class BodyProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var produced: Int64 = 0
+    private var finished = false
+
+    /// Whether the last byte of the body left Ferry.
+    var isComplete: Bool { lock.withLock { finished } }
+
+    var bytesProduced: Int64 { lock.withLock { produced } }
+
+    func add(_ count: Int) { lock.withLock { produced += Int64(count) } }
+    func complete() { lock.withLock { finished = true } }
+}
+
+/// The body of a multipart upload: preamble, the file's chunks as they are read, epilogue. Memory stays at
+/// about one chunk whatever the file's size, and a file that ends early fails the upload.
+struct MultipartBody<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where Chunks.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+
+    let form: MultipartForm
+    let chunks: Chunks
+    let fileBytes: Int64
+    let progress: BodyProgress
+    /// Thrown when the file yields fewer bytes than announced.
+    let sourceChanged: @Sendable (_ read: Int64) -> any Error
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        private enum Stage {
+            case preamble
+            case file
+            case epilogue
+            case done
+        }
+
+        private let body: MultipartBody
+        private var iterator: Chunks.AsyncIterator
+        private var stage = Stage.preamble
+        private var fileRead: Int64 = 0
+
+        init(_ body: MultipartBody) {
+            self.body = body
+            self.iterator = body.chunks.makeAsyncIterator()
+        }
+
+        mutating func next() async throws -> ByteBuffer? {
+            while true {
+                switch stage {
+                case .preamble:
+                    stage = .file
+                    return emit(ByteBuffer(bytes: body.form.preamble))
+                case .file:
+                    if fileRead < body.fileBytes, var chunk = try await iterator.next() {
+                        let wanted = body.fileBytes - fileRead
+                        if Int64(chunk.readableBytes) > wanted {
+                            chunk = chunk.getSlice(at: chunk.readerIndex, length: Int(wanted)) ?? chunk
+                        }
+                        guard chunk.readableBytes > 0 else { continue }
+                        fileRead += Int64(chunk.readableBytes)
+                        return emit(chunk)
+                    }
+                    guard fileRead == body.fileBytes else { throw body.sourceChanged(fileRead) }
+                    stage = .epilogue
+                case .epilogue:
+                    stage = .done
+                    let buffer = emit(ByteBuffer(bytes: body.form.epilogue))
+                    body.progress.complete()
+                    return buffer
+                case .done:
+                    return nil
+                }
+            }
+        }
+
+        private func emit(_ buffer: ByteBuffer) -> ByteBuffer {
+            body.progress.add(buffer.readableBytes)
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(self) }
+}

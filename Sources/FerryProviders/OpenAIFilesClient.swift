@@ -1,0 +1,284 @@
+import AsyncHTTPClient
+import FerryCore
+import Foundation
+import Logging
+import NIOCore
+import _NIOFileSystem
+
+/// The Files API of OpenAI, any OpenAI-compatible server (a LiteLLM proxy included) and Azure OpenAI.
+///
+/// - OpenAI: `{base}/files[/{id}[/content]]`, `Authorization: Bearer <key>`.
+/// - Azure OpenAI: `{endpoint}/openai/files[/{id}[/content]]?api-version=<version>`, `api-key: <key>`.
+///
+/// Every call is bounded by `maxConcurrentRequests`, retried per `ProviderClientConfiguration.retry` and
+/// classified (`ProviderError.classification`). A create is retried only when the provider certainly did not
+/// store it; otherwise it fails `.ambiguous` and the engine resolves it by listing.
+public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
+    /// Which dialect of the Files API an endpoint speaks.
+    public enum Flavor: Sendable, Hashable {
+        case openAI
+        case azure(apiVersion: String)
+    }
+
+    public let endpoint: Endpoint
+    /// The dialect, from `endpoint.kind`.
+    public let flavor: Flavor
+    /// Requests, failures, retries and latency per operation.
+    public var stats: RequestStats { transport.stats }
+
+    private let apiKey: Secret?
+    private let transport: ProviderTransport
+    /// `{base}/files` (OpenAI) or `{endpoint}/openai/files` (Azure).
+    private let filesURL: String
+
+    /// - Parameters:
+    ///   - endpoint: an `.openai` or `.azure` endpoint; Azure needs `apiVersion`.
+    ///   - apiKey: sent as `Authorization: Bearer` (OpenAI) or `api-key` (Azure); `nil` sends no credential.
+    ///   - httpClient: shared, owned and shut down by the caller
+    ///     (`configuration.makeHTTPClientConfiguration()` gives it the right timeouts).
+    /// - Throws: `ProviderError` with code `.invalidConfiguration` or `.unsupportedProvider`.
+    public init(
+        endpoint: Endpoint, apiKey: Secret?, httpClient: HTTPClient,
+        configuration: ProviderClientConfiguration = ProviderClientConfiguration(),
+        logger: Logger = Logger(label: "ferry.providers")
+    ) throws {
+        switch endpoint.kind {
+        case .openai:
+            self.flavor = .openAI
+            self.filesURL = endpoint.baseURL + "/files"
+        case .azure:
+            guard let version = endpoint.apiVersion, !version.isEmpty else {
+                throw ProviderError.invalidConfiguration(
+                    "an Azure OpenAI endpoint needs api_version (the api-version query parameter)", endpoint: endpoint
+                )
+            }
+            self.flavor = .azure(apiVersion: version)
+            // Accept the resource endpoint with or without the `/openai` path.
+            let root = endpoint.baseURL.hasSuffix("/openai") ? endpoint.baseURL : endpoint.baseURL + "/openai"
+            self.filesURL = root + "/files"
+        case .vertex:
+            throw ProviderError.invalidConfiguration(
+                "OpenAIFilesClient speaks the OpenAI and Azure Files API, not Vertex AI", endpoint: endpoint
+            )
+        }
+        try Self.validate(baseURL: endpoint.baseURL, apiKey: apiKey, endpoint: endpoint)
+        self.endpoint = endpoint
+        self.apiKey = apiKey
+        self.transport = ProviderTransport(
+            endpoint: endpoint, httpClient: httpClient, configuration: configuration,
+            secrets: apiKey.map { [$0.value] } ?? [], logger: logger
+        )
+    }
+
+    // MARK: FileProvider
+
+    public func list() async throws -> Listing {
+        var files: [RemoteFile] = []
+        var position: [String: Int] = [:]
+        var cursor: String?
+        var seenCursors: Set<String> = []
+        var pages = 0
+        while true {
+            guard pages < transport.configuration.maxListPages else {
+                throw stalled("more than \(transport.configuration.maxListPages) pages")
+            }
+            var query = [("limit", String(transport.configuration.pageSize)), ("order", "asc")]
+            if let cursor { query.append(("after", cursor)) }
+            let url = self.url(filesURL, query: query)
+            let page = try await transport.withRetries(.list) {
+                let response = try await send(makeRequest(url), .list)
+                return try await transport.decode(OpenAIFileList.self, from: response, .list)
+            }
+            pages += 1
+            for object in page.data {
+                // A file listed twice (a page boundary moved while listing) is kept once, as last seen.
+                if let index = position[object.id] {
+                    files[index] = object.remoteFile()
+                } else {
+                    position[object.id] = files.count
+                    files.append(object.remoteFile())
+                }
+            }
+            guard page.hasMore else { break }
+            // Guard against servers whose cursor never advances (LiteLLM ignored `after` and looped forever).
+            guard let next = page.lastID ?? page.data.last?.id, !page.data.isEmpty else {
+                throw stalled("has_more is true but the page is empty")
+            }
+            guard seenCursors.insert(next).inserted else {
+                throw stalled("the cursor \(next) came back again; the server ignores `after`")
+            }
+            cursor = next
+        }
+        transport.logger.debug("listed endpoint", metadata: ["ferry.files": "\(files.count)", "ferry.pages": "\(pages)"])
+        return Listing(files: files, pages: pages)
+    }
+
+    public func create(_ upload: UploadRequest) async throws -> RemoteFile {
+        let form = MultipartForm(
+            fields: [("purpose", upload.purpose)], fileField: "file", filename: upload.filename,
+            fileContentType: MediaType.guess(filename: upload.filename)
+        )
+        let length = form.contentLength(fileBytes: upload.bytes)
+        let timeout = transport.configuration.uploadTimeout(forBytes: length)
+        let url = self.url(filesURL)
+        return try await transport.withRetries(.create) {
+            try await withSource(upload) { chunks in
+                let progress = BodyProgress()
+                var request = makeRequest(url)
+                request.method = .POST
+                request.headers.replaceOrAdd(name: "Content-Type", value: form.contentType)
+                let body = MultipartBody(
+                    form: form, chunks: chunks, fileBytes: upload.bytes, progress: progress,
+                    sourceChanged: { read in sourceChanged(upload, detail: "it ended after \(read) bytes") }
+                )
+                request.body = .stream(body, length: .known(length))
+                let response = try await transport.send(request, .create, timeout: timeout, progress: progress)
+                let object = try await transport.decode(OpenAIFileObject.self, from: response, .create)
+                return object.remoteFile(fallback: upload)
+            }
+        }
+    }
+
+    public func retrieve(id: String) async throws -> RemoteFile {
+        let url = self.url(filesURL + "/" + id.percentEncodedComponent)
+        return try await transport.withRetries(.retrieve) {
+            let response = try await send(makeRequest(url), .retrieve)
+            return try await transport.decode(OpenAIFileObject.self, from: response, .retrieve).remoteFile()
+        }
+    }
+
+    public func delete(id: String) async throws {
+        let url = self.url(filesURL + "/" + id.percentEncodedComponent)
+        try await transport.withRetries(.delete) {
+            var request = makeRequest(url)
+            request.method = .DELETE
+            let response = try await send(request, .delete)
+            let body = try await transport.collect(response, .delete)
+            if response.status.code == 404 { return }
+            // Some servers answer 204 or an empty 200; only an explicit `"deleted": false` is a refusal.
+            guard body.readableBytes > 0,
+                let result = try? JSONDecoder().decode(OpenAIDeleteResult.self, from: Data(body.readableBytesView)),
+                result.deleted == false
+            else { return }
+            throw ProviderError(
+                .deleteRefused, .retryable(after: nil), operation: .delete, endpoint: endpoint.displayName,
+                status: Int(response.status.code), detail: "the provider answered deleted=false for \(id)"
+            )
+        }
+    }
+
+    public func content(id: String, to destinationPath: String) async throws -> Int64 {
+        let url = self.url(filesURL + "/" + id.percentEncodedComponent + "/content")
+        return try await transport.withRetries(.content) {
+            var request = makeRequest(url)
+            request.headers.replaceOrAdd(name: "Accept", value: "*/*")
+            let response = try await send(request, .content)
+            return try await transport.download(response, to: destinationPath, .content)
+        }
+    }
+
+    // MARK: Requests
+
+    private func makeRequest(_ url: String) -> HTTPClientRequest {
+        var headers: [(String, String)] = []
+        if let apiKey {
+            switch flavor {
+            case .openAI: headers.append(("Authorization", "Bearer " + apiKey.value))
+            case .azure: headers.append(("api-key", apiKey.value))
+            }
+        }
+        return transport.request(url, headers: headers)
+    }
+
+    /// Sends a request without a body under the plain request deadline.
+    private func send(_ request: HTTPClientRequest, _ operation: ProviderOperation) async throws -> HTTPClientResponse {
+        try await transport.send(request, operation, timeout: transport.configuration.requestTimeout)
+    }
+
+    /// `url` with the query, Azure's `api-version` first.
+    private func url(_ base: String, query: [(String, String)] = []) -> String {
+        var items = query
+        if case .azure(let version) = flavor { items.insert(("api-version", version), at: 0) }
+        guard !items.isEmpty else { return base }
+        return base + "?" + items.map { "\($0.0.percentEncodedComponent)=\($0.1.percentEncodedComponent)" }
+            .joined(separator: "&")
+    }
+
+    /// Opens the source, checks its size against the size that was hashed, and reads it in chunks.
+    private func withSource<T: Sendable>(
+        _ upload: UploadRequest, _ body: (FileChunks) async throws -> T
+    ) async throws -> T {
+        let handle: ReadFileHandle
+        do {
+            handle = try await FileSystem.shared.openFile(forReadingAt: FilePath(upload.sourcePath))
+        } catch let error as FileSystemError {
+            throw transport.localFileError(.create, "cannot open the source \(upload.sourcePath): \(error.code)")
+        }
+        do {
+            let size = try await handle.info().size
+            guard size == upload.bytes else {
+                throw sourceChanged(upload, detail: "it is \(size) bytes on disk")
+            }
+            let result = try await body(handle.readChunks(in: 0..<upload.bytes, chunkLength: .kibibytes(256)))
+            try? await handle.close()
+            return result
+        } catch {
+            try? await handle.close()
+            throw error
+        }
+    }
+
+    private func sourceChanged(_ upload: UploadRequest, detail: String) -> ProviderError {
+        ProviderError(
+            .sourceChanged, .terminal, operation: .create, endpoint: endpoint.displayName,
+            detail: "\(upload.sourcePath) was hashed at \(upload.bytes) bytes but \(detail); plan again"
+        )
+    }
+
+    private func stalled(_ detail: String) -> ProviderError {
+        ProviderError(.paginationStalled, .terminal, operation: .list, endpoint: endpoint.displayName, detail: detail)
+    }
+
+    private static func validate(baseURL: String, apiKey: Secret?, endpoint: Endpoint) throws {
+        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            url.host != nil
+        else {
+            throw ProviderError.invalidConfiguration("the base URL \(baseURL) is not an http(s) URL", endpoint: endpoint)
+        }
+        if let apiKey, apiKey.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            // Never echo the value: name where it came from instead.
+            throw ProviderError.invalidConfiguration(
+                "the API key from \(endpoint.credential) contains a control character (a trailing newline?)",
+                endpoint: endpoint
+            )
+        }
+    }
+}
+
+extension ProviderTransport {
+    /// Streams a response body into `path`. The file appears only when the whole body arrived: a failed
+    /// download leaves nothing behind.
+    func download(_ response: HTTPClientResponse, to path: String, _ operation: ProviderOperation) async throws -> Int64 {
+        do {
+            return try await FileSystem.shared.withFileHandle(
+                forWritingAt: FilePath(path), options: .newFile(replaceExisting: true)
+            ) { handle in
+                var written: Int64 = 0
+                var iterator = response.body.makeAsyncIterator()
+                while true {
+                    let chunk: ByteBuffer?
+                    do {
+                        chunk = try await iterator.next()
+                    } catch {
+                        throw classify(error, operation, progress: nil)
+                    }
+                    guard let chunk else { return written }
+                    try await handle.write(contentsOf: chunk, toAbsoluteOffset: written)
+                    written += Int64(chunk.readableBytes)
+                }
+            }
+        } catch let error as FileSystemError {
+            throw localFileError(operation, "cannot write \(path): \(error.code)")
+        }
+    }
+}

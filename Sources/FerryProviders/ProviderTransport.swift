@@ -1,0 +1,246 @@
+import AsyncHTTPClient
+import FerryCore
+import Foundation
+import Logging
+import NIOCore
+import _NIOFileSystem
+
+/// Lets the engine read a client's request statistics through `any FileProvider`.
+public protocol ProviderStatsReporting: Sendable {
+    /// Requests, failures, retries and latency per operation since the client was made.
+    var stats: RequestStats { get }
+}
+
+/// What every provider client shares: the bounded, retried, measured and classified HTTP exchange.
+/// A client builds requests and decodes answers; this type decides what a failure means.
+struct ProviderTransport: Sendable {
+    let endpoint: Endpoint
+    let httpClient: HTTPClient
+    let configuration: ProviderClientConfiguration
+    let scrubber: SecretScrubber
+    let stats: RequestStats
+    let logger: Logger
+    private let semaphore: AsyncSemaphore
+
+    init(
+        endpoint: Endpoint, httpClient: HTTPClient, configuration: ProviderClientConfiguration,
+        secrets: [String], logger: Logger
+    ) {
+        self.endpoint = endpoint
+        self.httpClient = httpClient
+        self.configuration = configuration
+        self.scrubber = SecretScrubber(secrets: secrets)
+        self.stats = RequestStats()
+        var logger = logger
+        logger[metadataKey: "ferry.endpoint"] = "\(endpoint.displayName)"
+        self.logger = logger
+        self.semaphore = AsyncSemaphore(permits: configuration.maxConcurrentRequests)
+    }
+
+    // MARK: Retries
+
+    /// Runs `attempt` (one HTTP exchange, holding one concurrency slot) until it succeeds, fails for a reason
+    /// that retrying cannot fix, or the retry policy runs out. Pauses hold no slot.
+    /// - Throws: `ProviderError` carrying the number of attempts, or `CancellationError`.
+    func withRetries<T: Sendable>(
+        _ operation: ProviderOperation, _ attempt: @Sendable () async throws -> T
+    ) async throws -> T {
+        let policy = configuration.retry
+        var generator = SystemRandomNumberGenerator()
+        var attemptNumber = 1
+        while true {
+            do {
+                return try await measured(operation, attempt)
+            } catch var failure as ProviderError {
+                failure.attempts = attemptNumber
+                guard case .retryable(let retryAfter) = failure.classification, attemptNumber < policy.maxAttempts,
+                    let delay = policy.delay(beforeRetry: attemptNumber, retryAfter: retryAfter, using: &generator)
+                else {
+                    throw failure
+                }
+                stats.recordRetry(operation)
+                logger.debug(
+                    "retrying provider request",
+                    metadata: [
+                        "ferry.operation": "\(operation)", "ferry.attempt": "\(attemptNumber)",
+                        "ferry.status": "\(failure.status.map(String.init) ?? "-")", "ferry.delay": "\(delay)",
+                    ]
+                )
+                try await configuration.sleep(delay)
+                attemptNumber += 1
+            }
+        }
+    }
+
+    private func measured<T: Sendable>(
+        _ operation: ProviderOperation, _ attempt: @Sendable () async throws -> T
+    ) async throws -> T {
+        try await semaphore.withPermit {
+            let clock = ContinuousClock()
+            let start = clock.now
+            do {
+                let value = try await attempt()
+                stats.recordAttempt(operation, latency: clock.now - start, failed: false)
+                return value
+            } catch {
+                stats.recordAttempt(operation, latency: clock.now - start, failed: true)
+                throw classify(error, operation, progress: nil)
+            }
+        }
+    }
+
+    // MARK: One exchange
+
+    /// A GET request with the headers every call carries plus `headers` (credentials); callers change the method.
+    func request(_ url: String, headers: [(String, String)]) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: configuration.userAgent)
+        request.headers.add(name: "Accept", value: "application/json")
+        for (name, value) in headers {
+            request.headers.replaceOrAdd(name: name, value: value)
+        }
+        return request
+    }
+
+    /// Sends one request and returns the response when it counts as success (2xx, or 404 on delete).
+    /// - Parameter progress: for requests with a body, how much of it was handed over (decides ambiguity).
+    /// - Throws: a classified `ProviderError` for any other answer or transport failure.
+    func send(
+        _ request: HTTPClientRequest, _ operation: ProviderOperation, timeout: Duration,
+        progress: BodyProgress? = nil
+    ) async throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
+        do {
+            // The HTTP client's own logger stays disabled: request headers carry credentials.
+            response = try await httpClient.execute(request, deadline: .now() + TimeAmount(timeout), logger: nil)
+        } catch {
+            throw classify(error, operation, progress: progress)
+        }
+        let status = Int(response.status.code)
+        let retryAfter = RetryAfterHeader.parse(
+            retryAfter: response.headers.first(name: "retry-after"),
+            retryAfterMilliseconds: response.headers.first(name: "retry-after-ms"),
+            now: Date().timeIntervalSince1970
+        )
+        guard let classification = FailureClassifier.classify(status: status, operation: operation, retryAfter: retryAfter)
+        else {
+            return response
+        }
+        let body = ProviderErrorBody(body: await prefix(of: response.body, upTo: 64 << 10), scrubber: scrubber)
+        throw ProviderError(
+            .httpStatus, classification, operation: operation, endpoint: endpoint.displayName, status: status,
+            providerMessage: body.message, providerCode: body.code
+        )
+    }
+
+    /// Reads a success body whole (bounded by `maxResponseBytes`).
+    func collect(_ response: HTTPClientResponse, _ operation: ProviderOperation) async throws -> ByteBuffer {
+        do {
+            return try await response.body.collect(upTo: configuration.maxResponseBytes)
+        } catch is NIOTooManyBytesError {
+            throw malformed(operation, "response larger than \(configuration.maxResponseBytes) bytes")
+        } catch {
+            throw classify(error, operation, progress: nil)
+        }
+    }
+
+    /// Reads and decodes a JSON success body.
+    func decode<T: Decodable>(_ type: T.Type, from response: HTTPClientResponse, _ operation: ProviderOperation)
+        async throws -> T
+    {
+        let buffer = try await collect(response, operation)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw malformed(operation, "cannot decode \(T.self): \(Self.describe(decodingError: error))")
+        }
+    }
+
+    /// A success answer Ferry cannot use. After a create it is ambiguous: the file exists but its id is unknown.
+    func malformed(_ operation: ProviderOperation, _ detail: String) -> ProviderError {
+        ProviderError(
+            .malformedResponse, operation == .create ? .ambiguous : .terminal, operation: operation,
+            endpoint: endpoint.displayName, detail: scrubber.scrub(detail)
+        )
+    }
+
+    /// A terminal error about something local (the source file, the download target).
+    func localFileError(_ operation: ProviderOperation, _ detail: String) -> ProviderError {
+        ProviderError(.localFile, .terminal, operation: operation, endpoint: endpoint.displayName, detail: detail)
+    }
+
+    /// Maps anything thrown during an exchange to a classified `ProviderError` (or `CancellationError`).
+    func classify(_ error: any Error, _ operation: ProviderOperation, progress: BodyProgress?) -> any Error {
+        if let error = error as? ProviderError { return error }
+        if error is CancellationError || Task.isCancelled { return CancellationError() }
+        if let error = error as? FileSystemError {
+            return localFileError(operation, "\(error.code): \(error.message)")
+        }
+        let requestFullySent = progress?.isComplete ?? true
+        let detail = scrubber.scrub(String(describing: error))
+        if let error = error as? HTTPClientError {
+            if FailureClassifier.isLocalMisuse(error) {
+                return ProviderError(
+                    .invalidConfiguration, .terminal, operation: operation, endpoint: endpoint.displayName,
+                    detail: detail
+                )
+            }
+            if FailureClassifier.isTimeout(error) {
+                return ProviderError(
+                    .timeout, FailureClassifier.classifyTransport(operation: operation, requestFullySent: requestFullySent),
+                    operation: operation, endpoint: endpoint.displayName, detail: detail
+                )
+            }
+        }
+        return ProviderError(
+            .transport, FailureClassifier.classifyTransport(operation: operation, requestFullySent: requestFullySent),
+            operation: operation, endpoint: endpoint.displayName, detail: detail
+        )
+    }
+
+    /// The first bytes of an error body; the rest is dropped (and the connection with it).
+    private func prefix(of body: HTTPClientResponse.Body, upTo limit: Int) async -> [UInt8] {
+        var bytes: [UInt8] = []
+        do {
+            for try await chunk in body {
+                bytes += chunk.readableBytesView.prefix(limit - bytes.count)
+                if bytes.count >= limit { break }
+            }
+        } catch {
+            // A broken error body still leaves the status to classify by.
+        }
+        return bytes
+    }
+
+    private static func describe(decodingError error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "missing \(path(context.codingPath + [key]))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "unexpected value at \(path(context.codingPath))"
+        case .dataCorrupted(let context):
+            return "invalid JSON at \(path(context.codingPath))"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}
+
+extension CharacterSet {
+    /// RFC 3986 unreserved characters, ASCII only (`CharacterSet.alphanumerics` admits every Unicode letter).
+    static let urlUnreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+    )
+}
+
+extension String {
+    /// Percent-encodes a path segment or query value: everything but RFC 3986 unreserved characters.
+    var percentEncodedComponent: String {
+        addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self
+    }
+}

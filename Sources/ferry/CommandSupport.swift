@@ -1,0 +1,59 @@
+import ArgumentParser
+import FerryCore
+import FerryEngine
+import FerryStore
+import Foundation
+
+/// Runs a command body with a runtime, maps failures to messages and exit codes, and always shuts down.
+func withRuntime(
+    _ options: GlobalOptions, policy: PlanPolicy, progress: Bool = true, environment: [String: String]? = nil,
+    _ body: (Runtime) async throws -> Int32
+) async throws {
+    let console = Console(noColor: options.noColor)
+    let runtime: Runtime
+    do {
+        runtime = try Runtime.make(
+            options: options, policy: policy, console: console, environment: environment, progress: progress)
+    } catch {
+        console.error("\(error)")
+        throw ExitCode(1)
+    }
+    var code: Int32
+    do {
+        code = try await body(runtime)
+    } catch let failure as ValidationFailed {
+        console.report(failure)
+        code = 1
+    } catch let exit as ExitCode {
+        code = exit.rawValue
+    } catch {
+        console.error("\(error)")
+        code = 1
+    }
+    await runtime.shutdown()
+    if code != 0 { throw ExitCode(code) }
+}
+
+/// Loads manifests and prints warnings; validation errors propagate as `ValidationFailed`.
+func loadInputs(_ runtime: Runtime) async throws -> LoadedInputs {
+    let inputs = try await runtime.engine.load()
+    for warning in inputs.warnings { runtime.console.err(warning.description) }
+    return inputs
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, markdown
+}
+
+extension Runtime {
+    /// Renders a plan in the chosen format to stdout.
+    func printPlan(_ plan: Plan, format: OutputFormat) throws {
+        switch format {
+        case .text: console.out(plan.renderText(color: console.colorStdout))
+        case .json: console.out(try plan.renderJSON())
+        case .markdown: console.out(plan.renderMarkdown())
+        }
+    }
+
+    var now: Double { Date().timeIntervalSince1970 }
+}

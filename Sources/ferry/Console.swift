@@ -1,0 +1,92 @@
+import FerryCore
+import FerryEngine
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where the CLI writes: results on stdout, progress and diagnostics on stderr.
+struct Console: Sendable {
+    let colorStdout: Bool
+    let colorStderr: Bool
+    let interactive: Bool
+
+    init(noColor: Bool) {
+        let env = ProcessInfo.processInfo.environment
+        let allowed = !noColor && env["NO_COLOR"].map(\.isEmpty) ?? true && env["TERM"] != "dumb"
+        colorStdout = allowed && isatty(STDOUT_FILENO) == 1
+        colorStderr = allowed && isatty(STDERR_FILENO) == 1
+        interactive = isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+    }
+
+    func out(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    func err(_ text: String) {
+        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
+    func paintErr(_ text: String, _ code: String) -> String {
+        colorStderr ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    func error(_ text: String) { err(paintErr("Error: ", "31;1") + text) }
+
+    /// Progress lines for engine events: one plain line each, so CI logs stay readable.
+    func reporter(verbose: Bool = true) -> @Sendable (EngineEvent) -> Void {
+        let console = self
+        return { event in
+            guard verbose else { return }
+            switch event {
+            case .observed(let endpoint, let files, let pages):
+                console.err("Listed \(endpoint.displayName): \(files) file(s) in \(pages) page(s)")
+            case .observeFailed(let endpoint, let message):
+                console.err(console.paintErr("Cannot list \(endpoint.displayName): \(message)", "31"))
+            case .hashed(let report):
+                if report.hashed > 0 {
+                    console.err("Hashed \(report.hashed) source(s) (\(report.bytesRead) bytes); \(report.cached) unchanged")
+                }
+            case .actionStarted(let action):
+                console.err("\(action.kind.rawValue.capitalized) \(action.file) on \(Console.endpointLabel(action.endpointID))...")
+            case .actionSucceeded(let action, let remoteID):
+                guard action.kind.mutatesProvider else { return }
+                console.err(
+                    console.paintErr("  done: \(action.kind.rawValue) \(action.file) -> \(remoteID ?? "")", "32"))
+            case .actionFailed(let action, let message):
+                console.err(console.paintErr("  failed: \(action.kind.rawValue) \(action.file): \(message)", "31"))
+            case .round(let number):
+                if number > 1 { console.err("Round \(number): observing again") }
+            }
+        }
+    }
+
+    /// A readable form of an endpoint id (`kind base-url (credential)`).
+    static func endpointLabel(_ id: String) -> String {
+        let parts = id.split(separator: "|").map(String.init)
+        guard parts.count >= 3 else { return id }
+        return "\(parts[0]) \(parts[1...].dropLast().joined(separator: " ")) (\(parts.last ?? ""))"
+    }
+
+    /// Prints validation diagnostics the way compilers do.
+    func report(_ failure: ValidationFailed) {
+        for diagnostic in failure.diagnostics {
+            let severity = diagnostic.severity == .error ? paintErr("error", "31;1") : paintErr("warning", "33;1")
+            var place = diagnostic.file
+            if diagnostic.line > 0 {
+                place += ":\(diagnostic.line)"
+                if diagnostic.column > 0 { place += ":\(diagnostic.column)" }
+            }
+            var line = "\(place): \(severity): \(diagnostic.message)"
+            if let hint = diagnostic.hint { line += " (hint: \(hint))" }
+            err(line)
+        }
+        let count = failure.errors.count
+        err("\(count) error\(count == 1 ? "" : "s") found; nothing was changed.")
+    }
+}

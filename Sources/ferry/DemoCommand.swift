@@ -1,0 +1,88 @@
+import ArgumentParser
+import FerryCore
+import FerryEngine
+import FerrySimulator
+import Foundation
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run Ferry end to end on the bundled simulator and the example manifests; no API keys needed.",
+        discussion: """
+            Starts the provider simulator on 127.0.0.1, points the example manifests' os.environ/ references at it,
+            then runs plan, apply and a second plan that must show no changes and send only list requests.
+            Uses a fresh state database in a temporary folder unless --state is given.
+            """)
+
+    @Option(name: .long, help: "Directory of manifest YAML files.")
+    var manifests: String = "manifests"
+
+    @Option(name: .long, help: "State database (default: a new temporary file).")
+    var state: String?
+
+    @Flag(name: .long, help: "Disable colours.")
+    var noColor = false
+
+    func run() async throws {
+        let console = Console(noColor: noColor)
+        let simulator = Simulator()
+        let port = try await simulator.start()
+        let openAIKey = "sk-ferry-demo-openai"
+        let azureKey = "ferry-demo-azure"
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENAI_API_BASE"] = simulator.openAIBaseURL
+        environment["OPENAI_API_KEY"] = openAIKey
+        environment["AZURE_API_BASE"] = simulator.azureEndpoint
+        environment["AZURE_API_KEY"] = azureKey
+        let statePath = state ?? (NSTemporaryDirectory() + "ferry-demo-\(UUID().uuidString.prefix(8))/state.sqlite")
+        console.err("Simulator on 127.0.0.1:\(port); state in \(statePath)")
+
+        // A file someone else uploaded: Ferry must list it as unmanaged and never touch it.
+        simulator.seedFile(
+            apiKey: openAIKey, filename: "someone-elses-notes.txt", purpose: "user_data",
+            data: Array("uploaded by hand, not by Ferry\n".utf8), createdAt: 1_700_000_000)
+
+        var options = try GlobalOptions.parse(["--manifests", manifests, "--state", statePath])
+        options.noColor = noColor
+        var succeeded = false
+        do {
+            try await withRuntime(options, policy: PlanPolicy(), environment: environment) { runtime in
+                let inputs = try await loadInputs(runtime)
+                func heading(_ text: String) { console.out("\n" + (console.colorStdout ? "\u{1B}[1m\(text)\u{1B}[0m" : text) + "\n\n") }
+
+                heading("$ ferry plan")
+                let first = try runtime.engine.plan(inputs, try await runtime.engine.observe(inputs))
+                try runtime.printPlan(first, format: .text)
+
+                heading("$ ferry apply --auto-approve")
+                let lease = try await WriterLease.acquire(store: runtime.store)
+                let report = try await runtime.engine.reconcile(inputs, maxRounds: 3)
+                lease.release()
+                console.out(
+                    "Apply complete: \(report.applied) action(s) applied, \(report.failures.count) failed "
+                        + "(\(report.outcome.rawValue)).\n")
+                for (action, message) in report.failures {
+                    console.error("\(action.kind.rawValue) \(action.file): \(message)")
+                }
+
+                heading("$ ferry plan   # again: nothing left to do")
+                simulator.resetStats()
+                let before = runtime.engine.requestCount()
+                let second = try runtime.engine.plan(inputs, try await runtime.engine.observe(inputs))
+                try runtime.printPlan(second, format: .text)
+                let stats = simulator.stats()
+                let nonList = stats.requests.filter { !$0.key.hasPrefix("GET ") || $0.key.contains("{id}") }
+                console.out(
+                    "\nRequests for the converged plan: \(runtime.engine.requestCount() - before) "
+                        + "(\(stats.requests.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))).\n")
+                succeeded = report.outcome == .converged && second.isEmpty && nonList.isEmpty
+                return succeeded ? 0 : 1
+            }
+        } catch {
+            await simulator.stop()
+            throw error
+        }
+        await simulator.stop()
+        console.out(succeeded ? "\nDemo converged.\n" : "\nDemo did not converge.\n")
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import FerryCore
+import FerryEngine
+import Foundation
+
+/// Flags every command that reads manifests or state shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory of manifest YAML files (env FERRY_MANIFESTS).")
+    var manifests: String = ProcessInfo.processInfo.environment["FERRY_MANIFESTS"] ?? "manifests"
+
+    @Option(
+        name: .long,
+        help: "Directory sources must stay inside (default: the manifests directory; env FERRY_ROOT).")
+    var root: String? = ProcessInfo.processInfo.environment["FERRY_ROOT"]
+
+    @Option(name: .long, help: "State database path (env FERRY_STATE).")
+    var state: String = ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite"
+
+    @Flag(name: .long, help: "Disable colours (also when NO_COLOR is set or output is not a terminal).")
+    var noColor = false
+
+    @Option(name: .long, help: "Log level for diagnostics on stderr: trace, debug, info, notice, warning, error.")
+    var logLevel: String = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"] ?? "warning"
+
+    func validate() throws {
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
+        }
+    }
+
+    /// The engine's view of these paths: root, manifests relative to it, and how to print it.
+    func engineConfiguration(policy: PlanPolicy, environment: [String: String]) throws -> EngineConfiguration {
+        let manifestsURL = URL(fileURLWithPath: manifests).standardizedFileURL
+        let rootPath = root.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? manifestsURL.path
+        guard FileManager.default.fileExists(atPath: manifestsURL.path) else {
+            throw CLIError("manifests directory \(manifests) does not exist (pass --manifests DIR)")
+        }
+        let resolvedRoot = try FileSystemSourceTree(root: rootPath).root
+        let resolvedManifests = try FileSystemSourceTree(root: manifestsURL.path).root
+        guard resolvedManifests == resolvedRoot || resolvedManifests.hasPrefix(resolvedRoot + "/") else {
+            throw CLIError("the manifests directory \(manifests) must be inside --root \(rootPath)")
+        }
+        let relative = resolvedManifests == resolvedRoot ? "" : String(resolvedManifests.dropFirst(resolvedRoot.count + 1))
+        let display = root.map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? (manifests.hasSuffix("/") ? manifests : manifests + "/")
+        return EngineConfiguration(
+            root: resolvedRoot, manifestsDirectory: relative, displayRoot: display == "./" ? "" : display,
+            environment: environment, policy: policy,
+            crashPoint: environment["FERRY_CRASH_AT"].flatMap(CrashPoint.init(rawValue:)))
+    }
+}
+
+/// Guards that make a plan refuse destructive changes.
+struct GuardOptions: ParsableArguments {
+    @Option(name: .long, help: "Most files a run may delete because their declarations were removed (default 10).")
+    var maxDeletes: Int = 10
+
+    @Flag(name: .long, help: "Allow deleting every owned file when the manifests declare none.")
+    var allowEmpty = false
+
+    func validate() throws {
+        guard maxDeletes >= 0 else { throw ValidationError("--max-deletes must be 0 or more") }
+    }
+
+    var policy: PlanPolicy { PlanPolicy(maxDeletes: maxDeletes, allowEmpty: allowEmpty) }
+}
+
+/// A failure with a message for the user; exits 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

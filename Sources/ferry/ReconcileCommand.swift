@@ -1,0 +1,67 @@
+import ArgumentParser
+import FerryCore
+import FerryEngine
+import Foundation
+
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "One converge pass for cron: observe, plan, apply, observe again until nothing is left.",
+        discussion: """
+            Safe when two runs overlap: the state lock lets one write at a time (the other waits --lock-timeout,
+            then exits 1). Exit codes: 0 converged; 1 not converged (the failing placements are printed),
+            refused by a guard, or an error.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var guards: GuardOptions
+
+    @Option(name: .long, help: "Most apply rounds before giving up (default 5).")
+    var maxRounds: Int = 5
+
+    @Option(name: .long, help: "Seconds to wait for another run holding the state lock (default 0).")
+    var lockTimeout: Double = 0
+
+    @Option(name: .short, help: "Output format for the final report: text or json.")
+    var output: OutputFormat = .text
+
+    func validate() throws {
+        guard maxRounds >= 1 else { throw ValidationError("--max-rounds must be at least 1") }
+    }
+
+    func run() async throws {
+        try await withRuntime(options, policy: guards.policy) { runtime in
+            let inputs = try await loadInputs(runtime)
+            let lease = try await WriterLease.acquire(store: runtime.store, wait: lockTimeout)
+            defer { lease.release() }
+            let started = runtime.now
+            let run = try runtime.store.startRun(command: "reconcile", at: started)
+            let report = try await runtime.engine.reconcile(inputs, maxRounds: maxRounds, run: run)
+            let seconds = (runtime.now - started).formatted(.number.precision(.fractionLength(2)))
+            let line: String
+            switch report.outcome {
+            case .converged:
+                line = "Converged in \(report.rounds) round(s), \(seconds)s: \(report.applied) action(s) applied, "
+                    + "\(report.requests) request(s) (\(report.listPages) list page(s)). \(report.lastPlan.summaryLine)"
+            case .notConverged:
+                line = "Not converged after \(report.rounds) round(s), \(seconds)s: \(report.failures.count) placement(s) failing. "
+                    + report.lastPlan.summaryLine
+            case .refused:
+                line = "Refused: " + report.lastPlan.blocked.joined(separator: "; ")
+            }
+            if output == .json {
+                try runtime.printPlan(report.lastPlan, format: .json)
+            } else if report.outcome != .converged {
+                try runtime.printPlan(report.lastPlan, format: .text)
+            }
+            for (action, message) in report.failures {
+                runtime.console.error("\(action.kind.rawValue) \(action.file) on \(action.endpointID): \(message)")
+            }
+            runtime.console.err(line)
+            try runtime.store.finishRun(
+                run, outcome: report.outcome.rawValue, summary: line, applied: report.applied,
+                failed: report.failures.count, requests: report.requests, at: runtime.now)
+            return report.outcome == .converged ? 0 : 1
+        }
+    }
+}

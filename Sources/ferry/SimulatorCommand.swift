@@ -1,0 +1,80 @@
+import ArgumentParser
+import FerrySimulator
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+struct SimulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulator",
+        abstract: "Run the bundled provider simulator (OpenAI and Azure OpenAI files APIs) until SIGINT/SIGTERM.",
+        discussion: "Routes, admin API and fault plans: docs/simulator.md.")
+
+    @Option(name: .long, help: "Address to bind (loopback by default).")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .long, help: "Port to bind; 0 picks a free one (printed on start).")
+    var port: Int = 8089
+
+    @Option(name: .long, help: "Keep files in this folder instead of memory.")
+    var storage: String?
+
+    @Option(name: .long, help: "JSON fault plan to start with (see docs/simulator.md).")
+    var faults: String?
+
+    func run() async throws {
+        var configuration = SimulatorConfiguration(host: host, port: port, storageDirectory: storage)
+        if let faults {
+            guard let data = FileManager.default.contents(atPath: faults) else {
+                throw CLIError("cannot read fault plan \(faults)")
+            }
+            do {
+                configuration.faults = try JSONDecoder().decode(FaultPlan.self, from: data)
+            } catch {
+                throw CLIError("\(faults) is not a valid fault plan: \(error)")
+            }
+        }
+        let simulator = Simulator(configuration: configuration)
+        let bound = try await simulator.start()
+        FileHandle.standardOutput.write(
+            Data("Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL))\n".utf8))
+        _ = await SignalWaiter().wait(for: [SIGINT, SIGTERM])
+        await simulator.stop()
+    }
+}
+
+/// Waits for the first of some signals, without installing a process-wide handler that kills the process.
+final class SignalWaiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sources: [any DispatchSourceSignal] = []
+    private var continuation: CheckedContinuation<Int32, Never>?
+
+    func wait(for signals: [Int32]) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            lock.withLock { self.continuation = continuation }
+            for signalNumber in signals {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { [self] in fire(signalNumber) }
+                source.resume()
+                lock.withLock { sources.append(source) }
+            }
+        }
+    }
+
+    private func fire(_ signalNumber: Int32) {
+        let continuation = lock.withLock {
+            let current = self.continuation
+            self.continuation = nil
+            return current
+        }
+        continuation?.resume(returning: signalNumber)
+        lock.withLock { sources.forEach { $0.cancel() } }
+    }
+}
