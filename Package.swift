@@ -62,7 +62,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
-        .testTarget(name: "FerryStoreTests", dependencies: ["FerryStore", "FerryCore"]),
+        .testTarget(
+            name: "FerryStoreTests",
+            dependencies: ["FerryStore", "FerryCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "FerrySimulatorTests",
             dependencies: [
@@ -79,7 +82,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FerryEngineTests",
-            dependencies: ["FerryEngine", "FerryCore", "FerryStore", "FerryProviders", "FerrySimulator"]
+            dependencies: [
+                "FerryEngine", "FerryCore", "FerryStore", "FerryProviders", "FerrySimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ]
 )

@@ -3,6 +3,14 @@ import FerryProviders
 import FerryStore
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The outcome of a converge pass.
 public struct ReconcileReport: Sendable {
     public enum Outcome: String, Sendable {
@@ -100,7 +108,8 @@ public final class WriterLease: Sendable {
         let holder = makeHolderName()
         let deadline = now() + wait
         while true {
-            guard let current = try store.acquireLease(holder: holder, ttl: ttl, now: now()) else {
+            guard let current = try store.acquireLease(holder: holder, ttl: ttl, now: now(), isAbandoned: isDeadLocalProcess)
+            else {
                 return WriterLease(holder: holder, store: store, ttl: ttl, now: now)
             }
             if now() >= deadline {
@@ -111,6 +120,16 @@ public final class WriterLease: Sendable {
             }
             try await Task.sleep(for: .milliseconds(250))
         }
+    }
+
+    /// True when the holder ran on this host and its process no longer exists (it was killed or crashed),
+    /// so waiting for the lease to expire would only delay the next run.
+    static func isDeadLocalProcess(_ lease: LeaseHolder) -> Bool {
+        let parts = lease.holder.split(separator: " ")
+        guard parts.count >= 3, parts[1] == "pid", String(parts[0]) == ProcessInfo.processInfo.hostName,
+            let pid = Int32(parts[2]), pid > 0
+        else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
     }
 
     init(holder: String, store: StateStore, ttl: Double, now: @escaping @Sendable () -> Double) {

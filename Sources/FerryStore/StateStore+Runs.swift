@@ -77,11 +77,16 @@ public struct LeaseHolder: Hashable, Sendable {
 extension StateStore {
     /// Takes the named lease if it is free, expired, or already ours. Returns nil on success, or the current holder.
     /// Runs in an immediate transaction, so two processes cannot both succeed.
-    public func acquireLease(_ name: String = "writer", holder: String, ttl: Double, now: Double) throws -> LeaseHolder? {
+    /// - Parameter isAbandoned: says whether a live-looking holder is known to be gone (e.g. a dead process on
+    ///   this host), so its lease can be taken before it expires.
+    public func acquireLease(
+        _ name: String = "writer", holder: String, ttl: Double, now: Double,
+        isAbandoned: (LeaseHolder) -> Bool = { _ in false }
+    ) throws -> LeaseHolder? {
         try writer.write { db in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE name = ?", arguments: [name]) {
                 let current = LeaseHolder(holder: row["holder"], acquiredAt: row["acquired_at"], expiresAt: row["expires_at"])
-                if current.holder != holder && current.expiresAt > now { return current }
+                if current.holder != holder && current.expiresAt > now && !isAbandoned(current) { return current }
             }
             try db.execute(
                 sql: "INSERT OR REPLACE INTO leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)",

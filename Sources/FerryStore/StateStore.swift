@@ -2,6 +2,14 @@ import FerryCore
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Errors opening or using the state database.
 public struct StateStoreError: Error, CustomStringConvertible, Sendable {
     public let description: String
@@ -35,12 +43,15 @@ public final class StateStore: Sendable {
         } else if !FileManager.default.fileExists(atPath: path) {
             throw StateStoreError("state database \(path) does not exist; run 'ferry apply' or 'ferry reconcile' first")
         }
+        // Two processes creating the same new database (overlapping cron runs) must not interleave
+        // WAL setup and migrations: serialise opening with an advisory lock beside the database.
+        let initLock = readOnly ? nil : try InitLock(path: path + ".lock")
+        defer { initLock?.unlock() }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try Self.checkIdentity(pool, path: path)
             if !readOnly {
                 try Self.migrator.migrate(pool)
-                try pool.write { db in try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)") }
             } else {
                 let applied = try pool.read { db in try Self.migrator.appliedIdentifiers(db) }
                 if applied.isEmpty { throw StateStoreError("state database \(path) is empty; run 'ferry apply' first") }
@@ -78,6 +89,9 @@ public final class StateStore: Sendable {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
+            // Set in the same transaction as the schema, so a concurrent opener never sees Ferry's tables
+            // without Ferry's application id.
+            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(
                 sql: """
                     CREATE TABLE endpoints (
@@ -208,5 +222,28 @@ public final class StateStore: Sendable {
     /// `PRAGMA integrity_check`; "ok" when healthy.
     public func integrityCheck() throws -> String {
         try writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+}
+
+/// An exclusive `flock` held while a database is opened and migrated.
+struct InitLock {
+    let descriptor: Int32
+
+    init(path: String) throws {
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StateStoreError("cannot create lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(descriptor)
+                throw StateStoreError("cannot lock \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    func unlock() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
     }
 }

@@ -1,0 +1,162 @@
+import AsyncHTTPClient
+import FerryCore
+import FerryEngine
+import FerryProviders
+import FerrySimulator
+import FerryStore
+import Foundation
+import Testing
+
+/// A throwaway repository with manifests and sources, a simulator on 127.0.0.1, and a state file.
+/// Each test gets its own; call `close()` at the end.
+final class Workspace: @unchecked Sendable {
+    let root: URL
+    let statePath: String
+    let simulator: Simulator
+    let httpClient: HTTPClient
+    static let openAIKey = "sk-test-openai-key"
+    static let azureKey = "azure-test-key"
+
+    init(faults: FaultPlan = .none) async throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("manifests/docs"), withIntermediateDirectories: true)
+        statePath = root.appendingPathComponent("state/state.sqlite").path
+        simulator = Simulator(configuration: SimulatorConfiguration(faults: faults))
+        _ = try await simulator.start()
+        httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        write(
+            "manifests/models.yaml",
+            """
+            model_list:
+              - model_name: gpt-4o-mini
+                litellm_params: {model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY, api_base: os.environ/OPENAI_API_BASE}
+              - model_name: gpt-4o
+                litellm_params: {model: openai/gpt-4o, api_key: os.environ/OPENAI_API_KEY, api_base: os.environ/OPENAI_API_BASE}
+              - model_name: azure-gpt-4o
+                litellm_params: {model: azure/gpt-4o, api_key: os.environ/AZURE_API_KEY, api_base: os.environ/AZURE_API_BASE, api_version: "2024-10-21"}
+            """)
+    }
+
+    var environment: [String: String] {
+        [
+            "OPENAI_API_KEY": Self.openAIKey, "OPENAI_API_BASE": simulator.openAIBaseURL,
+            "AZURE_API_KEY": Self.azureKey, "AZURE_API_BASE": simulator.azureEndpoint,
+        ]
+    }
+
+    func write(_ path: String, _ text: String) {
+        let url = root.appendingPathComponent(path)
+        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8))
+    }
+
+    func remove(_ path: String) {
+        try? FileManager.default.removeItem(at: root.appendingPathComponent(path))
+    }
+
+    /// Declares one File manifest named `name` with source `docs/<name>.md`.
+    func declare(_ name: String, models: [String] = ["gpt-4o-mini", "gpt-4o", "azure-gpt-4o"], content: String? = nil, policy: String = "Delete") {
+        write("manifests/docs/\(name).md", content ?? "# \(name)\n\nSome content for \(name).\n")
+        write(
+            "manifests/\(name).yaml",
+            """
+            apiVersion: ferry.dev/v1alpha1
+            kind: File
+            metadata: {name: \(name)}
+            spec:
+              source: docs/\(name).md
+              purpose: assistants
+              targetModels: [\(models.joined(separator: ", "))]
+              deletionPolicy: \(policy)
+            """)
+    }
+
+    func engine(policy: PlanPolicy = PlanPolicy(), wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil) throws -> Engine {
+        let store = try StateStore(path: statePath)
+        let client = httpClient
+        return try Engine(
+            configuration: EngineConfiguration(
+                root: root.appendingPathComponent("manifests").path, displayRoot: "manifests/", environment: environment,
+                policy: policy),
+            store: store,
+            makeProvider: { endpoint, secret in
+                let provider = try ProviderFactory.makeProvider(endpoint: endpoint, apiKey: secret, httpClient: client)
+                return wrap?(provider) ?? provider
+            })
+    }
+
+    /// One full converge pass, as `ferry reconcile` does it.
+    @discardableResult
+    func reconcile(policy: PlanPolicy = PlanPolicy()) async throws -> ReconcileReport {
+        let engine = try engine(policy: policy)
+        return try await engine.reconcile(try await engine.load())
+    }
+
+    func plan(policy: PlanPolicy = PlanPolicy()) async throws -> Plan {
+        let engine = try engine(policy: policy)
+        let inputs = try await engine.load()
+        return try engine.plan(inputs, try await engine.observe(inputs))
+    }
+
+    var openAIFiles: [SimulatedFile] { simulator.files(apiKey: Self.openAIKey, flavor: .openai) }
+    var azureFiles: [SimulatedFile] { simulator.files(apiKey: Self.azureKey, flavor: .azure) }
+
+    func close() async {
+        try? await httpClient.shutdown()
+        await simulator.stop()
+        try? FileManager.default.removeItem(at: root)
+    }
+}
+
+/// Runs the built `ferry` executable.
+struct FerryProcess {
+    struct Result {
+        var status: Int32
+        var signaled: Bool
+        var stdout: String
+        var stderr: String
+    }
+
+    static var executable: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ferry"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/debug/ferry"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
+    }
+
+    /// Runs the executable on a thread of its own: waiting for it must not block the cooperative pool,
+    /// which also serves the in-process simulator it talks to.
+    static func run(_ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String] = [:]) async throws
+        -> Result
+    {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, in: workspace, extraEnvironment: extraEnvironment) })
+            }
+        }
+    }
+
+    static func runBlocking(_ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments + ["--state", workspace.statePath, "--manifests", workspace.root.appendingPathComponent("manifests").path]
+        var environment = workspace.environment.merging(extraEnvironment) { $1 }
+        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+            stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+}

@@ -1,0 +1,137 @@
+import FerryCore
+import FerryStore
+import Foundation
+import GRDB
+import Testing
+
+func temporaryDatabasePath() -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-store-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent("state.sqlite").path
+}
+
+let endpoint = Endpoint(kind: .openai, baseURL: "http://127.0.0.1:1/v1", credential: .environment("K"))
+
+@Suite("State store")
+struct StateStoreTests {
+    /// A new file gets the v1 schema, WAL mode and Ferry's application id; it passes integrity_check.
+    @Test func migratesNewDatabase() throws {
+        let path = temporaryDatabasePath()
+        let store = try StateStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1"])
+        #expect(try store.integrityCheck() == "ok")
+        let queue = try DatabaseQueue(path: path)
+        #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+        #expect(try queue.read { try Int32.fetchOne($0, sql: "PRAGMA application_id") } == StateStore.applicationID)
+        // Reopening is idempotent.
+        _ = try StateStore(path: path)
+    }
+
+    /// A file that is not SQLite, or a SQLite database of another program, is refused with a clear message.
+    @Test func refusesForeignFiles() throws {
+        let garbage = temporaryDatabasePath()
+        try Data("this is not a database, just text that is long enough to have a header".utf8).write(
+            to: URL(fileURLWithPath: garbage))
+        #expect {
+            try StateStore(path: garbage)
+        } throws: { error in
+            "\(error)".contains("cannot open state database") && "\(error)".contains("--state")
+        }
+        let foreign = temporaryDatabasePath()
+        let queue = try DatabaseQueue(path: foreign)
+        try queue.write { try $0.execute(sql: "CREATE TABLE customers (id INTEGER)") }
+        #expect {
+            try StateStore(path: foreign)
+        } throws: { error in
+            "\(error)" == "\(foreign) is a SQLite database that does not belong to Ferry; pass --state with another path"
+        }
+        // And nothing was added to it.
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") } == 1)
+    }
+
+    /// Read-only opening never creates a file.
+    @Test func readOnlyNeedsExistingDatabase() {
+        let path = temporaryDatabasePath()
+        #expect(throws: StateStoreError.self) { try StateStore(path: path, readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    /// An intent and its answer: recording the owned file closes the intent in the same transaction.
+    @Test func intentLifecycle() throws {
+        let store = try StateStore(path: temporaryDatabasePath())
+        let id = try store.beginCreate(
+            endpointID: endpoint.id, file: "a", digest: "d", bytes: 3, filename: "a.md", purpose: "assistants",
+            deletionPolicy: .retain, startedAt: 100)
+        #expect(try store.intents().map(\.id) == [id])
+        #expect(try store.intents().first?.deletionPolicy == .retain)
+        let owned = OwnedFile(
+            endpointID: endpoint.id, remoteID: "file-1", file: "a", digest: "d", bytes: 3, filename: "a.md",
+            purpose: "assistants", createdAt: 101, deletionPolicy: .retain)
+        try store.recordOwned(owned, closingIntent: id, at: 102)
+        #expect(try store.intents().isEmpty)
+        #expect(try store.ownedFiles() == [owned])
+        try store.removeOwned(endpointID: endpoint.id, remoteID: "file-1")
+        #expect(try store.ownedFiles().isEmpty)
+    }
+
+    /// A listing replaces the previous one; a failed listing keeps the last good rows and records the error.
+    @Test func observations() throws {
+        let store = try StateStore(path: temporaryDatabasePath())
+        let first = [RemoteFile(id: "file-1", filename: "a", bytes: 1, purpose: "assistants", createdAt: 5)]
+        try store.recordObservation(EndpointObservation(endpointID: endpoint.id, files: first, observedAt: 10), endpoint: endpoint, pages: 1)
+        let second = [RemoteFile(id: "file-2", filename: "b", bytes: 2, purpose: "batch", createdAt: 6, status: .error)]
+        try store.recordObservation(EndpointObservation(endpointID: endpoint.id, files: second, observedAt: 20), endpoint: endpoint, pages: 1)
+        try store.recordObservation(
+            EndpointObservation(endpointID: endpoint.id, files: nil, error: "HTTP 503", observedAt: 30), endpoint: endpoint, pages: 0)
+        let stored = try store.observations()[endpoint.id]
+        #expect(stored?.files == second)
+        #expect(stored?.observedAt == 20)
+    }
+
+    /// The lease: one holder at a time; renewals by the holder only; expiry frees it; release frees it.
+    @Test func lease() throws {
+        let store = try StateStore(path: temporaryDatabasePath())
+        #expect(try store.acquireLease(holder: "a", ttl: 30, now: 1_000) == nil)
+        #expect(try store.acquireLease(holder: "b", ttl: 30, now: 1_010)?.holder == "a")
+        #expect(try store.renewLease(holder: "b", ttl: 30, now: 1_010) == false)
+        #expect(try store.renewLease(holder: "a", ttl: 30, now: 1_020) == true)
+        #expect(try store.acquireLease(holder: "b", ttl: 30, now: 1_040)?.holder == "a")  // renewed until 1050
+        #expect(try store.acquireLease(holder: "b", ttl: 30, now: 1_051) == nil)  // a died: expired
+        #expect(try store.renewLease(holder: "a", ttl: 30, now: 1_052) == false)  // a lost it
+        try store.releaseLease(holder: "b")
+        #expect(try store.leaseHolder() == nil)
+    }
+
+    /// Two stores on one file (two processes) cannot both take the lease.
+    @Test func leaseAcrossConnections() throws {
+        let path = temporaryDatabasePath()
+        let one = try StateStore(path: path)
+        let two = try StateStore(path: path)
+        #expect(try one.acquireLease(holder: "one", ttl: 30, now: 1) == nil)
+        #expect(try two.acquireLease(holder: "two", ttl: 30, now: 2)?.holder == "one")
+    }
+
+    /// Digests are cached by path with their stamp.
+    @Test func digestCache() throws {
+        let store = try StateStore(path: temporaryDatabasePath())
+        let stamp = FileStamp(size: 3, mtimeNanoseconds: 42, inode: 7)
+        try store.storeDigests(["a.md": (stamp, "abc")])
+        let cached = try store.cachedDigests()
+        #expect(cached["a.md"]?.0 == stamp)
+        #expect(cached["a.md"]?.1 == "abc")
+    }
+
+    /// Runs are recorded with outcome and counts, newest first.
+    @Test func runs() throws {
+        let store = try StateStore(path: temporaryDatabasePath())
+        let first = try store.startRun(command: "plan", at: 1)
+        try store.finishRun(first, outcome: "planned", summary: "No changes.", applied: 0, failed: 0, requests: 2, at: 2)
+        let second = try store.startRun(command: "apply", at: 3)
+        try store.recordEvent(run: second, level: "error", file: "a", endpointID: endpoint.id, action: "create", message: "HTTP 400", at: 3.5)
+        let runs = try store.recentRuns()
+        #expect(runs.map(\.command) == ["apply", "plan"])
+        #expect(runs[1].outcome == "planned")
+        #expect(runs[1].requests == 2)
+        #expect(runs[0].finishedAt == nil)
+    }
+}
