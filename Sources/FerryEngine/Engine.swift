@@ -197,12 +197,42 @@ public final class Engine: Sendable {
 
     /// Requests sent by all clients made so far (for reporting converged-run costs).
     public func requestCount() -> Int { providers.totalRequests() }
+
+    /// Adds the requests made since the last call to the store's totals (read by `/metrics`).
+    public func recordRequestStats() {
+        try? store.addRequestStats(providers.takeStatsDelta())
+    }
 }
 
 /// One client per endpoint for the life of an engine, so connection pools and statistics are shared.
 final class ProviderCache: @unchecked Sendable {
     private let lock = NSLock()
     private var clients: [String: any FileProvider] = [:]
+    private var flushed: [String: [ProviderOperation: RequestStats.OperationStats]] = [:]
+
+    /// Request counts since the previous call, per endpoint and operation.
+    func takeStatsDelta() -> [RequestStatsRow] {
+        lock.withLock {
+            var rows: [RequestStatsRow] = []
+            for (id, client) in clients {
+                guard let stats = (client as? any ProviderStatsReporting)?.stats.snapshot() else { continue }
+                let previous = flushed[id] ?? [:]
+                for (operation, now) in stats {
+                    let before = previous[operation] ?? RequestStats.OperationStats()
+                    guard now.requests != before.requests else { continue }
+                    let latency = now.totalLatency - before.totalLatency
+                    rows.append(
+                        RequestStatsRow(
+                            endpointID: id, operation: operation.rawValue, requests: now.requests - before.requests,
+                            failures: now.failures - before.failures, retries: now.retries - before.retries,
+                            latencySeconds: Double(latency.components.seconds)
+                                + Double(latency.components.attoseconds) / 1e18))
+                }
+                flushed[id] = stats
+            }
+            return rows.sorted { ($0.endpointID, $0.operation) < ($1.endpointID, $1.operation) }
+        }
+    }
 
     func get(_ id: String, make: () throws -> any FileProvider) throws -> any FileProvider {
         try lock.withLock {

@@ -3,8 +3,10 @@ import AsyncHTTPClient
 /// Classifies every failure once, so the retry loop and the engine never look at status codes or error types.
 enum FailureClassifier {
     /// The classification of an HTTP answer; `nil` means the call succeeded (404 on delete included).
+    /// - Parameter idempotent: whether repeating this request cannot create a second file; by default the
+    ///   operation's own answer (a Cloud Storage create guarded by `ifGenerationMatch=0` is idempotent).
     static func classify(
-        status: Int, operation: ProviderOperation, retryAfter: Duration?
+        status: Int, operation: ProviderOperation, retryAfter: Duration?, idempotent: Bool? = nil
     ) -> ProviderError.Classification? {
         switch status {
         case 200..<300:
@@ -13,14 +15,14 @@ enum FailureClassifier {
             switch operation {
             case .delete: return nil
             case .retrieve, .content: return .notFound
-            case .list, .create: return .terminal
+            case .list, .create, .uploadStart, .uploadPart, .uploadComplete, .uploadCancel, .token: return .terminal
             }
         case 429, 503:
             // The provider refused before doing anything: safe to repeat, even a create.
             return .retryable(after: retryAfter)
         case 408, 500...599:
             // The request reached the provider; a create may have been stored before the failure.
-            return operation.isIdempotent ? .retryable(after: retryAfter) : .ambiguous
+            return idempotent ?? operation.isIdempotent ? .retryable(after: retryAfter) : .ambiguous
         default:
             // 400, 401, 403, 409, 413, 415, 422 and anything else unexpected.
             return .terminal
@@ -31,9 +33,9 @@ enum FailureClassifier {
     /// - Parameter requestFullySent: whether the whole request body left Ferry. A create whose body was
     ///   not completely produced cannot have been accepted, because the provider never saw the end of it.
     static func classifyTransport(
-        operation: ProviderOperation, requestFullySent: Bool
+        operation: ProviderOperation, requestFullySent: Bool, idempotent: Bool? = nil
     ) -> ProviderError.Classification {
-        if operation.isIdempotent || !requestFullySent { return .retryable(after: nil) }
+        if idempotent ?? operation.isIdempotent || !requestFullySent { return .retryable(after: nil) }
         return .ambiguous
     }
 

@@ -27,7 +27,7 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
     public var stats: RequestStats { transport.stats }
 
     private let apiKey: Secret?
-    private let transport: ProviderTransport
+    let transport: ProviderTransport
     /// `{base}/files` (OpenAI) or `{endpoint}/openai/files` (Azure).
     private let filesURL: String
 
@@ -73,47 +73,34 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
     // MARK: FileProvider
 
     public func list() async throws -> Listing {
-        var files: [RemoteFile] = []
-        var position: [String: Int] = [:]
-        var cursor: String?
-        var seenCursors: Set<String> = []
-        var pages = 0
-        while true {
-            guard pages < transport.configuration.maxListPages else {
-                throw stalled("more than \(transport.configuration.maxListPages) pages")
-            }
+        var pager = ListPager(maxPages: transport.configuration.maxListPages)
+        while let cursor = pager.nextCursor {
             var query = [("limit", String(transport.configuration.pageSize)), ("order", "asc")]
-            if let cursor { query.append(("after", cursor)) }
+            if let after = cursor { query.append(("after", after)) }
             let url = self.url(filesURL, query: query)
             let page = try await transport.withRetries(.list) {
                 let response = try await send(makeRequest(url), .list)
                 return try await transport.decode(OpenAIFileList.self, from: response, .list)
             }
-            pages += 1
-            for object in page.data {
-                // A file listed twice (a page boundary moved while listing) is kept once, as last seen.
-                if let index = position[object.id] {
-                    files[index] = object.remoteFile()
-                } else {
-                    position[object.id] = files.count
-                    files.append(object.remoteFile())
-                }
+            do {
+                try pager.absorb(page)
+            } catch {
+                throw ProviderError(
+                    .paginationStalled, .terminal, operation: .list, endpoint: endpoint.displayName,
+                    detail: error.description
+                )
             }
-            guard page.hasMore else { break }
-            // Guard against servers whose cursor never advances (LiteLLM ignored `after` and looped forever).
-            guard let next = page.lastID ?? page.data.last?.id, !page.data.isEmpty else {
-                throw stalled("has_more is true but the page is empty")
-            }
-            guard seenCursors.insert(next).inserted else {
-                throw stalled("the cursor \(next) came back again; the server ignores `after`")
-            }
-            cursor = next
         }
-        transport.logger.debug("listed endpoint", metadata: ["ferry.files": "\(files.count)", "ferry.pages": "\(pages)"])
-        return Listing(files: files, pages: pages)
+        transport.logger.debug(
+            "listed endpoint", metadata: ["ferry.files": "\(pager.files.count)", "ferry.pages": "\(pager.pages)"]
+        )
+        return Listing(files: pager.files, pages: pager.pages)
     }
 
     public func create(_ upload: UploadRequest) async throws -> RemoteFile {
+        if flavor == .openAI, let threshold = transport.configuration.largeFileThreshold, upload.bytes > threshold {
+            return try await createInParts(upload)
+        }
         let form = MultipartForm(
             fields: [("purpose", upload.purpose)], fileField: "file", filename: upload.filename,
             fileContentType: MediaType.guess(filename: upload.filename)
@@ -122,14 +109,14 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
         let timeout = transport.configuration.uploadTimeout(forBytes: length)
         let url = self.url(filesURL)
         return try await transport.withRetries(.create) {
-            try await withSource(upload) { chunks in
+            try await transport.withSource(upload, range: 0..<upload.bytes) { chunks in
                 let progress = BodyProgress()
                 var request = makeRequest(url)
                 request.method = .POST
                 request.headers.replaceOrAdd(name: "Content-Type", value: form.contentType)
-                let body = MultipartBody(
+                let body = FileBody(
                     form: form, chunks: chunks, fileBytes: upload.bytes, progress: progress,
-                    sourceChanged: { read in sourceChanged(upload, detail: "it ended after \(read) bytes") }
+                    sourceChanged: { read in transport.sourceChanged(upload, detail: "it ended after \(read) bytes") }
                 )
                 request.body = .stream(body, length: .known(length))
                 let response = try await transport.send(request, .create, timeout: timeout, progress: progress)
@@ -179,7 +166,7 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
 
     // MARK: Requests
 
-    private func makeRequest(_ url: String) -> HTTPClientRequest {
+    func makeRequest(_ url: String) -> HTTPClientRequest {
         var headers: [(String, String)] = []
         if let apiKey {
             switch flavor {
@@ -191,59 +178,27 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
     }
 
     /// Sends a request without a body under the plain request deadline.
-    private func send(_ request: HTTPClientRequest, _ operation: ProviderOperation) async throws -> HTTPClientResponse {
+    func send(_ request: HTTPClientRequest, _ operation: ProviderOperation) async throws -> HTTPClientResponse {
         try await transport.send(request, operation, timeout: transport.configuration.requestTimeout)
     }
 
     /// `url` with the query, Azure's `api-version` first.
-    private func url(_ base: String, query: [(String, String)] = []) -> String {
+    func url(_ base: String, query: [(String, String)] = []) -> String {
         var items = query
         if case .azure(let version) = flavor { items.insert(("api-version", version), at: 0) }
         guard !items.isEmpty else { return base }
-        return base + "?" + items.map { "\($0.0.percentEncodedComponent)=\($0.1.percentEncodedComponent)" }
+        return base + "?"
+            + items.map { "\($0.0.percentEncodedComponent)=\($0.1.percentEncodedComponent)" }
             .joined(separator: "&")
     }
 
-    /// Opens the source, checks its size against the size that was hashed, and reads it in chunks.
-    private func withSource<T: Sendable>(
-        _ upload: UploadRequest, _ body: (FileChunks) async throws -> T
-    ) async throws -> T {
-        let handle: ReadFileHandle
-        do {
-            handle = try await FileSystem.shared.openFile(forReadingAt: FilePath(upload.sourcePath))
-        } catch let error as FileSystemError {
-            throw transport.localFileError(.create, "cannot open the source \(upload.sourcePath): \(error.code)")
-        }
-        do {
-            let size = try await handle.info().size
-            guard size == upload.bytes else {
-                throw sourceChanged(upload, detail: "it is \(size) bytes on disk")
-            }
-            let result = try await body(handle.readChunks(in: 0..<upload.bytes, chunkLength: .kibibytes(256)))
-            try? await handle.close()
-            return result
-        } catch {
-            try? await handle.close()
-            throw error
-        }
-    }
-
-    private func sourceChanged(_ upload: UploadRequest, detail: String) -> ProviderError {
-        ProviderError(
-            .sourceChanged, .terminal, operation: .create, endpoint: endpoint.displayName,
-            detail: "\(upload.sourcePath) was hashed at \(upload.bytes) bytes but \(detail); plan again"
-        )
-    }
-
-    private func stalled(_ detail: String) -> ProviderError {
-        ProviderError(.paginationStalled, .terminal, operation: .list, endpoint: endpoint.displayName, detail: detail)
-    }
-
     private static func validate(baseURL: String, apiKey: Secret?, endpoint: Endpoint) throws {
-        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(),
+            ["http", "https"].contains(scheme),
             url.host != nil
         else {
-            throw ProviderError.invalidConfiguration("the base URL \(baseURL) is not an http(s) URL", endpoint: endpoint)
+            throw ProviderError.invalidConfiguration(
+                "the base URL \(baseURL) is not an http(s) URL", endpoint: endpoint)
         }
         if let apiKey, apiKey.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             // Never echo the value: name where it came from instead.
@@ -258,7 +213,8 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
 extension ProviderTransport {
     /// Streams a response body into `path`. The file appears only when the whole body arrived: a failed
     /// download leaves nothing behind.
-    func download(_ response: HTTPClientResponse, to path: String, _ operation: ProviderOperation) async throws -> Int64 {
+    func download(_ response: HTTPClientResponse, to path: String, _ operation: ProviderOperation) async throws -> Int64
+    {
         do {
             return try await FileSystem.shared.withFileHandle(
                 forWritingAt: FilePath(path), options: .newFile(replaceExisting: true)

@@ -108,3 +108,45 @@ enum MediaType {
         return byExtension[filename[filename.index(after: dot)...].lowercased()] ?? "application/octet-stream"
     }
 }
+
+/// `POST /uploads` body.
+struct OpenAIUploadStart: Encodable, Sendable {
+    var filename: String
+    var purpose: String
+    var bytes: Int64
+    var mimeType: String
+
+    enum CodingKeys: String, CodingKey {
+        case filename, purpose, bytes
+        case mimeType = "mime_type"
+    }
+}
+
+/// `POST /uploads/{id}/complete` body: the part ids in file order.
+struct OpenAIUploadCompletion: Encodable, Sendable {
+    var partIDs: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case partIDs = "part_ids"
+    }
+}
+
+/// The Upload object (`id, object: "upload", bytes, filename, purpose, status, expires_at, file`).
+struct OpenAIUploadObject: Decodable, Sendable {
+    var id: String
+    var status: String?
+    /// The created file, once `status` is `completed`.
+    var file: OpenAIFileObject?
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        self.id = try container.decode(String.self, forKey: "id")
+        self.status = container.lenientString("status")
+        self.file = (try? container.decodeIfPresent(OpenAIFileObject.self, forKey: "file")) ?? nil
+    }
+}
+
+/// The Upload Part object (`id, object: "upload.part", created_at, upload_id`).
+struct OpenAIUploadPart: Decodable, Sendable {
+    var id: String
+}

@@ -21,6 +21,13 @@ public struct ProviderClientConfiguration: Sendable {
     public var minimumUploadBytesPerSecond: Int64
     /// Largest JSON response read into memory (a 10,000-file page is a few megabytes).
     public var maxResponseBytes: Int
+    /// Files larger than this go through OpenAI's Uploads API in parts (OpenAI flavor only; the Files API
+    /// accepts at most 512 MB). `nil` always uses a single Files API request.
+    public var largeFileThreshold: Int64?
+    /// Size of one Uploads API part (OpenAI allows at most 64 MB; read as 64,000,000 bytes to be safe).
+    public var uploadPartBytes: Int64
+    /// Parts of one upload sent at once (each also takes a `maxConcurrentRequests` slot).
+    public var uploadPartConcurrency: Int
     /// How the client pauses between retries; tests inject one that records instead of sleeping.
     public var sleep: @Sendable (Duration) async throws -> Void
     /// Sent as `User-Agent`.
@@ -36,6 +43,9 @@ public struct ProviderClientConfiguration: Sendable {
         requestTimeout: Duration = .seconds(120),
         minimumUploadBytesPerSecond: Int64 = 1 << 20,
         maxResponseBytes: Int = 64 << 20,
+        largeFileThreshold: Int64? = 256 << 20,
+        uploadPartBytes: Int64 = 64_000_000,
+        uploadPartConcurrency: Int = 4,
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
         userAgent: String = "ferry"
     ) {
@@ -48,6 +58,9 @@ public struct ProviderClientConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.minimumUploadBytesPerSecond = max(minimumUploadBytesPerSecond, 1)
         self.maxResponseBytes = maxResponseBytes
+        self.largeFileThreshold = largeFileThreshold
+        self.uploadPartBytes = min(max(uploadPartBytes, 1), 64_000_000)
+        self.uploadPartConcurrency = max(uploadPartConcurrency, 1)
         self.sleep = sleep
         self.userAgent = userAgent
     }

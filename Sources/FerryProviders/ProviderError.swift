@@ -124,6 +124,14 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ProviderError {
+    /// The same failure under another code (a token endpoint's 400 is an authentication failure).
+    func recoded(_ code: Code) -> ProviderError {
+        ProviderError(
+            code, classification, operation: operation, endpoint: endpoint, status: status,
+            providerMessage: providerMessage, providerCode: providerCode, detail: detail, attempts: attempts
+        )
+    }
+
     /// The error `ProviderFactory` throws for a provider kind that has no client yet.
     static func unsupported(_ kind: ProviderKind, endpoint: Endpoint) -> ProviderError {
         ProviderError(

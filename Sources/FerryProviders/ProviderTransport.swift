@@ -41,16 +41,19 @@ struct ProviderTransport: Sendable {
 
     /// Runs `attempt` (one HTTP exchange, holding one concurrency slot) until it succeeds, fails for a reason
     /// that retrying cannot fix, or the retry policy runs out. Pauses hold no slot.
+    /// - Parameter bounded: `false` for a request made while a slot is already held (a token refresh inside an
+    ///   attempt), which would otherwise wait for itself when `maxConcurrentRequests` is 1.
     /// - Throws: `ProviderError` carrying the number of attempts, or `CancellationError`.
     func withRetries<T: Sendable>(
-        _ operation: ProviderOperation, _ attempt: @Sendable () async throws -> T
+        _ operation: ProviderOperation, bounded: Bool = true, _ attempt: @Sendable () async throws -> T
     ) async throws -> T {
         let policy = configuration.retry
         var generator = SystemRandomNumberGenerator()
         var attemptNumber = 1
         while true {
             do {
-                return try await measured(operation, attempt)
+                return try await bounded ? semaphore.withPermit { try await measured(operation, attempt) }
+                    : measured(operation, attempt)
             } catch var failure as ProviderError {
                 failure.attempts = attemptNumber
                 guard case .retryable(let retryAfter) = failure.classification, attemptNumber < policy.maxAttempts,
@@ -75,17 +78,15 @@ struct ProviderTransport: Sendable {
     private func measured<T: Sendable>(
         _ operation: ProviderOperation, _ attempt: @Sendable () async throws -> T
     ) async throws -> T {
-        try await semaphore.withPermit {
-            let clock = ContinuousClock()
-            let start = clock.now
-            do {
-                let value = try await attempt()
-                stats.recordAttempt(operation, latency: clock.now - start, failed: false)
-                return value
-            } catch {
-                stats.recordAttempt(operation, latency: clock.now - start, failed: true)
-                throw classify(error, operation, progress: nil)
-            }
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let value = try await attempt()
+            stats.recordAttempt(operation, latency: clock.now - start, failed: false)
+            return value
+        } catch {
+            stats.recordAttempt(operation, latency: clock.now - start, failed: true)
+            throw classify(error, operation, progress: nil)
         }
     }
 
@@ -103,26 +104,32 @@ struct ProviderTransport: Sendable {
     }
 
     /// Sends one request and returns the response when it counts as success (2xx, or 404 on delete).
-    /// - Parameter progress: for requests with a body, how much of it was handed over (decides ambiguity).
+    /// - Parameters:
+    ///   - progress: for requests with a body, how much of it was handed over (decides ambiguity).
+    ///   - accepting: further statuses the caller handles itself (308 of a resumable upload, 412).
+    ///   - idempotent: overrides `operation.isIdempotent` for classification.
     /// - Throws: a classified `ProviderError` for any other answer or transport failure.
     func send(
         _ request: HTTPClientRequest, _ operation: ProviderOperation, timeout: Duration,
-        progress: BodyProgress? = nil
+        progress: BodyProgress? = nil, accepting: Set<Int> = [], idempotent: Bool? = nil
     ) async throws -> HTTPClientResponse {
         let response: HTTPClientResponse
         do {
             // The HTTP client's own logger stays disabled: request headers carry credentials.
             response = try await httpClient.execute(request, deadline: .now() + TimeAmount(timeout), logger: nil)
         } catch {
-            throw classify(error, operation, progress: progress)
+            throw classify(error, operation, progress: progress, idempotent: idempotent)
         }
         let status = Int(response.status.code)
+        if accepting.contains(status) { return response }
         let retryAfter = RetryAfterHeader.parse(
             retryAfter: response.headers.first(name: "retry-after"),
             retryAfterMilliseconds: response.headers.first(name: "retry-after-ms"),
             now: Date().timeIntervalSince1970
         )
-        guard let classification = FailureClassifier.classify(status: status, operation: operation, retryAfter: retryAfter)
+        guard
+            let classification = FailureClassifier.classify(
+                status: status, operation: operation, retryAfter: retryAfter)
         else {
             return response
         }
@@ -159,7 +166,7 @@ struct ProviderTransport: Sendable {
     /// A success answer Ferry cannot use. After a create it is ambiguous: the file exists but its id is unknown.
     func malformed(_ operation: ProviderOperation, _ detail: String) -> ProviderError {
         ProviderError(
-            .malformedResponse, operation == .create ? .ambiguous : .terminal, operation: operation,
+            .malformedResponse, operation.isIdempotent ? .terminal : .ambiguous, operation: operation,
             endpoint: endpoint.displayName, detail: scrubber.scrub(detail)
         )
     }
@@ -169,15 +176,39 @@ struct ProviderTransport: Sendable {
         ProviderError(.localFile, .terminal, operation: operation, endpoint: endpoint.displayName, detail: detail)
     }
 
+    /// Opens an upload's source, checks its size against the size that was hashed, and reads `range` of it in
+    /// chunks. A source that cannot be opened fails with a terminal `.localFile` error (see `classify`).
+    func withSource<T: Sendable>(
+        _ upload: UploadRequest, range: Range<Int64>, _ body: (FileChunks) async throws -> T
+    ) async throws -> T {
+        try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.sourcePath)) { handle in
+            let size = try await handle.info().size
+            guard size == upload.bytes else {
+                throw sourceChanged(upload, detail: "it is \(size) bytes on disk")
+            }
+            return try await body(handle.readChunks(in: range, chunkLength: .kibibytes(256)))
+        }
+    }
+
+    /// The terminal error for a source that is no longer what was hashed.
+    func sourceChanged(_ upload: UploadRequest, detail: String) -> ProviderError {
+        ProviderError(
+            .sourceChanged, .terminal, operation: .create, endpoint: endpoint.displayName,
+            detail: "\(upload.sourcePath) was hashed at \(upload.bytes) bytes but \(detail); plan again"
+        )
+    }
+
     /// Maps anything thrown during an exchange to a classified `ProviderError` (or `CancellationError`).
-    func classify(_ error: any Error, _ operation: ProviderOperation, progress: BodyProgress?) -> any Error {
+    func classify(
+        _ error: any Error, _ operation: ProviderOperation, progress: BodyProgress?, idempotent: Bool? = nil
+    ) -> any Error {
         if let error = error as? ProviderError { return error }
         if error is CancellationError || Task.isCancelled { return CancellationError() }
         if let error = error as? FileSystemError {
             return localFileError(operation, "\(error.code): \(error.message)")
         }
-        let requestFullySent = progress?.isComplete ?? true
         let detail = scrubber.scrub(String(describing: error))
+        var code = ProviderError.Code.transport
         if let error = error as? HTTPClientError {
             if FailureClassifier.isLocalMisuse(error) {
                 return ProviderError(
@@ -185,17 +216,12 @@ struct ProviderTransport: Sendable {
                     detail: detail
                 )
             }
-            if FailureClassifier.isTimeout(error) {
-                return ProviderError(
-                    .timeout, FailureClassifier.classifyTransport(operation: operation, requestFullySent: requestFullySent),
-                    operation: operation, endpoint: endpoint.displayName, detail: detail
-                )
-            }
+            if FailureClassifier.isTimeout(error) { code = .timeout }
         }
-        return ProviderError(
-            .transport, FailureClassifier.classifyTransport(operation: operation, requestFullySent: requestFullySent),
-            operation: operation, endpoint: endpoint.displayName, detail: detail
+        let classification = FailureClassifier.classifyTransport(
+            operation: operation, requestFullySent: progress?.isComplete ?? true, idempotent: idempotent
         )
+        return ProviderError(code, classification, operation: operation, endpoint: endpoint.displayName, detail: detail)
     }
 
     /// The first bytes of an error body; the rest is dropped (and the connection with it).
@@ -227,7 +253,8 @@ struct ProviderTransport: Sendable {
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {
-        keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        keys.isEmpty
+            ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 }
 

@@ -66,7 +66,9 @@ struct ProviderErrorBody: Sendable, Hashable {
                 message = error["message"] as? String
                 code = (error["code"] as? String) ?? (error["type"] as? String)
             } else if let error = object["error"] as? String {
-                message = error
+                // OAuth2 (RFC 6749 §5.2): `{"error": "invalid_grant", "error_description": "…"}`.
+                message = (object["error_description"] as? String) ?? error
+                code = error
             } else if let detail = object["detail"] as? String {
                 message = detail
             } else if let text = object["message"] as? String {

@@ -26,11 +26,12 @@ final class ContentWriter {
 
     private var backing: Backing
     private(set) var size: Int64 = 0
-    private var sha = SHA256Hasher()
+    private var sha: SHA256Hasher?
     private var md5: MD5Hasher?
 
     /// - Parameter path: nil keeps the bytes in memory; otherwise they are written to this (new) file.
-    init(path: String?, computeMD5: Bool = false) throws {
+    /// Digests are only computed when asked for (hashing is the costliest part of an upload).
+    init(path: String?, computeSHA256: Bool = false, computeMD5: Bool = false) throws {
         if let path {
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { throw SimIOError("cannot create", path: path) }
@@ -38,6 +39,7 @@ final class ContentWriter {
         } else {
             backing = .memory(ByteBuffer())
         }
+        if computeSHA256 { sha = SHA256Hasher() }
         if computeMD5 { md5 = MD5Hasher() }
     }
 
@@ -47,7 +49,7 @@ final class ContentWriter {
 
     func write(_ raw: UnsafeRawBufferPointer) throws {
         guard raw.count > 0 else { return }
-        sha.update(raw)
+        sha?.update(raw)
         md5?.update(raw)
         size += Int64(raw.count)
         switch backing {
@@ -71,8 +73,8 @@ final class ContentWriter {
     }
 
     /// Stops writing and hands over the content with its SHA-256 (and MD5 when asked for).
-    func finish() throws -> (content: StoredContent, sha256: String, md5: String?) {
-        let digest = sha.finalizeHex()
+    func finish() throws -> (content: StoredContent, sha256: String?, md5: String?) {
+        let digest = sha?.finalizeHex()
         let md5Digest = md5?.finalizeHex()
         switch backing {
         case .memory(let buffer):
@@ -146,6 +148,28 @@ enum ContentReader {
                 try chunk.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             }
         }
+    }
+
+    /// SHA-256 of a content, reading a file one chunk at a time.
+    static func sha256(_ content: StoredContent) -> String? {
+        var hasher = SHA256Hasher()
+        switch content {
+        case .memory(let buffer):
+            buffer.withUnsafeReadableBytes { hasher.update($0) }
+        case .disk(let path):
+            let fd = open(path, O_RDONLY)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var chunk = [UInt8](repeating: 0, count: 1024 * 1024)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { return nil }
+                if n == 0 { break }
+                chunk.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
+        }
+        return hasher.finalizeHex()
     }
 
     /// All bytes of a content (for small inspections only).

@@ -41,7 +41,8 @@ struct FileRecord: Codable, Sendable {
     /// Creation time with sub-second precision (drives processing delay and list lag).
     var createdAtPrecise: Double
     var expiresAt: Int64?
-    var sha256: String
+    /// Computed when first asked for (see `SimulatorCore.simulatedFile`), not while uploading.
+    var sha256: String?
 
     var sortKey: SortKey { SortKey(createdAt: createdAt, id: id) }
 }
@@ -84,6 +85,8 @@ struct SimState: Sendable {
     var faultRandom: SimRandom
     var idRandom: SimRandom
     var stats = SimulatorStats()
+    /// Provider requests being handled right now (stop() waits for them).
+    var inFlight = 0
 }
 
 /// State and storage shared by the HTTP handlers and the public `Simulator` API.
@@ -177,6 +180,10 @@ final class SimulatorCore: Sendable {
     }
 
     func stats() -> SimulatorStats { state.withLock { $0.stats } }
+
+    func inFlight() -> Int { state.withLock { $0.inFlight } }
+    func enter() { state.withLock { $0.inFlight += 1 } }
+    func leave() { state.withLock { $0.inFlight -= 1 } }
     func resetStats() { state.withLock { $0.stats = SimulatorStats() } }
 
     // MARK: Ids
@@ -224,8 +231,18 @@ final class SimulatorCore: Sendable {
         SimulatedFile(
             id: record.id, filename: record.filename, bytes: record.bytes, purpose: record.purpose,
             createdAt: record.createdAt, expiresAt: record.expiresAt, status: status(of: record, now: now),
-            sha256: record.sha256, flavor: record.flavor
+            sha256: sha256(of: record), flavor: record.flavor
         )
+    }
+
+    /// The content's SHA-256, computed (and remembered) on first use.
+    func sha256(of record: FileRecord) -> String {
+        if let known = record.sha256 { return known }
+        guard let owner = state.withLock({ state in state.tenants.first { $0.value.files[record.id] != nil }?.key }),
+            let content = content(of: owner, id: record.id), let digest = ContentReader.sha256(content)
+        else { return "" }
+        state.withLock { $0.tenants[owner]?.files[record.id]?.sha256 = digest }
+        return digest
     }
 
     // MARK: Storage layout
@@ -305,7 +322,7 @@ final class SimulatorCore: Sendable {
     /// Stores a finished content as a new file. `id` must come from `reserveFileID`.
     func commitFile(
         tenant: TenantID, id: String, filename: String, purpose: String, content: StoredContent,
-        size: Int64, sha256: String, createdAt: Int64? = nil, expiresAfterSeconds: Int64? = nil
+        size: Int64, sha256: String?, createdAt: Int64? = nil, expiresAfterSeconds: Int64? = nil
     ) throws -> FileRecord {
         defer { releaseReservation(id) }
         let now = SimulatorCore.now()

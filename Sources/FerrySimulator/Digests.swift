@@ -54,11 +54,10 @@ struct SHA256Hasher: Sendable {
             for i in 0..<take { buffer[buffered + i] = raw[i] }
             buffered += take
             offset = take
-            if buffered == 64 {
-                let block = buffer
-                block.withUnsafeBytes { compress($0.baseAddress!) }
-                buffered = 0
-            }
+            if buffered < 64 { return }
+            let block = buffer
+            block.withUnsafeBytes { compress($0.baseAddress!) }
+            buffered = 0
         }
         while raw.count - offset >= 64 {
             compress(raw.baseAddress! + offset)
@@ -70,36 +69,39 @@ struct SHA256Hasher: Sendable {
     }
 
     private mutating func compress(_ block: UnsafeRawPointer) {
-        var w = [UInt32](repeating: 0, count: 64)
-        w.withUnsafeMutableBufferPointer { w in
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            let w = w.baseAddress!
+            let bytes = block.assumingMemoryBound(to: UInt8.self)
             for i in 0..<16 {
-                let b = block + i * 4
-                w[i] = UInt32(b.load(fromByteOffset: 0, as: UInt8.self)) << 24
-                    | UInt32(b.load(fromByteOffset: 1, as: UInt8.self)) << 16
-                    | UInt32(b.load(fromByteOffset: 2, as: UInt8.self)) << 8
-                    | UInt32(b.load(fromByteOffset: 3, as: UInt8.self))
+                let b = bytes + i * 4
+                w[i] = UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
             }
             for i in 16..<64 {
-                let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+                let x = w[i - 15]
+                let y = w[i - 2]
+                let s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3)
+                let s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >> 10)
                 w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
             }
             var (a, b, c, d, e, f, g, h) = state
-            for i in 0..<64 {
-                let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                let ch = (e & f) ^ (~e & g)
-                let t1 = h &+ s1 &+ ch &+ sha256K[i] &+ w[i]
-                let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                let maj = (a & b) ^ (a & c) ^ (b & c)
-                let t2 = s0 &+ maj
-                h = g
-                g = f
-                f = e
-                e = d &+ t1
-                d = c
-                c = b
-                b = a
-                a = t1 &+ t2
+            sha256K.withUnsafeBufferPointer { k in
+                let k = k.baseAddress!
+                for i in 0..<64 {
+                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                    let ch = (e & f) ^ (~e & g)
+                    let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
+                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                    let maj = (a & b) ^ (a & c) ^ (b & c)
+                    let t2 = s0 &+ maj
+                    h = g
+                    g = f
+                    f = e
+                    e = d &+ t1
+                    d = c
+                    c = b
+                    b = a
+                    a = t1 &+ t2
+                }
             }
             state = (
                 state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d,
@@ -163,11 +165,10 @@ struct MD5Hasher: Sendable {
             for i in 0..<take { buffer[buffered + i] = raw[i] }
             buffered += take
             offset = take
-            if buffered == 64 {
-                let block = buffer
-                block.withUnsafeBytes { compress($0.baseAddress!) }
-                buffered = 0
-            }
+            if buffered < 64 { return }
+            let block = buffer
+            block.withUnsafeBytes { compress($0.baseAddress!) }
+            buffered = 0
         }
         while raw.count - offset >= 64 {
             compress(raw.baseAddress! + offset)

@@ -108,6 +108,8 @@ struct SimulatorRoutes: Sendable {
         _ context: SimRequestContext, _ handler: (TenantID) async throws -> Response
     ) async -> Response {
         core.countRequest(routeKey)
+        core.enter()
+        defer { core.leave() }
         let plan = core.currentPlan()
         if plan.latencyMilliseconds > 0 {
             try? await Task.sleep(for: .milliseconds(plan.latencyMilliseconds))

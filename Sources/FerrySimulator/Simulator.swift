@@ -32,6 +32,10 @@ public final class Simulator: Sendable {
 
     let core: SimulatorCore
     private let lifecycle = Locked(Lifecycle.stopped)
+    private let stopping = Locked(false)
+
+    /// How long `stop()` waits for requests in flight before it closes the connections.
+    static let drainTimeout: Duration = .seconds(5)
 
     public init(configuration: SimulatorConfiguration = .init()) {
         self.core = SimulatorCore(configuration: configuration)
@@ -60,7 +64,8 @@ public final class Simulator: Sendable {
             throw error
         }
         let configuration = core.configuration
-        var logger = Logger(label: "ferry.simulator")
+        let stopping = self.stopping
+        var logger = Logger(label: "ferry.simulator") { SimulatorLogHandler(label: $0, stopping: stopping) }
         logger.logLevel = configuration.logLevel
         let started = OneShot<Int>()
         let router = SimulatorRoutes(core: core).makeRouter()
@@ -92,8 +97,8 @@ public final class Simulator: Sendable {
         }
     }
 
-    /// Stops listening and closes open connections (in-flight requests are cancelled).
-    /// Safe to call more than once, or when never started.
+    /// Stops listening and closes open connections. Requests in flight get up to five seconds to
+    /// finish first. Safe to call more than once, or when never started.
     public func stop() async {
         let task = lifecycle.withLock { state -> Task<Void, Never>? in
             guard case .running(let task, _) = state else { return nil }
@@ -101,8 +106,15 @@ public final class Simulator: Sendable {
             return task
         }
         guard let task else { return }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: Simulator.drainTimeout)
+        while core.inFlight() > 0, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        stopping.withLock { $0 = true }
         task.cancel()
         await task.value
+        stopping.withLock { $0 = false }
     }
 
     /// The bound port while running, else 0.

@@ -225,9 +225,10 @@ extension SimulatorRoutes {
                 param: "part_ids")
         }
         let writer: ContentWriter
-        let assembled: (content: StoredContent, sha256: String, md5: String?)
+        let assembled: (content: StoredContent, sha256: String?, md5: String?)
+        let wantsMD5 = !(body.md5 ?? "").isEmpty
         do {
-            writer = try ContentWriter(path: core.newTempPath(), computeMD5: true)
+            writer = try ContentWriter(path: core.newTempPath(), computeMD5: wantsMD5)
             for part in parts { try ContentReader.copy(part.content, into: writer) }
             assembled = try writer.finish()
         } catch {

@@ -211,6 +211,25 @@ public final class StateStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE request_stats (
+                        endpoint_id TEXT NOT NULL,
+                        operation TEXT NOT NULL,
+                        requests INTEGER NOT NULL DEFAULT 0,
+                        failures INTEGER NOT NULL DEFAULT 0,
+                        retries INTEGER NOT NULL DEFAULT 0,
+                        latency_seconds REAL NOT NULL DEFAULT 0,
+                        PRIMARY KEY (endpoint_id, operation)
+                    );
+                    CREATE TABLE snapshots (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        json TEXT NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 

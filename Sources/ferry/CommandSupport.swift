@@ -30,6 +30,7 @@ func withRuntime(
         console.error("\(error)")
         code = 1
     }
+    runtime.engine.recordRequestStats()
     await runtime.shutdown()
     if code != 0 { throw ExitCode(code) }
 }

@@ -8,7 +8,11 @@ import Testing
         private let lock = NSLock()
         private var current = 0
         private(set) var peak = 0
-        func enter() { lock.withLock { current += 1; peak = max(peak, current) } }
+        func enter() {
+            lock.withLock {
+                current += 1; peak = max(peak, current)
+            }
+        }
         func leave() { lock.withLock { current -= 1 } }
         var maximum: Int { lock.withLock { peak } }
     }

@@ -33,9 +33,12 @@ import Testing
     /// Transport failures: idempotent calls retry; a create retries only if its body never fully left.
     @Test func transportFailures() {
         for operation in ProviderOperation.allCases where operation.isIdempotent {
-            #expect(FailureClassifier.classifyTransport(operation: operation, requestFullySent: true) == .retryable(after: nil))
+            #expect(
+                FailureClassifier.classifyTransport(operation: operation, requestFullySent: true)
+                    == .retryable(after: nil))
         }
-        #expect(FailureClassifier.classifyTransport(operation: .create, requestFullySent: false) == .retryable(after: nil))
+        #expect(
+            FailureClassifier.classifyTransport(operation: .create, requestFullySent: false) == .retryable(after: nil))
         #expect(FailureClassifier.classifyTransport(operation: .create, requestFullySent: true) == .ambiguous)
     }
 }

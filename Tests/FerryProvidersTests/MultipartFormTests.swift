@@ -5,7 +5,7 @@ import Testing
 @testable import FerryProviders
 
 @Suite struct MultipartFormTests {
-    private func collect(_ body: MultipartBody<ChunkSequence>) async throws -> [UInt8] {
+    private func collect(_ body: FileBody<ChunkSequence>) async throws -> [UInt8] {
         var bytes: [UInt8] = []
         for try await chunk in body { bytes += chunk.readableBytesView }
         return bytes
@@ -22,7 +22,7 @@ import Testing
             fields: [("purpose", "batch")], fileField: "file", filename: "input.jsonl", boundary: "BOUNDARY"
         )
         let progress = BodyProgress()
-        let body = MultipartBody(
+        let body = FileBody(
             form: form, chunks: ChunkSequence(chunks: [Array("hello ".utf8), Array("world".utf8)]), fileBytes: 11,
             progress: progress, sourceChanged: sourceChanged
         )
@@ -49,7 +49,7 @@ import Testing
     @Test func shortSourceFails() async throws {
         let form = MultipartForm(fields: [], fileField: "file", filename: "a", boundary: "B")
         let progress = BodyProgress()
-        let body = MultipartBody(
+        let body = FileBody(
             form: form, chunks: ChunkSequence(chunks: [[1, 2, 3]]), fileBytes: 10, progress: progress,
             sourceChanged: sourceChanged
         )
@@ -60,7 +60,7 @@ import Testing
     /// A file that yields more than announced is cut at the announced size, keeping Content-Length true.
     @Test func longSourceIsCut() async throws {
         let form = MultipartForm(fields: [], fileField: "file", filename: "a", boundary: "B")
-        let body = MultipartBody(
+        let body = FileBody(
             form: form, chunks: ChunkSequence(chunks: [[1, 2, 3, 4], [5, 6]]), fileBytes: 5, progress: BodyProgress(),
             sourceChanged: sourceChanged
         )
@@ -73,7 +73,8 @@ import Testing
         #expect(MultipartForm.quoted("plain.txt") == "\"plain.txt\"")
         #expect(MultipartForm.quoted("say \"hi\".txt") == "\"say %22hi%22.txt\"")
         #expect(MultipartForm.quoted("a\\b.txt") == "\"a\\\\b.txt\"")
-        #expect(MultipartForm.quoted("evil\r\nContent-Type: text/html.txt") == "\"evil%0D%0AContent-Type: text/html.txt\"")
+        #expect(
+            MultipartForm.quoted("evil\r\nContent-Type: text/html.txt") == "\"evil%0D%0AContent-Type: text/html.txt\"")
         #expect(MultipartForm.quoted("tab\there\u{7F}") == "\"tab%09here%7F\"")
         #expect(MultipartForm.quoted("naïve.txt") == "\"naïve.txt\"")
     }
@@ -99,7 +100,8 @@ import Testing
 
     /// A field value with a line break cannot inject a part header.
     @Test func fieldValuesLoseLineBreaks() {
-        let form = MultipartForm(fields: [("purpose", "batch\r\nX: y")], fileField: "file", filename: "f", boundary: "B")
+        let form = MultipartForm(
+            fields: [("purpose", "batch\r\nX: y")], fileField: "file", filename: "f", boundary: "B")
         #expect(String(decoding: form.preamble, as: UTF8.self).contains("\r\n\r\nbatchX: y\r\n"))
     }
 

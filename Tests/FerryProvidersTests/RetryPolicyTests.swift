@@ -8,7 +8,8 @@ import Testing
     /// Integer and decimal seconds become that delay.
     @Test func secondsAreRead() {
         #expect(RetryAfterHeader.parse(retryAfter: "7", retryAfterMilliseconds: nil, now: now) == .seconds(7))
-        #expect(RetryAfterHeader.parse(retryAfter: " 0.5 ", retryAfterMilliseconds: nil, now: now) == .milliseconds(500))
+        #expect(
+            RetryAfterHeader.parse(retryAfter: " 0.5 ", retryAfterMilliseconds: nil, now: now) == .milliseconds(500))
         #expect(RetryAfterHeader.parse(retryAfter: "0", retryAfterMilliseconds: nil, now: now) == .zero)
     }
 

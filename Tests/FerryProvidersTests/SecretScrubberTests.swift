@@ -17,7 +17,9 @@ import Testing
         let scrubber = SecretScrubber(secrets: [key])
         #expect(scrubber.scrub("got Authorization: Bearer \(key)") == "got Authorization: Bearer <redacted>")
         #expect(scrubber.scrub("got Authorization: bearer other-token-99.") == "got Authorization: bearer <redacted>")
-        #expect(scrubber.scrub("{\"api-key\": \"abc\"} api-key: 0123abcd, next") == "{\"api-key\": \"abc\"} api-key: <redacted>, next")
+        #expect(
+            scrubber.scrub("{\"api-key\": \"abc\"} api-key: 0123abcd, next")
+                == "{\"api-key\": \"abc\"} api-key: <redacted>, next")
         #expect(scrubber.scrub("nothing to hide") == "nothing to hide")
     }
 

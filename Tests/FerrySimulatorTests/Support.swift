@@ -37,7 +37,8 @@ enum Method: String {
 }
 
 func send(
-    _ method: Method, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+    _ method: Method, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+    timeout: Duration = .seconds(60)
 ) async throws -> Reply {
     var request = HTTPClientRequest(url: url)
     switch method {
@@ -48,7 +49,8 @@ func send(
     }
     for (name, value) in headers { request.headers.add(name: name, value: value) }
     if let body { request.body = .bytes(body) }
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+    let response = try await HTTPClient.shared.execute(
+        request, timeout: .milliseconds(Int64(timeout.components.seconds * 1000)))
     let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
     return Reply(
         status: Int(response.status.code),

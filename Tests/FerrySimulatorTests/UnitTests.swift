@@ -57,8 +57,8 @@ struct UnitTests {
     @Test("the multipart parser gives the same parts whatever the chunking")
     func multipartChunking() throws {
         let boundary = "XyZ"
-        // Data that contains near-boundaries: CRLF, "--XyZ" without CRLF, "\r\n--Xy".
-        let tricky = Array("line1\r\n--XyZnot\r\n--Xy\r\n-".utf8) + [0, 255, 13, 10, 13]
+        // Data with near-boundaries: partial delimiters, and "--XyZ" without the CRLF before it.
+        let tricky = Array("line1\r\n--Xy not\r\n--X\r\n---XyZ".utf8) + [0, 255, 13, 10, 13]
         var body = Array("preamble to ignore\r\n--XyZ\r\n".utf8)
         body += Array("Content-Disposition: form-data; name=\"purpose\"\r\n\r\nassistants\r\n".utf8)
         body += Array("--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a \\\"b\\\".txt\"\r\n".utf8)

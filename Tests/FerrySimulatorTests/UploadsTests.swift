@@ -58,7 +58,7 @@ struct UploadsTests {
             #expect(wrongMD5.status == 400)
             #expect(wrongMD5.error["param"] as? String == "md5")
 
-            let done = try await complete(sim, upload, [p2, p1], md5: "ba4d7bd4ba0fd4b4e4a4ee3b22a5b0a8")
+            let done = try await complete(sim, upload, [p2, p1], md5: "5acd1fb6f07255681a2f6187123c0d39")
             #expect(done.status == 200)
             #expect(done.json["status"] as? String == "completed")
             let file = try #require(done.json["file"] as? [String: Any])

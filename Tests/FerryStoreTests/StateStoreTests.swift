@@ -18,7 +18,7 @@ struct StateStoreTests {
     @Test func migratesNewDatabase() throws {
         let path = temporaryDatabasePath()
         let store = try StateStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1"])
+        #expect(try store.appliedMigrations() == ["v1", "v2"])
         #expect(try store.integrityCheck() == "ok")
         let queue = try DatabaseQueue(path: path)
         #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")

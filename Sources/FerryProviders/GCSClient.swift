@@ -1,0 +1,368 @@
+import AsyncHTTPClient
+import FerryCore
+import Foundation
+import Logging
+import NIOCore
+
+/// Vertex AI files: objects in a Cloud Storage bucket, through the Cloud Storage JSON API.
+///
+/// - list: `GET {base}/storage/v1/b/{bucket}/o?prefix=&pageToken=`
+/// - create: `POST {base}/upload/storage/v1/b/{bucket}/o?uploadType=media&name=…&ifGenerationMatch=0`, or a
+///   resumable upload (`uploadType=resumable`, then `PUT` to the session) above `largeFileThreshold`
+/// - retrieve, delete, content: `…/b/{bucket}/o/{url-encoded name}` (`?alt=media` for content)
+///
+/// File ids are `gs://bucket/object`. Every create writes a fresh object name with `ifGenerationMatch=0`, so
+/// repeating it can never make a second object: a repeat either creates it or answers 412, and a 412 means the
+/// earlier attempt succeeded. Creates are therefore retried like any idempotent call and never `.ambiguous`.
+public struct GCSClient: FileProvider, ProviderStatsReporting {
+    public let endpoint: Endpoint
+    /// Requests, failures, retries and latency per operation.
+    public var stats: RequestStats { transport.stats }
+
+    let transport: ProviderTransport
+    let layout: GCSLayout
+    /// `https://storage.googleapis.com`, or an emulator.
+    let storageBaseURL: String
+    private let authorization: Authorization
+
+    private enum Authorization: Sendable {
+        case none
+        case token(String)
+        case serviceAccount(GoogleTokenSource)
+    }
+
+    /// - Parameters:
+    ///   - endpoint: a `.vertex` endpoint whose `bucket` is `name` or `name/prefix`.
+    ///   - storageBaseURL: the Cloud Storage base URL; `nil` uses the endpoint's `baseURL` (an emulator, or
+    ///     `https://storage.googleapis.com`).
+    ///   - tokenURL: overrides the key's `token_uri` (tests, private endpoints).
+    /// - Throws: `ProviderError` (`.invalidConfiguration`) when the bucket is missing or the key cannot be used.
+    public init(
+        endpoint: Endpoint, credentials: GoogleCredentials, httpClient: HTTPClient,
+        configuration: ProviderClientConfiguration = ProviderClientConfiguration(),
+        storageBaseURL: String? = nil, tokenURL: String? = nil,
+        logger: Logger = Logger(label: "ferry.providers")
+    ) throws {
+        try self.init(
+            endpoint: endpoint, credentials: credentials, httpClient: httpClient, configuration: configuration,
+            storageBaseURL: storageBaseURL, tokenURL: tokenURL, signer: nil, logger: logger
+        )
+    }
+
+    init(
+        endpoint: Endpoint, credentials: GoogleCredentials, httpClient: HTTPClient,
+        configuration: ProviderClientConfiguration, storageBaseURL: String?, tokenURL: String?,
+        signer: (any JWTSigner)?, logger: Logger
+    ) throws {
+        guard let setting = endpoint.bucket, let layout = GCSLayout(bucketSetting: setting) else {
+            throw ProviderError.invalidConfiguration(
+                "a Vertex AI endpoint needs a Cloud Storage bucket to hold its files: set the endpoint's bucket "
+                    + "(`name` or `name/prefix`)",
+                endpoint: endpoint
+            )
+        }
+        var base = storageBaseURL ?? endpoint.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let url = URL(string: base), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+            url.host != nil
+        else {
+            throw ProviderError.invalidConfiguration(
+                "the Cloud Storage URL \(base) is not an http(s) URL", endpoint: endpoint
+            )
+        }
+        var secrets: [String] = []
+        switch credentials {
+        case .anonymous: break
+        case .accessToken(let token): secrets.append(token.value)
+        case .serviceAccount(let key): secrets.append(key.privateKey.value)
+        }
+        let transport = ProviderTransport(
+            endpoint: endpoint, httpClient: httpClient, configuration: configuration, secrets: secrets, logger: logger
+        )
+        switch credentials {
+        case .anonymous:
+            self.authorization = .none
+        case .accessToken(let token):
+            guard !token.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                throw ProviderError.invalidConfiguration(
+                    "the access token from \(endpoint.credential) contains a control character", endpoint: endpoint
+                )
+            }
+            self.authorization = .token(token.value)
+        case .serviceAccount(let key):
+            let chosen: any JWTSigner
+            if let signer {
+                chosen = signer
+            } else {
+                guard rs256SigningAvailable else {
+                    throw ProviderError.invalidConfiguration(
+                        "service-account keys need RS256 signing, which this build lacks (swift-crypto's "
+                            + "_CryptoExtras); use an access token or an emulator",
+                        endpoint: endpoint
+                    )
+                }
+                do {
+                    chosen = try makeRS256Signer(pem: key.privateKey.value)
+                } catch {
+                    throw ProviderError.invalidConfiguration(
+                        "the private_key of the service-account key from \(endpoint.credential) is not a PEM RSA key",
+                        endpoint: endpoint
+                    )
+                }
+            }
+            self.authorization = .serviceAccount(
+                GoogleTokenSource(key: key, tokenURL: tokenURL, signer: chosen, transport: transport)
+            )
+        }
+        self.endpoint = endpoint
+        self.layout = layout
+        self.storageBaseURL = base
+        self.transport = transport
+    }
+
+    // MARK: FileProvider
+
+    public func list() async throws -> Listing {
+        var pager = ListPager(maxPages: transport.configuration.maxListPages, allowsEmptyPages: true)
+        let base = "\(storageBaseURL)/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o"
+        while let cursor = pager.nextCursor {
+            var query = [("maxResults", String(min(transport.configuration.pageSize, 1000)))]
+            if !layout.prefix.isEmpty { query.append(("prefix", layout.prefix)) }
+            if let token = cursor { query.append(("pageToken", token)) }
+            let url = Self.url(base, query)
+            let page = try await transport.withRetries(.list) {
+                let response = try await send(try await request(url), .list)
+                return try await transport.decode(GCSObjectList.self, from: response, .list)
+            }
+            do {
+                try pager.absorb(page.items.map(layout.remoteFile), next: page.nextPageToken)
+            } catch {
+                throw ProviderError(
+                    .paginationStalled, .terminal, operation: .list, endpoint: endpoint.displayName,
+                    detail: error.description
+                )
+            }
+        }
+        return Listing(files: pager.files, pages: pager.pages)
+    }
+
+    public func create(_ upload: UploadRequest) async throws -> RemoteFile {
+        let name = layout.objectName(purpose: upload.purpose, filename: upload.filename, unique: Self.uniqueToken())
+        if let threshold = transport.configuration.largeFileThreshold, upload.bytes > threshold {
+            return try await createResumable(upload, name: name)
+        }
+        let url = Self.url(
+            "\(storageBaseURL)/upload/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o",
+            [("uploadType", "media"), ("name", name), ("ifGenerationMatch", "0")]
+        )
+        let timeout = transport.configuration.uploadTimeout(forBytes: upload.bytes)
+        let stored: GCSObject? = try await transport.withRetries(.create) {
+            try await transport.withSource(upload, range: 0..<upload.bytes) { chunks in
+                var request = try await request(url)
+                request.method = .POST
+                request.headers.replaceOrAdd(name: "Content-Type", value: MediaType.guess(filename: upload.filename))
+                let progress = BodyProgress()
+                request.body = .stream(
+                    FileBody(chunks: chunks, fileBytes: upload.bytes, progress: progress) { read in
+                        transport.sourceChanged(upload, detail: "it ended after \(read) bytes")
+                    },
+                    length: .known(upload.bytes)
+                )
+                let response = try await transport.send(
+                    request, .create, timeout: timeout, progress: progress, accepting: [412], idempotent: true
+                )
+                if response.status.code == 412 {
+                    _ = try await transport.collect(response, .create)
+                    return nil
+                }
+                return try await transport.decode(GCSObject.self, from: response, .create)
+            }
+        }
+        guard let stored else { return try await adoptEarlierAttempt(name: name, upload: upload) }
+        return layout.remoteFile(stored)
+    }
+
+    public func retrieve(id: String) async throws -> RemoteFile {
+        let url = try objectURL(id, operation: .retrieve)
+        return try await transport.withRetries(.retrieve) {
+            let response = try await send(try await request(url), .retrieve)
+            return layout.remoteFile(try await transport.decode(GCSObject.self, from: response, .retrieve))
+        }
+    }
+
+    public func delete(id: String) async throws {
+        let url = try objectURL(id, operation: .delete)
+        try await transport.withRetries(.delete) {
+            var request = try await request(url)
+            request.method = .DELETE
+            let response = try await send(request, .delete)
+            _ = try await transport.collect(response, .delete)
+        }
+    }
+
+    public func content(id: String, to destinationPath: String) async throws -> Int64 {
+        let url = try objectURL(id, operation: .content, query: [("alt", "media")])
+        return try await transport.withRetries(.content) {
+            var request = try await request(url)
+            request.headers.replaceOrAdd(name: "Accept", value: "*/*")
+            let response = try await send(request, .content)
+            return try await transport.download(response, to: destinationPath, .content)
+        }
+    }
+
+    // MARK: Resumable uploads
+
+    /// Starts a resumable session, then sends the file; after a failure it asks the session how much arrived and
+    /// sends only the rest (Cloud Storage resumable upload protocol).
+    private func createResumable(_ upload: UploadRequest, name: String) async throws -> RemoteFile {
+        do {
+            try await transport.withSource(upload, range: 0..<0) { _ in }
+        } catch {
+            throw transport.classify(error, .create, progress: nil)
+        }
+        let startURL = Self.url(
+            "\(storageBaseURL)/upload/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o",
+            [("uploadType", "resumable"), ("name", name), ("ifGenerationMatch", "0")]
+        )
+        let contentType = MediaType.guess(filename: upload.filename)
+        let session: String? = try await transport.withRetries(.create) {
+            var request = try await request(startURL)
+            request.method = .POST
+            request.headers.replaceOrAdd(name: "Content-Type", value: "application/json; charset=UTF-8")
+            request.headers.replaceOrAdd(name: "X-Upload-Content-Type", value: contentType)
+            request.headers.replaceOrAdd(name: "X-Upload-Content-Length", value: String(upload.bytes))
+            request.body = .bytes(ByteBuffer(string: "{}"))
+            let response = try await transport.send(
+                request, .create, timeout: transport.configuration.requestTimeout, accepting: [412], idempotent: true
+            )
+            _ = try await transport.collect(response, .create)
+            if response.status.code == 412 { return nil }
+            guard let location = response.headers.first(name: "Location"), !location.isEmpty else {
+                throw ProviderError(
+                    .malformedResponse, .terminal, operation: .create, endpoint: endpoint.displayName,
+                    detail: "the resumable upload answered without a session Location"
+                )
+            }
+            return location
+        }
+        guard let session else { return try await adoptEarlierAttempt(name: name, upload: upload) }
+        let timeout = transport.configuration.uploadTimeout(forBytes: upload.bytes)
+        return try await transport.withRetries(.create) {
+            let offset: Int64
+            switch try await sessionStatus(session, total: upload.bytes) {
+            case .complete(let object): return layout.remoteFile(object)
+            case .received(let bytes): offset = bytes
+            }
+            return try await transport.withSource(upload, range: offset..<upload.bytes) { chunks in
+                var request = try await request(session)
+                request.method = .PUT
+                request.headers.replaceOrAdd(
+                    name: "Content-Range", value: "bytes \(offset)-\(upload.bytes - 1)/\(upload.bytes)"
+                )
+                let progress = BodyProgress()
+                request.body = .stream(
+                    FileBody(chunks: chunks, fileBytes: upload.bytes - offset, progress: progress) { read in
+                        transport.sourceChanged(upload, detail: "it ended \(read) bytes after offset \(offset)")
+                    },
+                    length: .known(upload.bytes - offset)
+                )
+                let response = try await transport.send(
+                    request, .create, timeout: timeout, progress: progress, accepting: [308], idempotent: true
+                )
+                guard response.status.code != 308 else {
+                    _ = try await transport.collect(response, .create)
+                    // The session kept only part of it: ask again and continue from there.
+                    throw ProviderError(
+                        .transport, .retryable(after: nil), operation: .create, endpoint: endpoint.displayName,
+                        status: 308, detail: "the upload session stored only part of the file"
+                    )
+                }
+                return layout.remoteFile(try await transport.decode(GCSObject.self, from: response, .create))
+            }
+        }
+    }
+
+    private enum SessionStatus {
+        case complete(GCSObject)
+        case received(Int64)
+    }
+
+    /// Asks a resumable session how many bytes it holds (`PUT` with `Content-Range: bytes */total`).
+    private func sessionStatus(_ session: String, total: Int64) async throws -> SessionStatus {
+        var request = try await request(session)
+        request.method = .PUT
+        request.headers.replaceOrAdd(name: "Content-Range", value: "bytes */\(total)")
+        request.body = .bytes(ByteBuffer())
+        let response = try await transport.send(
+            request, .create, timeout: transport.configuration.requestTimeout, accepting: [308], idempotent: true
+        )
+        if response.status.code != 308 {
+            return .complete(try await transport.decode(GCSObject.self, from: response, .create))
+        }
+        _ = try await transport.collect(response, .create)
+        // `Range: bytes=0-N` when N+1 bytes were persisted; absent when none were.
+        guard let range = response.headers.first(name: "Range"), let dash = range.lastIndex(of: "-"),
+            let last = Int64(range[range.index(after: dash)...])
+        else { return .received(0) }
+        return .received(min(last + 1, total))
+    }
+
+    // MARK: Requests
+
+    /// After a 412 (`ifGenerationMatch=0` found the name taken) the object is the one an earlier attempt of this
+    /// same create stored, since names are never reused: read it back and check its size.
+    private func adoptEarlierAttempt(name: String, upload: UploadRequest) async throws -> RemoteFile {
+        let existing = try await retrieve(id: layout.fileID(objectName: name))
+        guard existing.bytes == upload.bytes else {
+            throw ProviderError(
+                .httpStatus, .terminal, operation: .create, endpoint: endpoint.displayName, status: 412,
+                detail: "\(existing.id) already exists with \(existing.bytes) bytes, not \(upload.bytes)"
+            )
+        }
+        return existing
+    }
+
+    private func request(_ url: String) async throws -> HTTPClientRequest {
+        switch authorization {
+        case .none:
+            return transport.request(url, headers: [])
+        case .token(let token):
+            return transport.request(url, headers: [("Authorization", "Bearer " + token)])
+        case .serviceAccount(let source):
+            return transport.request(url, headers: [("Authorization", "Bearer " + (try await source.token()))])
+        }
+    }
+
+    private func send(_ request: HTTPClientRequest, _ operation: ProviderOperation) async throws -> HTTPClientResponse {
+        try await transport.send(request, operation, timeout: transport.configuration.requestTimeout)
+    }
+
+    private func objectURL(_ id: String, operation: ProviderOperation, query: [(String, String)] = []) throws
+        -> String
+    {
+        guard let (bucket, object) = GCSLayout.parse(fileID: id) else {
+            throw ProviderError(
+                .invalidConfiguration, .terminal, operation: operation, endpoint: endpoint.displayName,
+                detail: "\(id) is not a gs://bucket/object id"
+            )
+        }
+        return Self.url(
+            "\(storageBaseURL)/storage/v1/b/\(bucket.percentEncodedComponent)/o/\(object.percentEncodedComponent)",
+            query
+        )
+    }
+
+    private static func url(_ base: String, _ query: [(String, String)]) -> String {
+        guard !query.isEmpty else { return base }
+        return base + "?"
+            + query.map { "\($0.0.percentEncodedComponent)=\($0.1.percentEncodedComponent)" }.joined(separator: "&")
+    }
+
+    /// 16 random hex digits: enough that two uploads never share an object name.
+    static func uniqueToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
