@@ -25,43 +25,75 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Option(name: .short, help: "Output format for the final report: text or json.")
     var output: OutputFormat = .text
 
+    @Option(
+        name: .long,
+        help: "Keep reconciling every DURATION (e.g. 30s, 5m) until SIGTERM/SIGINT, with ±10% jitter and backoff after failures.")
+    var interval: String?
+
     func validate() throws {
         guard maxRounds >= 1 else { throw ValidationError("--max-rounds must be at least 1") }
+        if let interval, parseDuration(interval) == nil {
+            throw ValidationError("--interval must be a duration such as 30s, 5m or 1h")
+        }
     }
 
     func run() async throws {
-        try await withRuntime(options, policy: guards.policy) { runtime in
-            let inputs = try await loadInputs(runtime)
-            let lease = try await WriterLease.acquire(store: runtime.store, wait: lockTimeout)
-            defer { lease.release() }
-            let started = runtime.now
-            let run = try runtime.store.startRun(command: "reconcile", at: started)
-            let report = try await runtime.engine.reconcile(inputs, maxRounds: maxRounds, run: run)
-            let seconds = (runtime.now - started).formatted(.number.precision(.fractionLength(2)))
-            let line: String
-            switch report.outcome {
-            case .converged:
-                line = "Converged in \(report.rounds) round(s), \(seconds)s: \(report.applied) action(s) applied, "
-                    + "\(report.requests) request(s) (\(report.listPages) list page(s)). \(report.lastPlan.summaryLine)"
-            case .notConverged:
-                line = "Not converged after \(report.rounds) round(s), \(seconds)s: \(report.failures.count) placement(s) failing. "
-                    + report.lastPlan.summaryLine
-            case .refused:
-                line = "Refused: " + report.lastPlan.blocked.joined(separator: "; ")
-            }
-            if output == .json {
-                try runtime.printPlan(report.lastPlan, format: .json)
-            } else if report.outcome != .converged {
-                try runtime.printPlan(report.lastPlan, format: .text)
-            }
-            for (action, message) in report.failures {
-                runtime.console.error("\(action.kind.rawValue) \(action.file) on \(action.endpointID): \(message)")
-            }
-            runtime.console.err(line)
-            try runtime.store.finishRun(
-                run, outcome: report.outcome.rawValue, summary: line, applied: report.applied,
-                failed: report.failures.count, requests: report.requests, at: runtime.now)
-            return report.outcome == .converged ? 0 : 1
+        guard let interval = interval.flatMap(parseDuration) else {
+            try await withRuntime(options, policy: guards.policy) { runtime in try await pass(runtime) }
+            return
         }
+        let shutdown = ShutdownSignal()
+        let console = Console(noColor: options.noColor)
+        var failures = 0
+        while !shutdown.isTriggered {
+            var code: Int32 = 0
+            do {
+                try await withRuntime(options, policy: guards.policy) { runtime in try await pass(runtime) }
+            } catch let exit as ExitCode {
+                code = exit.rawValue
+            }
+            failures = code == 0 ? 0 : failures + 1
+            // Back off after failures (doubling, up to 8 intervals); jitter spreads many reconcilers apart.
+            let factor = Double(1 << min(failures, 3)) * Double.random(in: 0.9...1.1)
+            let wait = interval * factor
+            console.err("Next pass in \(wait.formatted(.units(allowed: [.hours, .minutes, .seconds], width: .narrow))).")
+            if await shutdown.sleep(for: wait) { break }
+        }
+        console.err("Received \(shutdown.signalName); stopped after the last complete pass.")
+    }
+
+    /// One converge pass: lock, load, reconcile, record, report.
+    func pass(_ runtime: Runtime) async throws -> Int32 {
+        let inputs = try await loadInputs(runtime)
+        let lease = try await WriterLease.acquire(store: runtime.store, wait: lockTimeout)
+        defer { lease.release() }
+        let started = runtime.now
+        let run = try runtime.store.startRun(command: "reconcile", at: started)
+        let report = try await runtime.engine.reconcile(inputs, maxRounds: maxRounds, run: run)
+        let seconds = (runtime.now - started).formatted(.number.precision(.fractionLength(2)))
+        let line: String
+        switch report.outcome {
+        case .converged:
+            line = "Converged in \(report.rounds) round(s), \(seconds)s: \(report.applied) action(s) applied, "
+                + "\(report.requests) request(s) (\(report.listPages) list page(s)). \(report.lastPlan.summaryLine)"
+        case .notConverged:
+            line = "Not converged after \(report.rounds) round(s), \(seconds)s: \(report.failures.count) placement(s) failing. "
+                + report.lastPlan.summaryLine
+        case .refused:
+            line = "Refused: " + report.lastPlan.blocked.joined(separator: "; ")
+        }
+        if output == .json {
+            try runtime.printPlan(report.lastPlan, format: .json)
+        } else if report.outcome != .converged {
+            try runtime.printPlan(report.lastPlan, format: .text)
+        }
+        for (action, message) in report.failures {
+            runtime.console.error("\(action.kind.rawValue) \(action.file) on \(action.endpointID): \(message)")
+        }
+        runtime.console.err(line)
+        try runtime.store.finishRun(
+            run, outcome: report.outcome.rawValue, summary: line, applied: report.applied,
+            failed: report.failures.count, requests: report.requests, at: runtime.now)
+        return report.outcome == .converged ? 0 : 1
     }
 }
