@@ -7,20 +7,33 @@ public struct PlanPolicy: Hashable, Codable, Sendable {
     /// An owned file created this many seconds before its listing may be missing from it (eventually
     /// consistent listings) without being forgotten.
     public var listingGraceSeconds: Int64
-    /// A write-ahead intent whose upload never shows up is dropped after this many seconds.
-    public var intentExpirySeconds: Int64
     /// Tolerated clock difference between Ferry and the provider when matching uploads to intents.
     public var clockSkewSeconds: Int64
+    /// Slowest upload rate assumed when bounding how late an interrupted upload can have landed.
+    public var minimumUploadBytesPerSecond: Int64
 
     public init(
-        maxDeletes: Int? = 10, allowEmpty: Bool = false, listingGraceSeconds: Int64 = 60,
-        intentExpirySeconds: Int64 = 3600, clockSkewSeconds: Int64 = 300
+        maxDeletes: Int? = 10, allowEmpty: Bool = false, listingGraceSeconds: Int64 = 60, clockSkewSeconds: Int64 = 120,
+        minimumUploadBytesPerSecond: Int64 = 256 * 1024
     ) {
         self.maxDeletes = maxDeletes
         self.allowEmpty = allowEmpty
         self.listingGraceSeconds = listingGraceSeconds
-        self.intentExpirySeconds = intentExpirySeconds
         self.clockSkewSeconds = clockSkewSeconds
+        self.minimumUploadBytesPerSecond = minimumUploadBytesPerSecond
+    }
+
+    /// The provider-side creation times an upload started at `startedAt` can have: from the start (less clock skew)
+    /// to the latest moment a transfer of `bytes` could have finished. Narrow windows keep Ferry from mistaking
+    /// someone else's identical upload for its own.
+    public func uploadWindow(startedAt: Int64, bytes: Int64) -> ClosedRange<Int64> {
+        let transfer = 60 + bytes / max(1, minimumUploadBytesPerSecond)
+        return (startedAt - clockSkewSeconds)...(startedAt + clockSkewSeconds + transfer)
+    }
+
+    /// When an intent whose upload never appeared can be dropped: after its window, plus the listing grace.
+    public func intentExpiry(startedAt: Int64, bytes: Int64) -> Int64 {
+        uploadWindow(startedAt: startedAt, bytes: bytes).upperBound + listingGraceSeconds
     }
 }
 
@@ -180,9 +193,10 @@ public enum Planner {
         var claimed = Set<String>()
         let unowned = listing.filter { !ownedIDs.contains($0.id) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         for intent in intents {
+            let window = policy.uploadWindow(startedAt: intent.startedAt, bytes: intent.bytes)
             let match = unowned.first { remote in
                 !claimed.contains(remote.id) && remote.filename == intent.filename && remote.bytes == intent.bytes
-                    && remote.purpose == intent.purpose && remote.createdAt >= intent.startedAt - policy.clockSkewSeconds
+                    && remote.purpose == intent.purpose && window.contains(remote.createdAt)
             }
             if let match {
                 claimed.insert(match.id)
@@ -196,7 +210,7 @@ public enum Planner {
                     Holding(
                         remote: match, digest: intent.digest, filename: intent.filename, purpose: intent.purpose,
                         createdAt: match.createdAt, remoteID: match.id, adopted: true))
-            } else if now - intent.startedAt > policy.intentExpirySeconds {
+            } else if now > policy.intentExpiry(startedAt: intent.startedAt, bytes: intent.bytes) {
                 result.actions.append(
                     PlannedAction(
                         kind: .expireIntent, reason: .expired, file: intent.file, endpointID: endpointID,

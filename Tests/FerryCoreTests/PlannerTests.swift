@@ -169,8 +169,25 @@ struct PlannerTests {
         let plan = Planner.plan(
             Fixture.input(
                 files: [Fixture.file("a")], openaiListing: [Fixture.remote("file-5", "a", createdAt: 100)],
-                intents: [intent]))
+                intents: [intent], now: 9_100))
         #expect(plan.actions.map(\.kind) == [.create])
+    }
+
+    /// An identical upload created long after the interrupted attempt could have finished is not adopted either,
+    /// and the intent expires once its window and the listing grace have passed.
+    @Test func doesNotAdoptUploadsAfterTheWindow() {
+        let intent = CreateIntent(
+            id: 7, endpointID: Fixture.openai.id, file: "a", digest: "d-x", bytes: 10, filename: "a.md",
+            purpose: "assistants", startedAt: 9_000)
+        let policy = PlanPolicy()
+        #expect(policy.uploadWindow(startedAt: 9_000, bytes: 10) == 8_880...9_180)
+        #expect(policy.intentExpiry(startedAt: 9_000, bytes: 10) == 9_240)
+        let plan = Planner.plan(
+            Fixture.input(
+                files: [Fixture.file("a")], openaiListing: [Fixture.remote("file-5", "a", createdAt: 9_500)],
+                intents: [intent], now: 9_600))
+        #expect(plan.actions.map(\.kind) == [.create, .expireIntent])
+        #expect(plan.endpoints.first { $0.endpointID == Fixture.openai.id }?.unmanaged.map(\.id) == ["file-5"])
     }
 
     /// Two crashed attempts left two uploads: both adopted, one kept, the other deleted as a duplicate.

@@ -7,6 +7,10 @@ import FerryStore
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A throwaway repository with manifests and sources, a simulator on 127.0.0.1, and a state file.
 /// Each test gets its own; call `close()` at the end.
 final class Workspace: @unchecked Sendable {
@@ -128,17 +132,26 @@ struct FerryProcess {
 
     /// Runs the executable on a thread of its own: waiting for it must not block the cooperative pool,
     /// which also serves the in-process simulator it talks to.
-    static func run(_ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String] = [:]) async throws
-        -> Result
-    {
+    /// - Parameter killAfterMilliseconds: send SIGKILL after this long if the process is still running.
+    static func run(
+        _ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String] = [:],
+        killAfterMilliseconds: Int? = nil
+    ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, in: workspace, extraEnvironment: extraEnvironment) })
+                continuation.resume(
+                    with: Swift.Result {
+                        try runBlocking(
+                            arguments, in: workspace, extraEnvironment: extraEnvironment,
+                            killAfterMilliseconds: killAfterMilliseconds)
+                    })
             }
         }
     }
 
-    static func runBlocking(_ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String]) throws -> Result {
+    static func runBlocking(
+        _ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String], killAfterMilliseconds: Int?
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments + ["--state", workspace.statePath, "--manifests", workspace.root.appendingPathComponent("manifests").path]
@@ -152,6 +165,12 @@ struct FerryProcess {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        if let killAfterMilliseconds {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(killAfterMilliseconds)) {
+                if process.isRunning { kill(pid, SIGKILL) }
+            }
+        }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
