@@ -302,15 +302,27 @@ extension LoadContext {
             }
             guard let bucketValue else { return nil }
             var baseURL = "https://storage.googleapis.com"
+            var emulated = false
             if let emulator = loader.environment["STORAGE_EMULATOR_HOST"], !emulator.isEmpty {
                 baseURL = emulator.hasPrefix("http") ? emulator : "http://" + emulator
+                emulated = true
             }
             var credential = CredentialReference.none
             var secret: String?
-            if case .some(let credentials) = value("vertex_credentials", defaultEnvironment: "GOOGLE_APPLICATION_CREDENTIALS") {
-                guard let credentials else { return nil }
+            switch value("vertex_credentials", defaultEnvironment: "GOOGLE_APPLICATION_CREDENTIALS") {
+            case .some(.some(let credentials)):
                 credential = credentials.1
                 secret = credentials.0
+            case .some(.none):
+                return nil
+            case .none where !emulated:
+                error(
+                    raw.place, "model '\(raw.name)' has no Google credentials for Cloud Storage",
+                    hint: "set litellm_params.vertex_credentials (a service-account key file or JSON), "
+                        + "or export GOOGLE_APPLICATION_CREDENTIALS")
+                return nil
+            case .none:
+                break  // emulators take anonymous requests
             }
             return finishEndpoint(
                 Endpoint(kind: .vertex, baseURL: baseURL, bucket: bucketValue.0, credential: credential),

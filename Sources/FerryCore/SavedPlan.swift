@@ -25,15 +25,17 @@ public struct SavedPlan: Codable, Sendable, Hashable {
 
     /// - Throws: `ValidationFailed` with one diagnostic naming the file when it is not a complete plan.
     public static func decode(_ data: Data, path: String) throws(ValidationFailed) -> SavedPlan {
+        struct Header: Decodable { var format: String? }
         do {
-            let saved = try JSONDecoder().decode(SavedPlan.self, from: data)
-            guard saved.format == formatName else {
+            // Check what the file claims to be first, so a foreign JSON file gets a plain answer.
+            if let header = try? JSONDecoder().decode(Header.self, from: data), header.format != formatName {
                 throw ValidationFailed(diagnostics: [
                     Diagnostic(
-                        file: path, message: "not a Ferry plan (format '\(saved.format)')",
+                        file: path, message: "not a Ferry plan (format '\(header.format ?? "none")')",
                         hint: "create one with 'ferry plan -out \(path)'")
                 ])
             }
+            let saved = try JSONDecoder().decode(SavedPlan.self, from: data)
             guard saved.plan.formatVersion == 1 else {
                 throw ValidationFailed(diagnostics: [
                     Diagnostic(

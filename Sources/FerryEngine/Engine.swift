@@ -116,12 +116,20 @@ public final class Engine: Sendable {
 
     // MARK: Load
 
+    /// Reads and validates manifests without touching the state store or any provider, so a command can
+    /// refuse bad input before it creates or changes anything.
+    /// - Throws: `ValidationFailed` with every problem found.
+    public static func validate(_ configuration: EngineConfiguration) throws -> LoadedManifests {
+        let tree = try FileSystemSourceTree(root: configuration.root)
+        let sources = try tree.manifestFiles(under: configuration.manifestsDirectory)
+        let loader = ManifestLoader(displayRoot: configuration.displayRoot, environment: configuration.environment)
+        return try loader.load(sources, tree: tree)
+    }
+
     /// Reads and validates manifests, then hashes sources (cached by size, mtime and inode).
     /// - Throws: `ValidationFailed` with every problem found; nothing has been changed.
     public func load() async throws -> LoadedInputs {
-        let sources = try tree.manifestFiles(under: configuration.manifestsDirectory)
-        let loader = ManifestLoader(displayRoot: configuration.displayRoot, environment: configuration.environment)
-        let loaded = try loader.load(sources, tree: tree)
+        let loaded = try Self.validate(configuration)
         let digester = SourceDigester(tree: tree, store: store)
         let (digests, digestReport) = try await digester.digests(for: loaded.desired.files.map(\.sourcePath))
         report(.hashed(digestReport))

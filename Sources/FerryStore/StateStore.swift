@@ -48,8 +48,15 @@ public final class StateStore: Sendable {
         let initLock = readOnly ? nil : try InitLock(path: path + ".lock")
         defer { initLock?.unlock() }
         do {
+            // Check what an existing file is before opening it for writing (which would switch it to WAL).
+            if FileManager.default.fileExists(atPath: path) {
+                var probe = Configuration()
+                probe.readonly = true
+                let queue = try DatabaseQueue(path: path, configuration: probe)
+                try Self.checkIdentity(queue, path: path)
+                try queue.close()
+            }
             let pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.checkIdentity(pool, path: path)
             if !readOnly {
                 try Self.migrator.migrate(pool)
             } else {
@@ -66,7 +73,7 @@ public final class StateStore: Sendable {
         }
     }
 
-    static func checkIdentity(_ pool: DatabasePool, path: String) throws {
+    static func checkIdentity(_ pool: some DatabaseReader, path: String) throws {
         try pool.read { db in
             let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
             let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0

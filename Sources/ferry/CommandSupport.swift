@@ -14,6 +14,9 @@ func withRuntime(
     do {
         runtime = try Runtime.make(
             options: options, policy: policy, console: console, environment: environment, progress: progress)
+    } catch let failure as ValidationFailed {
+        console.report(failure)
+        throw ExitCode(1)
     } catch {
         console.error("\(error)")
         throw ExitCode(1)

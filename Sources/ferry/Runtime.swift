@@ -21,6 +21,8 @@ struct Runtime {
         bootstrapLogging(level: options.logLevel)
         let environment = environment ?? ProcessInfo.processInfo.environment
         let configuration = try options.engineConfiguration(policy: policy, environment: environment)
+        // Refuse bad manifests before the state file is created or opened: bad input changes nothing.
+        _ = try Engine.validate(configuration)
         let store = try StateStore(path: options.state)
         let clientConfiguration = ProviderClientConfiguration()
         let httpClient = HTTPClient(
@@ -32,7 +34,7 @@ struct Runtime {
                 makeProvider: { endpoint, secret in
                     try ProviderFactory.makeProvider(
                         endpoint: endpoint, apiKey: secret, httpClient: httpClient, configuration: clientConfiguration,
-                        logger: logger)
+                        environment: environment, logger: logger)
                 }, logger: logger, report: console.reporter(verbose: progress))
             return Runtime(engine: engine, store: store, httpClient: httpClient, console: console)
         } catch {

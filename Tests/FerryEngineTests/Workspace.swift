@@ -78,13 +78,15 @@ final class Workspace: @unchecked Sendable {
     func engine(policy: PlanPolicy = PlanPolicy(), wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil) throws -> Engine {
         let store = try StateStore(path: statePath)
         let client = httpClient
+        let environment = self.environment
         return try Engine(
             configuration: EngineConfiguration(
                 root: root.appendingPathComponent("manifests").path, displayRoot: "manifests/", environment: environment,
                 policy: policy),
             store: store,
             makeProvider: { endpoint, secret in
-                let provider = try ProviderFactory.makeProvider(endpoint: endpoint, apiKey: secret, httpClient: client)
+                let provider = try ProviderFactory.makeProvider(
+                    endpoint: endpoint, apiKey: secret, httpClient: client, environment: environment)
                 return wrap?(provider) ?? provider
             })
     }
