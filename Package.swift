@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "FerryProviders", "FerrySimulator", "FerryCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(

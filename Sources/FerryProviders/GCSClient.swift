@@ -63,9 +63,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         }
         var base = storageBaseURL ?? endpoint.baseURL
         while base.hasSuffix("/") { base.removeLast() }
-        guard let url = URL(string: base), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
-            url.host != nil
-        else {
+        guard base.isHTTPURL else {
             throw ProviderError.invalidConfiguration(
                 "the Cloud Storage URL \(base) is not an http(s) URL", endpoint: endpoint
             )
@@ -83,7 +81,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         case .anonymous:
             self.authorization = .none
         case .accessToken(let token):
-            guard !token.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            guard !token.value.hasControlCharacters else {
                 throw ProviderError.invalidConfiguration(
                     "the access token from \(endpoint.credential) contains a control character", endpoint: endpoint
                 )
@@ -129,7 +127,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
             var query = [("maxResults", String(min(transport.configuration.pageSize, 1000)))]
             if !layout.prefix.isEmpty { query.append(("prefix", layout.prefix)) }
             if let token = cursor { query.append(("pageToken", token)) }
-            let url = Self.url(base, query)
+            let url = base.appendingQuery(query)
             let page = try await transport.withRetries(.list) {
                 let response = try await send(try await request(url), .list)
                 return try await transport.decode(GCSObjectList.self, from: response, .list)
@@ -151,10 +149,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         if let threshold = transport.configuration.largeFileThreshold, upload.bytes > threshold {
             return try await createResumable(upload, name: name)
         }
-        let url = Self.url(
-            "\(storageBaseURL)/upload/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o",
-            [("uploadType", "media"), ("name", name), ("ifGenerationMatch", "0")]
-        )
+        let url = uploadURL.appendingQuery([("uploadType", "media"), ("name", name), ("ifGenerationMatch", "0")])
         let timeout = transport.configuration.uploadTimeout(forBytes: upload.bytes)
         let stored: GCSObject? = try await transport.withRetries(.create) {
             try await transport.withSource(upload, range: 0..<upload.bytes) { chunks in
@@ -171,11 +166,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
                 let response = try await transport.send(
                     request, .create, timeout: timeout, progress: progress, accepting: [412], idempotent: true
                 )
-                if response.status.code == 412 {
-                    _ = try await transport.collect(response, .create)
-                    return nil
-                }
-                return try await transport.decode(GCSObject.self, from: response, .create)
+                return try await storedObject(response)
             }
         }
         guard let stored else { return try await adoptEarlierAttempt(name: name, upload: upload) }
@@ -220,8 +211,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         } catch {
             throw transport.classify(error, .create, progress: nil)
         }
-        let startURL = Self.url(
-            "\(storageBaseURL)/upload/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o",
+        let startURL = uploadURL.appendingQuery(
             [("uploadType", "resumable"), ("name", name), ("ifGenerationMatch", "0")]
         )
         let contentType = MediaType.guess(filename: upload.filename)
@@ -247,10 +237,10 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         }
         guard let session else { return try await adoptEarlierAttempt(name: name, upload: upload) }
         let timeout = transport.configuration.uploadTimeout(forBytes: upload.bytes)
-        return try await transport.withRetries(.create) {
+        let finished: RemoteFile? = try await transport.withRetries(.create) {
             let offset: Int64
             switch try await sessionStatus(session, total: upload.bytes) {
-            case .complete(let object): return layout.remoteFile(object)
+            case .complete(let object): return object.map(layout.remoteFile)
             case .received(let bytes): offset = bytes
             }
             return try await transport.withSource(upload, range: offset..<upload.bytes) { chunks in
@@ -277,13 +267,16 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
                         status: 308, detail: "the upload session stored only part of the file"
                     )
                 }
-                return layout.remoteFile(try await transport.decode(GCSObject.self, from: response, .create))
+                return try await storedObject(response).map(layout.remoteFile)
             }
         }
+        if let finished { return finished }
+        return try await adoptEarlierAttempt(name: name, upload: upload)
     }
 
     private enum SessionStatus {
-        case complete(GCSObject)
+        /// The upload is finished; `nil` when the object must be read back.
+        case complete(GCSObject?)
         case received(Int64)
     }
 
@@ -296,9 +289,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         let response = try await transport.send(
             request, .create, timeout: transport.configuration.requestTimeout, accepting: [308], idempotent: true
         )
-        if response.status.code != 308 {
-            return .complete(try await transport.decode(GCSObject.self, from: response, .create))
-        }
+        if response.status.code != 308 { return .complete(try await storedObject(response)) }
         _ = try await transport.collect(response, .create)
         // `Range: bytes=0-N` when N+1 bytes were persisted; absent when none were.
         guard let range = response.headers.first(name: "Range"), let dash = range.lastIndex(of: "-"),
@@ -308,6 +299,25 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
     }
 
     // MARK: Requests
+
+    /// Where objects of this endpoint's bucket are uploaded.
+    private var uploadURL: String {
+        "\(storageBaseURL)/upload/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o"
+    }
+
+    /// The object a create's success answer describes; `nil` when it must be read back instead: after a 412, or
+    /// when the answer cannot be decoded (the object exists under its name either way).
+    private func storedObject(_ response: HTTPClientResponse) async throws -> GCSObject? {
+        if response.status.code == 412 {
+            _ = try await transport.collect(response, .create)
+            return nil
+        }
+        do {
+            return try await transport.decode(GCSObject.self, from: response, .create)
+        } catch let error as ProviderError where error.code == .malformedResponse {
+            return nil
+        }
+    }
 
     /// After a 412 (`ifGenerationMatch=0` found the name taken) the object is the one an earlier attempt of this
     /// same create stored, since names are never reused: read it back and check its size.
@@ -346,23 +356,10 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
                 detail: "\(id) is not a gs://bucket/object id"
             )
         }
-        return Self.url(
-            "\(storageBaseURL)/storage/v1/b/\(bucket.percentEncodedComponent)/o/\(object.percentEncodedComponent)",
-            query
-        )
-    }
-
-    private static func url(_ base: String, _ query: [(String, String)]) -> String {
-        guard !query.isEmpty else { return base }
-        return base + "?"
-            + query.map { "\($0.0.percentEncodedComponent)=\($0.1.percentEncodedComponent)" }.joined(separator: "&")
+        let path = "/storage/v1/b/\(bucket.percentEncodedComponent)/o/\(object.percentEncodedComponent)"
+        return (storageBaseURL + path).appendingQuery(query)
     }
 
     /// 16 random hex digits: enough that two uploads never share an object name.
-    static func uniqueToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() as UInt64
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    static func uniqueToken() -> String { .randomHex(words: 1) }
 }

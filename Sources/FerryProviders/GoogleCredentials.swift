@@ -197,7 +197,8 @@ actor GoogleTokenSource {
                 request.method = .POST
                 request.headers.replaceOrAdd(name: "Content-Type", value: "application/x-www-form-urlencoded")
                 request.body = .bytes(ByteBuffer(string: body))
-                let response = try await transport.send(request, .token, timeout: transport.configuration.requestTimeout)
+                let response = try await transport.send(
+                    request, .token, timeout: transport.configuration.requestTimeout)
                 return try await transport.decode(TokenResponse.self, from: response, .token)
             }
             return (response.accessToken, issuedAt + Double(response.expiresIn ?? 3600))

@@ -45,11 +45,7 @@ struct MultipartForm: Sendable, Hashable {
         Int64(preamble.count) + fileBytes + Int64(epilogue.count)
     }
 
-    static func randomBoundary() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let hex = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }
-        return "ferry-" + hex.map { String(repeating: "0", count: 16 - $0.count) + $0 }.joined()
-    }
+    static func randomBoundary() -> String { "ferry-" + .randomHex(words: 4) }
 
     /// A quoted form parameter, escaped the way browsers and the OpenAI SDK's HTTP library (httpx) do it:
     /// `"` becomes `%22`, `\` is doubled, and control characters (CR and LF among them) become `%XX`, so a name

@@ -91,7 +91,8 @@ extension OpenAIFilesClient {
                 let body = FileBody(
                     form: form, chunks: chunks, fileBytes: partBytes, progress: progress,
                     sourceChanged: { read in
-                        transport.sourceChanged(upload, detail: "the part at \(range.lowerBound) ended after \(read) bytes")
+                        transport.sourceChanged(
+                            upload, detail: "the part at \(range.lowerBound) ended after \(read) bytes")
                     }
                 )
                 request.body = .stream(body, length: .known(length))

@@ -36,7 +36,7 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
     ///   - apiKey: sent as `Authorization: Bearer` (OpenAI) or `api-key` (Azure); `nil` sends no credential.
     ///   - httpClient: shared, owned and shut down by the caller
     ///     (`configuration.makeHTTPClientConfiguration()` gives it the right timeouts).
-    /// - Throws: `ProviderError` with code `.invalidConfiguration` or `.unsupportedProvider`.
+    /// - Throws: `ProviderError` with code `.invalidConfiguration`.
     public init(
         endpoint: Endpoint, apiKey: Secret?, httpClient: HTTPClient,
         configuration: ProviderClientConfiguration = ProviderClientConfiguration(),
@@ -186,21 +186,15 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
     func url(_ base: String, query: [(String, String)] = []) -> String {
         var items = query
         if case .azure(let version) = flavor { items.insert(("api-version", version), at: 0) }
-        guard !items.isEmpty else { return base }
-        return base + "?"
-            + items.map { "\($0.0.percentEncodedComponent)=\($0.1.percentEncodedComponent)" }
-            .joined(separator: "&")
+        return base.appendingQuery(items)
     }
 
     private static func validate(baseURL: String, apiKey: Secret?, endpoint: Endpoint) throws {
-        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(),
-            ["http", "https"].contains(scheme),
-            url.host != nil
-        else {
+        guard baseURL.isHTTPURL else {
             throw ProviderError.invalidConfiguration(
                 "the base URL \(baseURL) is not an http(s) URL", endpoint: endpoint)
         }
-        if let apiKey, apiKey.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        if let apiKey, apiKey.value.hasControlCharacters {
             // Never echo the value: name where it came from instead.
             throw ProviderError.invalidConfiguration(
                 "the API key from \(endpoint.credential) contains a control character (a trailing newline?)",

@@ -36,7 +36,6 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
             case paginationStalled = "pagination stalled"
             case sourceChanged = "source changed"
             case localFile = "local file error"
-            case unsupportedProvider = "unsupported provider"
             case invalidConfiguration = "invalid configuration"
             case authentication = "authentication failure"
             case deleteRefused = "delete refused"
@@ -58,8 +57,6 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
         public static let sourceChanged = Code(base: .sourceChanged)
         /// Reading the source or writing a download failed locally.
         public static let localFile = Code(base: .localFile)
-        /// No client exists for this provider kind.
-        public static let unsupportedProvider = Code(base: .unsupportedProvider)
         /// The endpoint or client configuration cannot work (missing api-version, bad URL, bad key file).
         public static let invalidConfiguration = Code(base: .invalidConfiguration)
         /// Obtaining a credential (an OAuth2 token) failed.
@@ -129,14 +126,6 @@ extension ProviderError {
         ProviderError(
             code, classification, operation: operation, endpoint: endpoint, status: status,
             providerMessage: providerMessage, providerCode: providerCode, detail: detail, attempts: attempts
-        )
-    }
-
-    /// The error `ProviderFactory` throws for a provider kind that has no client yet.
-    static func unsupported(_ kind: ProviderKind, endpoint: Endpoint) -> ProviderError {
-        ProviderError(
-            .unsupportedProvider, .terminal, operation: nil, endpoint: endpoint.displayName,
-            detail: "provider kind \(kind.rawValue) is not supported yet"
         )
     }
 

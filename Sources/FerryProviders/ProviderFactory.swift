@@ -1,15 +1,25 @@
 import AsyncHTTPClient
 import FerryCore
+import Foundation
 import Logging
 
 /// Makes the client for an endpoint's provider kind.
 public enum ProviderFactory {
-    /// The client for `endpoint`: `OpenAIFilesClient` for `.openai` and `.azure`.
-    /// - Throws: `ProviderError` with code `.unsupportedProvider` for `.vertex` (not supported yet), or
-    ///   `.invalidConfiguration` when the endpoint cannot work (an Azure endpoint without api-version).
+    /// Cloud Storage's public JSON API.
+    public static let defaultStorageBaseURL = "https://storage.googleapis.com"
+
+    /// The client for `endpoint`: `OpenAIFilesClient` for `.openai` and `.azure`, `GCSClient` for `.vertex`.
+    ///
+    /// Vertex AI files live in Cloud Storage. The storage API is `STORAGE_EMULATOR_HOST` when that is set in
+    /// `environment` (then without credentials, like Google's client libraries), else the endpoint's `baseURL`
+    /// unless that is empty or a Vertex AI API URL, else `https://storage.googleapis.com`. `apiKey` holds a
+    /// service-account key as JSON, a path to one, or an access token.
+    /// - Throws: `ProviderError` with code `.invalidConfiguration` when the endpoint cannot work (an Azure
+    ///   endpoint without api-version, a Vertex AI endpoint without a bucket, an unusable key).
     public static func makeProvider(
         endpoint: Endpoint, apiKey: Secret?, httpClient: HTTPClient,
         configuration: ProviderClientConfiguration = ProviderClientConfiguration(),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "ferry.providers")
     ) throws -> any FileProvider {
         switch endpoint.kind {
@@ -18,7 +28,18 @@ public enum ProviderFactory {
                 endpoint: endpoint, apiKey: apiKey, httpClient: httpClient, configuration: configuration, logger: logger
             )
         case .vertex:
-            throw ProviderError.unsupported(.vertex, endpoint: endpoint)
+            if let emulator = environment["STORAGE_EMULATOR_HOST"], !emulator.isEmpty {
+                return try GCSClient(
+                    endpoint: endpoint, credentials: .anonymous, httpClient: httpClient, configuration: configuration,
+                    storageBaseURL: emulator.contains("://") ? emulator : "http://" + emulator, logger: logger
+                )
+            }
+            let base = endpoint.baseURL
+            let storage = base.isEmpty || base.contains("aiplatform.googleapis.com") ? defaultStorageBaseURL : base
+            return try GCSClient(
+                endpoint: endpoint, credentials: try GoogleCredentials(secret: apiKey, endpoint: endpoint),
+                httpClient: httpClient, configuration: configuration, storageBaseURL: storage, logger: logger
+            )
         }
     }
 }

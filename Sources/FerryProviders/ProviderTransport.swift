@@ -52,8 +52,10 @@ struct ProviderTransport: Sendable {
         var attemptNumber = 1
         while true {
             do {
-                return try await bounded ? semaphore.withPermit { try await measured(operation, attempt) }
-                    : measured(operation, attempt)
+                if bounded {
+                    return try await semaphore.withPermit { try await measured(operation, attempt) }
+                }
+                return try await measured(operation, attempt)
             } catch var failure as ProviderError {
                 failure.attempts = attemptNumber
                 guard case .retryable(let retryAfter) = failure.classification, attemptNumber < policy.maxAttempts,
@@ -129,7 +131,8 @@ struct ProviderTransport: Sendable {
         )
         guard
             let classification = FailureClassifier.classify(
-                status: status, operation: operation, retryAfter: retryAfter)
+                status: status, operation: operation, retryAfter: retryAfter, idempotent: idempotent
+            )
         else {
             return response
         }
@@ -269,5 +272,32 @@ extension String {
     /// Percent-encodes a path segment or query value: everything but RFC 3986 unreserved characters.
     var percentEncodedComponent: String {
         addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self
+    }
+
+    /// The URL with a percent-encoded query appended (unchanged when `query` is empty).
+    func appendingQuery(_ query: [(String, String)]) -> String {
+        guard !query.isEmpty else { return self }
+        return self + "?"
+            + query.map { "\($0.0.percentEncodedComponent)=\($0.1.percentEncodedComponent)" }.joined(separator: "&")
+    }
+
+    /// Whether this is an absolute http(s) URL with a host.
+    var isHTTPURL: Bool {
+        guard let url = URL(string: self), let scheme = url.scheme?.lowercased() else { return false }
+        return ["http", "https"].contains(scheme) && url.host != nil
+    }
+
+    /// Whether a credential contains a character that cannot go into an HTTP header (a trailing newline).
+    var hasControlCharacters: Bool {
+        unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    /// `count` random 64-bit words as hex digits (16 per word).
+    static func randomHex(words count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
     }
 }

@@ -30,6 +30,29 @@ import Testing
         #expect(actual == row.expected, "HTTP \(row.status) on \(row.operation)")
     }
 
+    /// Upload steps: only the completion can create a file, so only it is ambiguous; the rest retry.
+    @Test func uploadSteps() {
+        #expect(
+            FailureClassifier.classify(status: 500, operation: .uploadStart, retryAfter: nil) == .retryable(after: nil))
+        #expect(
+            FailureClassifier.classify(status: 502, operation: .uploadPart, retryAfter: nil) == .retryable(after: nil))
+        #expect(FailureClassifier.classify(status: 500, operation: .uploadComplete, retryAfter: nil) == .ambiguous)
+        #expect(FailureClassifier.classify(status: 404, operation: .uploadPart, retryAfter: nil) == .terminal)
+        #expect(FailureClassifier.classify(status: 500, operation: .token, retryAfter: nil) == .retryable(after: nil))
+    }
+
+    /// A create made idempotent by a precondition (Cloud Storage `ifGenerationMatch=0`) retries instead.
+    @Test func idempotentOverride() {
+        #expect(
+            FailureClassifier.classify(status: 500, operation: .create, retryAfter: nil, idempotent: true)
+                == .retryable(after: nil))
+        #expect(
+            FailureClassifier.classifyTransport(operation: .create, requestFullySent: true, idempotent: true)
+                == .retryable(after: nil))
+        #expect(
+            FailureClassifier.classify(status: 400, operation: .create, retryAfter: nil, idempotent: true) == .terminal)
+    }
+
     /// Transport failures: idempotent calls retry; a create retries only if its body never fully left.
     @Test func transportFailures() {
         for operation in ProviderOperation.allCases where operation.isIdempotent {

@@ -375,30 +375,36 @@ import Testing
         }
     }
 
-    /// Azure without an api-version, and Vertex AI, are refused when the client is made.
-    @Test func unsupportedConfigurations() async throws {
+    /// Configurations that cannot work are refused when the client is made, with a message saying what to set.
+    @Test func refusedConfigurations() async throws {
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         defer { _ = http.shutdown() }
-        let azure = Endpoint(kind: .azure, baseURL: "https://example.openai.azure.com", credential: .none)
-        #expect {
-            _ = try ProviderFactory.makeProvider(endpoint: azure, apiKey: nil, httpClient: http)
-        } throws: { error in
-            (error as? ProviderError)?.code == .invalidConfiguration
+        func refusal(_ endpoint: Endpoint, _ key: Secret?) -> ProviderError? {
+            do {
+                _ = try ProviderFactory.makeProvider(
+                    endpoint: endpoint, apiKey: key, httpClient: http, environment: [:])
+                Issue.record("expected \(endpoint.displayName) to be refused")
+                return nil
+            } catch {
+                return error as? ProviderError
+            }
         }
-        let vertex = Endpoint(kind: .vertex, baseURL: "https://storage.googleapis.com", bucket: "b", credential: .none)
-        #expect {
-            _ = try ProviderFactory.makeProvider(endpoint: vertex, apiKey: nil, httpClient: http)
-        } throws: { error in
-            guard let error = error as? ProviderError else { return false }
-            return error.code == .unsupportedProvider
-                && error.description.contains("provider kind vertex is not supported yet")
-        }
-        let badKey = Endpoint(kind: .openai, baseURL: "https://api.openai.com/v1", credential: .environment("K"))
-        #expect {
-            _ = try ProviderFactory.makeProvider(endpoint: badKey, apiKey: Secret("sk-abc\n"), httpClient: http)
-        } throws: { error in
-            guard let error = error as? ProviderError else { return false }
-            return error.code == .invalidConfiguration && !error.description.contains("sk-abc")
-        }
+        let azure = refusal(Endpoint(kind: .azure, baseURL: "https://example.openai.azure.com", credential: .none), nil)
+        #expect(azure?.code == .invalidConfiguration)
+        #expect(azure?.description.contains("api_version") == true)
+
+        let vertex = refusal(Endpoint(kind: .vertex, baseURL: "", credential: .none), nil)
+        #expect(vertex?.code == .invalidConfiguration)
+        #expect(vertex?.description.contains("bucket") == true)
+
+        let badKey = refusal(
+            Endpoint(kind: .openai, baseURL: "https://api.openai.com/v1", credential: .environment("K")),
+            Secret("sk-abc\n")
+        )
+        #expect(badKey?.code == .invalidConfiguration)
+        #expect(badKey.map { !$0.description.contains("sk-abc") } == true)
+
+        let notHTTP = refusal(Endpoint(kind: .openai, baseURL: "ftp://example.com", credential: .none), nil)
+        #expect(notHTTP?.code == .invalidConfiguration)
     }
 }

@@ -20,7 +20,8 @@ import Testing
 
     /// Parts cover the file exactly, in order, the last one short.
     @Test func partRanges() {
-        #expect(OpenAIFilesClient.partRanges(bytes: 1000, partBytes: 300) == [0..<300, 300..<600, 600..<900, 900..<1000])
+        #expect(
+            OpenAIFilesClient.partRanges(bytes: 1000, partBytes: 300) == [0..<300, 300..<600, 600..<900, 900..<1000])
         #expect(OpenAIFilesClient.partRanges(bytes: 600, partBytes: 300) == [0..<300, 300..<600])
         #expect(OpenAIFilesClient.partRanges(bytes: 0, partBytes: 300).isEmpty)
     }
@@ -46,7 +47,8 @@ import Testing
             #expect(requests["POST /v1/files"] == nil)
 
             let small = try directory.write("small.txt", [1, 2, 3])
-            _ = try await client.create(UploadRequest(sourcePath: small, filename: "small.txt", purpose: "batch", bytes: 3))
+            _ = try await client.create(
+                UploadRequest(sourcePath: small, filename: "small.txt", purpose: "batch", bytes: 3))
             #expect(simulator.stats().requests["POST /v1/files"] == 1)
             #expect(try await client.list().files.count == 2)
         }
