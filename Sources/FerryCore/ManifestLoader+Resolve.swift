@@ -306,6 +306,10 @@ extension LoadContext {
             if let emulator = loader.environment["STORAGE_EMULATOR_HOST"], !emulator.isEmpty {
                 baseURL = emulator.hasPrefix("http") ? emulator : "http://" + emulator
                 emulated = true
+            } else if case .some(let base) = value("api_base", defaultEnvironment: nil) {
+                // Ferry's extension: a Cloud Storage base URL (a private endpoint, or a test server that checks auth).
+                guard let base, validURL(base.0, place: param("api_base")?.place ?? raw.place) else { return nil }
+                baseURL = base.0
             }
             var credential = CredentialReference.none
             var secret: String?
@@ -324,8 +328,13 @@ extension LoadContext {
             case .none:
                 break  // emulators take anonymous requests
             }
+            // Ferry keeps its objects under a prefix of their own (`ferry/` unless the setting names one), so
+            // listing is cheap and the rest of the bucket is never even looked at.
+            var bucketSetting = bucketValue.0.hasPrefix("gs://") ? String(bucketValue.0.dropFirst(5)) : bucketValue.0
+            while bucketSetting.hasSuffix("/") { bucketSetting.removeLast() }
+            if !bucketSetting.contains("/") { bucketSetting += "/ferry" }
             return finishEndpoint(
-                Endpoint(kind: .vertex, baseURL: baseURL, bucket: bucketValue.0, credential: credential),
+                Endpoint(kind: .vertex, baseURL: baseURL, bucket: bucketSetting, credential: credential),
                 key: secret, raw: raw, secrets: &secrets)
         }
     }

@@ -25,7 +25,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = Console(noColor: noColor)
-        let simulator = Simulator()
+        // Cloud Storage is reached the way emulators are (STORAGE_EMULATOR_HOST), so it takes anonymous requests.
+        let simulator = Simulator(configuration: SimulatorConfiguration(gcsAuthentication: .anonymous))
         let port = try await simulator.start()
         let openAIKey = "sk-ferry-demo-openai"
         let azureKey = "ferry-demo-azure"
@@ -34,6 +35,8 @@ struct DemoCommand: AsyncParsableCommand {
         environment["OPENAI_API_KEY"] = openAIKey
         environment["AZURE_API_BASE"] = simulator.azureEndpoint
         environment["AZURE_API_KEY"] = azureKey
+        environment["STORAGE_EMULATOR_HOST"] = simulator.gcsBaseURL
+        environment["GCS_BUCKET_NAME"] = "ferry-demo"
         let statePath = state ?? (NSTemporaryDirectory() + "ferry-demo-\(UUID().uuidString.prefix(8))/state.sqlite")
         console.err("Simulator on 127.0.0.1:\(port); state in \(statePath)")
 
@@ -41,6 +44,11 @@ struct DemoCommand: AsyncParsableCommand {
         simulator.seedFile(
             apiKey: openAIKey, filename: "someone-elses-notes.txt", purpose: "user_data",
             data: Array("uploaded by hand, not by Ferry\n".utf8), createdAt: 1_700_000_000)
+
+        // The bucket exists already and holds someone else's object, outside Ferry's prefix: left alone too.
+        _ = simulator.seedObject(
+            bucket: "ferry-demo", name: "reports/q3.csv", data: Array("quarter,revenue\nq3,42\n".utf8),
+            createdAt: 1_700_000_000)
 
         var options = try GlobalOptions.parse(["--manifests", manifests, "--state", statePath])
         options.noColor = noColor
