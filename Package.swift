@@ -100,6 +100,7 @@ let package = Package(
             dependencies: [
                 "FerryEngine", "FerryCore", "FerryStore", "FerryProviders", "FerrySimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .testTarget(

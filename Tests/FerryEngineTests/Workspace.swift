@@ -21,11 +21,11 @@ final class Workspace: @unchecked Sendable {
     static let openAIKey = "sk-test-openai-key"
     static let azureKey = "azure-test-key"
 
-    init(faults: FaultPlan = .none) async throws {
+    init(faults: FaultPlan = .none, gcsAuthentication: GCSAuthentication = .issuedTokens) async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("manifests/docs"), withIntermediateDirectories: true)
         statePath = root.appendingPathComponent("state/state.sqlite").path
-        simulator = Simulator(configuration: SimulatorConfiguration(faults: faults))
+        simulator = Simulator(configuration: SimulatorConfiguration(faults: faults, gcsAuthentication: gcsAuthentication))
         _ = try await simulator.start()
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         write(
@@ -41,11 +41,14 @@ final class Workspace: @unchecked Sendable {
             """)
     }
 
+    /// Added to (and overriding) the environment Ferry runs with.
+    var extraEnvironment: [String: String] = [:]
+
     var environment: [String: String] {
         [
             "OPENAI_API_KEY": Self.openAIKey, "OPENAI_API_BASE": simulator.openAIBaseURL,
             "AZURE_API_KEY": Self.azureKey, "AZURE_API_BASE": simulator.azureEndpoint,
-        ]
+        ].merging(extraEnvironment) { $1 }
     }
 
     func write(_ path: String, _ text: String) {
