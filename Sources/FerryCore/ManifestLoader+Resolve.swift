@@ -9,7 +9,10 @@ extension LoadContext {
     /// Largest single file each provider accepts through its files endpoint.
     static func maxBytes(_ kind: ProviderKind) -> Int64 {
         switch kind {
-        case .openai, .azure: return 512 * 1024 * 1024
+        // Files over 256 MiB go through OpenAI's Uploads API, which accepts up to 8 GB.
+        case .openai: return 8_000_000_000
+        // Azure OpenAI's files API takes 512 MiB per file.
+        case .azure: return 512 * 1024 * 1024
         case .vertex: return 5 * 1024 * 1024 * 1024 * 1024
         }
     }

@@ -28,8 +28,21 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "JSON fault plan to start with (see docs/simulator.md).")
     var faults: String?
 
+    @Option(
+        name: .long,
+        help: "Cloud Storage auth: issuedTokens (from its /token endpoint), anyBearerToken, or anonymous (emulator style).")
+    var gcsAuth: String = "issuedTokens"
+
+    func validate() throws {
+        guard GCSAuthentication(rawValue: gcsAuth) != nil else {
+            throw ValidationError("--gcs-auth must be issuedTokens, anyBearerToken or anonymous")
+        }
+    }
+
     func run() async throws {
-        var configuration = SimulatorConfiguration(host: host, port: port, storageDirectory: storage)
+        var configuration = SimulatorConfiguration(
+            host: host, port: port, storageDirectory: storage,
+            gcsAuthentication: GCSAuthentication(rawValue: gcsAuth) ?? .issuedTokens)
         if let faults {
             guard let data = FileManager.default.contents(atPath: faults) else {
                 throw CLIError("cannot read fault plan \(faults)")

@@ -82,7 +82,7 @@ let badInputs: [BadInput] = [
         expected: "x.yaml:3:16: error: source 'docs/pipe' is not a regular file"),
     BadInput(name: "source empty file", files: ["manifests/x.yaml": file("{source: docs/empty.md, purpose: assistants, targetModels: [gpt-4o-mini]}"), "manifests/docs/empty.md": ""], expected: "x.yaml:3:16: error: source 'docs/empty.md' is empty"),
     BadInput(
-        name: "source over the provider limit", files: ["manifests/x.yaml": file("{source: docs/huge.bin, purpose: assistants, targetModels: [gpt-4o-mini]}")],
+        name: "source over the provider limit", files: ["manifests/x.yaml": file("{source: docs/huge.bin, purpose: assistants, targetModels: [azure-gpt-4o]}")],
         setup: { root in
             let path = root.appendingPathComponent("manifests/docs/huge.bin").path
             _ = FileManager.default.createFile(atPath: path, contents: nil)
