@@ -6,6 +6,9 @@ public enum SimulatorFlavor: String, Sendable, Codable, CaseIterable {
     case openai
     /// Azure OpenAI (`/openai/files?api-version=…`, `api-key: KEY` or bearer).
     case azure
+    /// Google Cloud Storage JSON API (Vertex AI files): objects live in buckets shared by every credential,
+    /// so key-based methods (`files(apiKey:flavor:)`) never see them; use `Simulator.objects(bucket:)`.
+    case gcs
 }
 
 /// How a `Simulator` is set up.
@@ -28,6 +31,8 @@ public struct SimulatorConfiguration: Sendable {
     public var restrictDownloads: Bool = false
     /// Log level of the embedded HTTP server (Hummingbird logs every start at `.info`).
     public var logLevel: Logger.Level = .warning
+    /// What the Cloud Storage routes accept as credentials (the token endpoint itself needs none).
+    public var gcsAuthentication: GCSAuthentication = .issuedTokens
 
     public init(
         host: String = "127.0.0.1",
@@ -37,7 +42,8 @@ public struct SimulatorConfiguration: Sendable {
         maxUploadBytes: Int64 = 512 * 1024 * 1024,
         processingDelay: Duration = .zero,
         restrictDownloads: Bool = false,
-        logLevel: Logger.Level = .warning
+        logLevel: Logger.Level = .warning,
+        gcsAuthentication: GCSAuthentication = .issuedTokens
     ) {
         self.host = host
         self.port = port
@@ -47,6 +53,7 @@ public struct SimulatorConfiguration: Sendable {
         self.processingDelay = processingDelay
         self.restrictDownloads = restrictDownloads
         self.logLevel = logLevel
+        self.gcsAuthentication = gcsAuthentication
     }
 }
 
@@ -63,7 +70,9 @@ public struct FaultPlan: Sendable, Codable, Equatable {
     public var seed: UInt64?
     /// Probability (0…1) of answering an injected error, per operation key:
     /// `list`, `create`, `retrieve`, `delete`, `content`, `upload_create`, `upload_part`,
-    /// `upload_complete`, `upload_cancel`, or `*` for any operation without its own entry.
+    /// `upload_complete`, `upload_cancel`, the Cloud Storage keys `gcs.list`, `gcs.upload`, `gcs.resumable`,
+    /// `gcs.get`, `gcs.download`, `gcs.delete`, `gcs.bucket`, the token endpoint's `token`, or `*` for any
+    /// operation without its own entry.
     public var errorRate: [String: Double]
     /// Statuses an injected error is drawn from (uniformly). 429 and 503 carry `Retry-After`.
     public var errorStatuses: [Int]
@@ -71,7 +80,8 @@ public struct FaultPlan: Sendable, Codable, Equatable {
     public var retryAfterSeconds: Int
     /// Delay added before every provider request is handled.
     public var latencyMilliseconds: Int
-    /// Probability that a successful create (or upload completion) stores the file and then answers 500 anyway.
+    /// Probability that a successful create (or upload completion, or Cloud Storage upload) stores the file and
+    /// then answers 500 anyway.
     public var acceptThenFailRate: Double
     /// Files younger than this are left out of listings (retrieve by id still finds them).
     public var listLagSeconds: Double
@@ -151,6 +161,7 @@ public struct FaultPlan: Sendable, Codable, Equatable {
     public static let operationKeys: [String] = [
         "list", "create", "retrieve", "delete", "content",
         "upload_create", "upload_part", "upload_complete", "upload_cancel",
+        "gcs.list", "gcs.upload", "gcs.resumable", "gcs.get", "gcs.download", "gcs.delete", "gcs.bucket", "token",
     ]
 
     func errorRate(for operation: String) -> Double {

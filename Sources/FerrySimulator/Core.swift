@@ -94,6 +94,8 @@ final class SimulatorCore: Sendable {
     let configuration: SimulatorConfiguration
     let state: Locked<SimState>
     let storageRoot: String?
+    /// Cloud Storage buckets, upload sessions and tokens (see GCSStore.swift).
+    let gcs = Locked(GCSState())
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -202,6 +204,7 @@ final class SimulatorCore: Sendable {
                 switch flavor {
                 case .openai: id = "file-" + state.idRandom.alphanumeric(24)
                 case .azure: id = "file-" + state.idRandom.hex(32)
+                case .gcs: id = "file-" + state.idRandom.alphanumeric(24)  // Cloud Storage objects have no file ids
                 }
                 if state.reservedIDs.contains(id) { continue }
                 if state.tenants.values.contains(where: { $0.files[id] != nil || $0.tombstones[id] != nil }) { continue }
@@ -307,6 +310,7 @@ final class SimulatorCore: Sendable {
             }
             state.tenants = merged
         }
+        try loadGCSStorage()
     }
 
     /// Where the content of a committed file lives.

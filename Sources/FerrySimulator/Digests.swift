@@ -180,39 +180,47 @@ struct MD5Hasher: Sendable {
     }
 
     private mutating func compress(_ block: UnsafeRawPointer) {
-        var m = [UInt32](repeating: 0, count: 16)
-        for i in 0..<16 {
-            let b = block + i * 4
-            m[i] = UInt32(b.load(fromByteOffset: 0, as: UInt8.self))
-                | UInt32(b.load(fromByteOffset: 1, as: UInt8.self)) << 8
-                | UInt32(b.load(fromByteOffset: 2, as: UInt8.self)) << 16
-                | UInt32(b.load(fromByteOffset: 3, as: UInt8.self)) << 24
-        }
-        var (a, b, c, d) = state
-        for i in 0..<64 {
-            var f: UInt32
-            let g: Int
-            switch i {
-            case 0..<16:
-                f = (b & c) | (~b & d)
-                g = i
-            case 16..<32:
-                f = (d & b) | (~d & c)
-                g = (5 * i + 1) % 16
-            case 32..<48:
-                f = b ^ c ^ d
-                g = (3 * i + 5) % 16
-            default:
-                f = c ^ (b | ~d)
-                g = (7 * i) % 16
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { words in
+            let m = words.baseAddress!
+            for i in 0..<16 {
+                let b = block + i * 4
+                m[i] = UInt32(b.load(fromByteOffset: 0, as: UInt8.self))
+                    | UInt32(b.load(fromByteOffset: 1, as: UInt8.self)) << 8
+                    | UInt32(b.load(fromByteOffset: 2, as: UInt8.self)) << 16
+                    | UInt32(b.load(fromByteOffset: 3, as: UInt8.self)) << 24
             }
-            f = f &+ a &+ md5K[i] &+ m[g]
-            a = d
-            d = c
-            c = b
-            b = b &+ rotl(f, md5S[i])
+            var (a, b, c, d) = state
+            md5K.withUnsafeBufferPointer { constants in
+                md5S.withUnsafeBufferPointer { shifts in
+                    let k = constants.baseAddress!
+                    let s = shifts.baseAddress!
+                    for i in 0..<64 {
+                        var f: UInt32
+                        let g: Int
+                        switch i {
+                        case 0..<16:
+                            f = (b & c) | (~b & d)
+                            g = i
+                        case 16..<32:
+                            f = (d & b) | (~d & c)
+                            g = (5 * i + 1) % 16
+                        case 32..<48:
+                            f = b ^ c ^ d
+                            g = (3 * i + 5) % 16
+                        default:
+                            f = c ^ (b | ~d)
+                            g = (7 * i) % 16
+                        }
+                        f = f &+ a &+ k[i] &+ m[g]
+                        a = d
+                        d = c
+                        c = b
+                        b = b &+ rotl(f, s[i])
+                    }
+                }
+            }
+            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d)
         }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d)
     }
 
     func finalizeHex() -> String {

@@ -46,6 +46,10 @@ struct ProviderError: Error, Sendable {
                     "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                 type: "invalid_request_error", param: nil, code: nil, azureCode: "401"
             )
+        case .gcs:
+            return ProviderError(
+                status: 401, message: GCSError.loginRequired.message, type: "invalid_request_error", param: nil,
+                code: nil, azureCode: "401")
         case .azure:
             return ProviderError(
                 status: 401,
@@ -125,6 +129,10 @@ struct ProviderError: Error, Sendable {
             ])
         case .azure:
             return .object([("error", .object([("code", .string(azureCode)), ("message", .string(message))]))])
+        case .gcs:
+            var error = GCSError.injected(status: status, retryAfter: retryAfter ?? 0)
+            error.message = message
+            return error.envelope
         }
     }
 

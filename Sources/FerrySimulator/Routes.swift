@@ -96,6 +96,7 @@ struct SimulatorRoutes: Sendable {
         }
 
         addUploadRoutes(router)
+        addGCSRoutes(router)
         addAdminRoutes(router)
         return router
     }
@@ -309,7 +310,7 @@ struct SimulatorRoutes: Sendable {
         }
         let now = SimulatorCore.now()
         switch flavor {
-        case .openai:
+        case .openai, .gcs:
             return jsonResponse(fileObject(record, now: now))
         case .azure:
             let authority = request.head.authority ?? "127.0.0.1"

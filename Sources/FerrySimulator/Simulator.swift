@@ -15,12 +15,13 @@ public enum SimulatorError: Error, CustomStringConvertible {
     }
 }
 
-/// A wire-compatible stand-in for the OpenAI and Azure OpenAI Files APIs, with fault injection.
+/// A wire-compatible stand-in for the OpenAI and Azure OpenAI Files APIs and the Google Cloud Storage JSON
+/// API (Vertex AI files, with an OAuth 2.0 token endpoint), with fault injection.
 ///
 /// ```swift
 /// let simulator = Simulator()
 /// let port = try await simulator.start()
-/// // point a client at simulator.openAIBaseURL or simulator.azureEndpoint
+/// // point a client at simulator.openAIBaseURL, simulator.azureEndpoint or simulator.gcsBaseURL
 /// await simulator.stop()
 /// ```
 public final class Simulator: Sendable {
