@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${SIZE:-1G}
-swift build -c release --product ferry >/dev/null
+swift build -c release --product ferry 2>&1 | grep -v -e distributed-tracing -e CMakeLists | tail -n 3 >&2
 ferry=$PWD/.build/release/ferry
 work=$(mktemp -d /tmp/ferry-bench-large.XXXXXX)
 trap 'kill $sim 2>/dev/null || true; rm -rf "$work"' EXIT

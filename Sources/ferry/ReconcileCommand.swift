@@ -1,6 +1,8 @@
 import ArgumentParser
 import FerryCore
 import FerryEngine
+import FerryServer
+import FerryStore
 import Foundation
 
 struct ReconcileCommand: AsyncParsableCommand {
@@ -30,8 +32,15 @@ struct ReconcileCommand: AsyncParsableCommand {
         help: "Keep reconciling every DURATION (e.g. 30s, 5m) until SIGTERM/SIGINT, with ±10% jitter and backoff after failures.")
     var interval: String?
 
+    @Option(name: .long, help: "With --interval, also serve the read-only status view on HOST:PORT (e.g. 127.0.0.1:8080).")
+    var listen: String?
+
     func validate() throws {
         guard maxRounds >= 1 else { throw ValidationError("--max-rounds must be at least 1") }
+        if let listen {
+            guard interval != nil else { throw ValidationError("--listen needs --interval") }
+            do { _ = try StatusServerConfiguration.parseListen(listen) } catch { throw ValidationError("\(error)") }
+        }
         if let interval, parseDuration(interval) == nil {
             throw ValidationError("--interval must be a duration such as 30s, 5m or 1h")
         }
@@ -44,6 +53,19 @@ struct ReconcileCommand: AsyncParsableCommand {
         }
         let shutdown = ShutdownSignal()
         let console = Console(noColor: options.noColor)
+        // The status view reads the same database the passes write, in the same process.
+        var server: StatusServer?
+        if let listen {
+            let (host, port) = try StatusServerConfiguration.parseListen(listen)
+            let store = try StateStore(path: options.state)
+            let status = StatusServer(
+                store: store,
+                configuration: StatusServerConfiguration(
+                    host: host, port: port, bearerToken: ProcessInfo.processInfo.environment["FERRY_STATUS_TOKEN"]))
+            let bound = try await status.start()
+            console.err("Status view on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)/")
+            server = status
+        }
         var failures = 0
         while !shutdown.isTriggered {
             var code: Int32 = 0
@@ -59,6 +81,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             console.err("Next pass in \(wait.formatted(.units(allowed: [.hours, .minutes, .seconds], width: .narrow))).")
             if await shutdown.sleep(for: wait) { break }
         }
+        await server?.stop()
         console.err("Received \(shutdown.signalName); stopped after the last complete pass.")
     }
 

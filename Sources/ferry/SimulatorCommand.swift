@@ -13,7 +13,7 @@ import Foundation
 struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulator",
-        abstract: "Run the bundled provider simulator (OpenAI and Azure OpenAI files APIs) until SIGINT/SIGTERM.",
+        abstract: "Run the bundled provider simulator (OpenAI, Azure OpenAI and Cloud Storage) until SIGINT/SIGTERM.",
         discussion: "Routes, admin API and fault plans: docs/simulator.md.")
 
     @Option(name: .long, help: "Address to bind (loopback by default).")

@@ -1,0 +1,104 @@
+import FerryStore
+import Foundation
+import Hummingbird
+import Prometheus
+
+/// What `/metrics` reports, read in one go.
+struct MetricsData: Sendable {
+    var counts: [String: Int]
+    var totals: RunTotals
+    var requests: [RequestStatsRow]
+    var endpoints: [EndpointRecord]
+    var files: Int
+}
+
+extension StatusView {
+    /// `GET /metrics`: Prometheus text format (version 0.0.4).
+    func metrics() async throws -> Payload {
+        let data = try await read { store in
+            MetricsData(
+                counts: try store.placementStateCounts(), totals: try store.runTotals(),
+                requests: try store.requestStats(), endpoints: try store.endpointRecords(),
+                files: try store.desiredFileCount())
+        }
+        return .text(
+            MetricsExposition.render(data), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+}
+
+/// Renders the state store's figures with swift-prometheus. The values are not process counters but totals kept
+/// in the database by every run, so each scrape fills a fresh registry and emits it.
+enum MetricsExposition {
+    static func render(_ data: MetricsData) -> String {
+        let registry = PrometheusCollectorRegistry()
+        for state in StatusView.states {
+            registry.makeGauge(
+                descriptor: name(
+                    "placements", "",
+                    "Placements of the latest plan by state (failed: not in sync and the last attempt failed)."),
+                labels: [("state", state)]
+            ).set(Int64(data.counts[state] ?? 0))
+        }
+        registry.makeGauge(descriptor: name("desired_files", "", "Files the manifests declare (latest snapshot)."))
+            .set(Int64(data.files))
+        registry.makeCounter(
+            descriptor: name("actions_applied", "total", "Plan actions applied, over the runs the state store keeps.")
+        ).increment(by: Int64(data.totals.applied))
+        registry.makeCounter(
+            descriptor: name(
+                "actions_failed", "total", "Plan actions that failed, over the runs the state store keeps.")
+        ).increment(by: Int64(data.totals.failed))
+        registry.makeGauge(
+            descriptor: name(
+                "last_successful_reconcile_timestamp", "seconds",
+                "Unix time the last run with outcome converged finished; 0 when none has.")
+        ).set(data.totals.lastConvergedAt ?? 0)
+        for row in data.requests {
+            let labels = [("endpoint", row.endpointID), ("operation", row.operation)]
+            registry.makeCounter(
+                descriptor: name("provider_requests", "total", "Requests sent to providers."), labels: labels
+            ).increment(by: Int64(row.requests))
+            registry.makeCounter(
+                descriptor: name(
+                    "provider_request_failures", "total", "Provider requests that failed (after retries)."),
+                labels: labels
+            ).increment(by: Int64(row.failures))
+            registry.makeCounter(
+                descriptor: name("provider_request_retries", "total", "Provider requests retried."), labels: labels
+            ).increment(by: Int64(row.retries))
+            registry.makeCounter(
+                descriptor: name(
+                    "provider_request_duration_seconds", "total", "Sum of provider request latencies, in seconds."),
+                labels: labels
+            ).increment(by: row.latencySeconds)
+        }
+        for endpoint in data.endpoints {
+            let labels = [("endpoint", endpoint.id)]
+            registry.makeGauge(
+                descriptor: name(
+                    "endpoint_last_successful_observation_timestamp", "seconds",
+                    "Unix time of the endpoint's last successful listing; 0 when it never succeeded."),
+                labels: labels
+            ).set(Int64(endpoint.lastSuccessAt ?? 0))
+            registry.makeGauge(
+                descriptor: name("endpoint_up", "", "1 when the endpoint's last listing succeeded."), labels: labels
+            ).set(Int64(endpoint.error == nil && endpoint.lastSuccessAt != nil ? 1 : 0))
+            registry.makeGauge(
+                descriptor: name("endpoint_listed_files", "", "Files in the endpoint's last listing."), labels: labels
+            ).set(Int64(endpoint.listed ?? 0))
+            registry.makeGauge(
+                descriptor: name("endpoint_owned_files", "", "Remote files Ferry owns on the endpoint."), labels: labels
+            ).set(Int64(endpoint.owned))
+            registry.makeGauge(
+                descriptor: name("endpoint_unmanaged_files", "", "Listed files Ferry does not own (never touched)."),
+                labels: labels
+            ).set(Int64(endpoint.unmanaged))
+        }
+        return registry.emitToString()
+    }
+
+    /// `ferry_<metric>[_<unit>]` with its help text.
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ferry", metricName: metric, unitName: unit, helpText: help)
+    }
+}
