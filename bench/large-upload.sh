@@ -17,7 +17,7 @@ mkdir -p "$work/manifests/docs" "$work/sim"
 head -c "$size" /dev/urandom > "$work/manifests/docs/big.bin"
 head -c 400M /dev/urandom > "$work/manifests/docs/azure.bin"
 port=18$((RANDOM % 900 + 100))
-"$ferry" simulator --port "$port" --storage "$work/sim" --gcs-auth anonymous > "$work/sim.log" 2>&1 &
+"$ferry" simulator --port "$port" --storage "$work/sim" --gcs-auth anonymous --max-upload-bytes 8000000000 > "$work/sim.log" 2>&1 &
 sim=$!
 sleep 1
 curl -s -X POST "http://127.0.0.1:$port/storage/v1/b?project=bench" -H 'Authorization: Bearer x' \
@@ -43,7 +43,7 @@ YAML
 export STORAGE_EMULATOR_HOST="http://127.0.0.1:$port"
 cd "$work"
 /usr/bin/time -v "$ferry" plan --state state.sqlite > /dev/null 2> plan0.txt || true
-/usr/bin/time -v "$ferry" apply --auto-approve --state state.sqlite > apply.txt 2> apply-time.txt
+/usr/bin/time -v "$ferry" apply --auto-approve --state state.sqlite > apply.txt 2> apply-time.txt || { echo "apply failed:"; grep -v -e "^\s" -e "^Command" apply-time.txt | tail -n 15; exit 1; }
 /usr/bin/time -v "$ferry" plan --state state.sqlite > plan.txt 2> plan-time.txt
 rss() { grep "Maximum resident set size" "$1" | awk '{print $6}'; }
 wall() { grep "Elapsed (wall clock)" "$1" | awk '{print $8}'; }

@@ -33,7 +33,11 @@ struct SimulatorCommand: AsyncParsableCommand {
         help: "Cloud Storage auth: issuedTokens (from its /token endpoint), anyBearerToken, or anonymous (emulator style).")
     var gcsAuth: String = "issuedTokens"
 
+    @Option(name: .long, help: "Largest single-request upload accepted, in bytes (default 512 MiB, OpenAI's limit).")
+    var maxUploadBytes: Int64 = 512 * 1024 * 1024
+
     func validate() throws {
+        guard maxUploadBytes > 0 else { throw ValidationError("--max-upload-bytes must be positive") }
         guard GCSAuthentication(rawValue: gcsAuth) != nil else {
             throw ValidationError("--gcs-auth must be issuedTokens, anyBearerToken or anonymous")
         }
@@ -41,7 +45,7 @@ struct SimulatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = SimulatorConfiguration(
-            host: host, port: port, storageDirectory: storage,
+            host: host, port: port, storageDirectory: storage, maxUploadBytes: maxUploadBytes,
             gcsAuthentication: GCSAuthentication(rawValue: gcsAuth) ?? .issuedTokens)
         if let faults {
             guard let data = FileManager.default.contents(atPath: faults) else {
