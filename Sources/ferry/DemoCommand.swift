@@ -64,7 +64,11 @@ struct DemoCommand: AsyncParsableCommand {
 
                 heading("$ ferry apply --auto-approve")
                 let lease = try await WriterLease.acquire(store: runtime.store)
-                let report = try await runtime.engine.reconcile(inputs, maxRounds: 3)
+                let run = try runtime.store.startRun(command: "apply", at: runtime.now)
+                let report = try await runtime.engine.reconcile(inputs, maxRounds: 3, run: run)
+                try runtime.store.finishRun(
+                    run, outcome: report.outcome.rawValue, summary: report.lastPlan.summaryLine,
+                    applied: report.applied, failed: report.failures.count, requests: report.requests, at: runtime.now)
                 lease.release()
                 console.out(
                     "Apply complete: \(report.applied) action(s) applied, \(report.failures.count) failed "
