@@ -76,8 +76,12 @@ public final class StateStore: Sendable {
     static func checkIdentity(_ pool: some DatabaseReader, path: String) throws {
         try pool.read { db in
             let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
-            let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
-            if id != applicationID && !(id == 0 && tables == 0) {
+            let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            let tables = names.count
+            // A creation killed before its first migration committed leaves at most GRDB's bookkeeping table and
+            // no application id: that file is Ferry's, not yet initialised, and migrating it is safe.
+            let unfinished = id == 0 && Set(names).isSubset(of: ["grdb_migrations"])
+            if id != applicationID && !unfinished {
                 throw StateStoreError(
                     "\(path) is a SQLite database that does not belong to Ferry; pass --state with another path")
             }

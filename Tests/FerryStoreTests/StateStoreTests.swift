@@ -135,3 +135,17 @@ struct StateStoreTests {
         #expect(runs[0].finishedAt == nil)
     }
 }
+
+@Suite("State store creation interrupted")
+struct InterruptedCreationTests {
+    /// A creation killed after GRDB made its bookkeeping table but before Ferry's first migration committed is
+    /// finished by the next open instead of being refused as foreign. (Found by the chaos test.)
+    @Test func finishesAnInterruptedCreation() throws {
+        let path = temporaryDatabasePath()
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)") }
+        try queue.close()
+        let store = try StateStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1", "v2"])
+    }
+}
