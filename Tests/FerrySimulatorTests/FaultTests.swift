@@ -83,7 +83,9 @@ struct FaultTests {
     @Test("list lag hides fresh files from listings only")
     func listLag() async throws {
         var configuration = SimulatorConfiguration()
-        configuration.faults = FaultPlan(listLagSeconds: 0.8)
+        // A lag far longer than any test run keeps the "hidden" check independent of machine load; the lag is then
+        // shortened below the file's age (which only grows), so the "visible" check does not race the clock either.
+        configuration.faults = FaultPlan(listLagSeconds: 3_600)
         try await withSimulator(configuration) { sim in
             let old = sim.seedFile(apiKey: "k", filename: "old.txt", purpose: "assistants", data: [1], createdAt: 1_000)
             let created = try await upload(sim, key: "k", filename: "new.txt", data: [2])
@@ -91,7 +93,8 @@ struct FaultTests {
             let early = try await send(.GET, "\(sim.openAIBaseURL)/files", headers: bearer("k"))
             #expect(early.ids == [old.id])
             #expect(try await send(.GET, "\(sim.openAIBaseURL)/files/\(id)", headers: bearer("k")).status == 200)
-            try await Task.sleep(for: .milliseconds(1_100))
+            sim.setFaults(FaultPlan(listLagSeconds: 0.05))
+            try await Task.sleep(for: .milliseconds(100))
             let late = try await send(.GET, "\(sim.openAIBaseURL)/files", headers: bearer("k"))
             #expect(late.ids == [id, old.id])
         }
