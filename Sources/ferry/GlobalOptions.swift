@@ -11,7 +11,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: "Directory sources must stay inside (default: the manifests directory; env FERRY_ROOT).")
-    var root: String? = ProcessInfo.processInfo.environment["FERRY_ROOT"]
+    var root: String?
 
     @Option(name: .long, help: "State database path (env FERRY_STATE).")
     var state: String = ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite"
@@ -31,7 +31,7 @@ struct GlobalOptions: ParsableArguments {
     /// The engine's view of these paths: root, manifests relative to it, and how to print it.
     func engineConfiguration(policy: PlanPolicy, environment: [String: String]) throws -> EngineConfiguration {
         let manifestsURL = URL(fileURLWithPath: manifests).standardizedFileURL
-        let rootPath = root.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? manifestsURL.path
+        let rootPath = (root ?? environment["FERRY_ROOT"]).map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? manifestsURL.path
         guard FileManager.default.fileExists(atPath: manifestsURL.path) else {
             throw CLIError("manifests directory \(manifests) does not exist (pass --manifests DIR)")
         }

@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         let tokenNote = (token ?? "").isEmpty ? "" : "; bearer token required"
         FileHandle.standardOutput.write(
             Data("Status view on http://\(shown):\(bound)/ (state \(state)\(tokenNote))\n".utf8))
-        _ = await SignalWaiter().wait(for: [SIGINT, SIGTERM])
+        await ShutdownSignal().wait()
         await server.stop()
     }
 }

@@ -9,10 +9,11 @@ import Foundation
 #endif
 
 /// Turns SIGINT/SIGTERM into a flag that long-running loops check between passes, so a pass in progress
-/// finishes (or reaches a safe point) instead of dying half way.
+/// finishes (or reaches a safe point) instead of dying half way; servers simply `wait()` for it.
 final class ShutdownSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var triggered = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
     private var sources: [any DispatchSourceSignal] = []
     private(set) var signalName = ""
 
@@ -20,18 +21,25 @@ final class ShutdownSignal: @unchecked Sendable {
         for signalNumber in signals {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [self] in
-                lock.withLock {
-                    triggered = true
-                    signalName = signalNumber == SIGINT ? "SIGINT" : "SIGTERM"
-                }
-            }
+            source.setEventHandler { [self] in fire(signalNumber) }
             source.resume()
             sources.append(source)
         }
     }
 
     var isTriggered: Bool { lock.withLock { triggered } }
+
+    /// Suspends until a signal arrives (returns at once if one already has).
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = lock.withLock {
+                if triggered { return true }
+                waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
 
     /// Sleeps up to `duration`; returns early (true) when a signal arrives.
     func sleep(for duration: Duration) async -> Bool {
@@ -41,6 +49,16 @@ final class ShutdownSignal: @unchecked Sendable {
             try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
         }
         return isTriggered
+    }
+
+    private func fire(_ signalNumber: Int32) {
+        let pending = lock.withLock {
+            triggered = true
+            signalName = signalNumber == SIGINT ? "SIGINT" : "SIGTERM"
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in pending { waiter.resume() }
     }
 }
 

@@ -61,37 +61,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         let bound = try await simulator.start()
         FileHandle.standardOutput.write(
             Data("Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL))\n".utf8))
-        _ = await SignalWaiter().wait(for: [SIGINT, SIGTERM])
+        await ShutdownSignal().wait()
         await simulator.stop()
-    }
-}
-
-/// Waits for the first of some signals, without installing a process-wide handler that kills the process.
-final class SignalWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var sources: [any DispatchSourceSignal] = []
-    private var continuation: CheckedContinuation<Int32, Never>?
-
-    func wait(for signals: [Int32]) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            lock.withLock { self.continuation = continuation }
-            for signalNumber in signals {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler { [self] in fire(signalNumber) }
-                source.resume()
-                lock.withLock { sources.append(source) }
-            }
-        }
-    }
-
-    private func fire(_ signalNumber: Int32) {
-        let continuation = lock.withLock {
-            let current = self.continuation
-            self.continuation = nil
-            return current
-        }
-        continuation?.resume(returning: signalNumber)
-        lock.withLock { sources.forEach { $0.cancel() } }
     }
 }
