@@ -173,7 +173,9 @@ extension Engine {
         } catch let error as ProviderError {
             switch error.classification {
             case .terminal, .notFound:
-                // Certainly not stored: nothing to adopt later.
+                // Certainly not stored: nothing to adopt later. Clients must say `.ambiguous` instead whenever any
+                // attempt of the create may have stored the file (retried Cloud Storage creates: see GCSClient),
+                // or closing the intent here would orphan the upload and the next run would upload it again.
                 try? store.closeIntent(intentID)
             case .retryable, .ambiguous:
                 break  // the intent stays open; the next observation adopts the upload if it landed

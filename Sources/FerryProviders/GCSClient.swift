@@ -13,7 +13,13 @@ import NIOCore
 ///
 /// File ids are `gs://bucket/object`. Every create writes a fresh object name with `ifGenerationMatch=0`, so
 /// repeating it can never make a second object: a repeat either creates it or answers 412, and a 412 means the
-/// earlier attempt succeeded. Creates are therefore retried like any idempotent call and never `.ambiguous`.
+/// earlier attempt succeeded. Creates are therefore retried like any idempotent call.
+///
+/// Because of those retries, a create's final error does not describe its earlier attempts: attempt 1 may have
+/// stored the object (its answer lost to a 500 or a reset) and attempt 2, or the read-back after its 412, may then
+/// fail with a 400, 401, 403 or 404. Once any attempt may have stored the object, the create never fails as
+/// `.terminal` or `.notFound` ("certainly not stored", on which the engine closes its write-ahead intent and the
+/// object would be orphaned, then uploaded again): such a failure is reported as `.ambiguous` instead.
 public struct GCSClient: FileProvider, ProviderStatsReporting {
     public let endpoint: Endpoint
     /// Requests, failures, retries and latency per operation.
@@ -146,9 +152,21 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
 
     public func create(_ upload: UploadRequest) async throws -> RemoteFile {
         let name = layout.objectName(purpose: upload.purpose, filename: upload.filename, unique: Self.uniqueToken())
-        if let threshold = transport.configuration.largeFileThreshold, upload.bytes > threshold {
-            return try await createResumable(upload, name: name)
+        let attempts = CreateAttempts()
+        do {
+            if let threshold = transport.configuration.largeFileThreshold, upload.bytes > threshold {
+                return try await createResumable(upload, name: name, attempts: attempts)
+            }
+            return try await createMedia(upload, name: name, attempts: attempts)
+        } catch let error as ProviderError where attempts.mayHaveStored {
+            throw error.afterPossibleStore(of: layout.fileID(objectName: name))
         }
+    }
+
+    /// A single-request (`uploadType=media`) upload.
+    private func createMedia(_ upload: UploadRequest, name: String, attempts: CreateAttempts) async throws
+        -> RemoteFile
+    {
         let url = uploadURL.appendingQuery([("uploadType", "media"), ("name", name), ("ifGenerationMatch", "0")])
         let timeout = transport.configuration.uploadTimeout(forBytes: upload.bytes)
         let stored: GCSObject? = try await transport.withRetries(.create) {
@@ -163,13 +181,12 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
                     },
                     length: .known(upload.bytes)
                 )
-                let response = try await transport.send(
-                    request, .create, timeout: timeout, progress: progress, accepting: [412], idempotent: true
-                )
+                let response = try await sendUpload(
+                    request, timeout: timeout, progress: progress, accepting: [412], attempts: attempts)
                 return try await storedObject(response)
             }
         }
-        guard let stored else { return try await adoptEarlierAttempt(name: name, upload: upload) }
+        guard let stored else { return try await adoptEarlierAttempt(name: name, upload: upload, attempts: attempts) }
         return layout.remoteFile(stored)
     }
 
@@ -205,7 +222,9 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
 
     /// Starts a resumable session, then sends the file; after a failure it asks the session how much arrived and
     /// sends only the rest (Cloud Storage resumable upload protocol).
-    private func createResumable(_ upload: UploadRequest, name: String) async throws -> RemoteFile {
+    private func createResumable(_ upload: UploadRequest, name: String, attempts: CreateAttempts) async throws
+        -> RemoteFile
+    {
         do {
             try await transport.withSource(upload, range: 0..<0) { _ in }
         } catch {
@@ -235,11 +254,11 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
             }
             return location
         }
-        guard let session else { return try await adoptEarlierAttempt(name: name, upload: upload) }
+        guard let session else { return try await adoptEarlierAttempt(name: name, upload: upload, attempts: attempts) }
         let timeout = transport.configuration.uploadTimeout(forBytes: upload.bytes)
         let finished: RemoteFile? = try await transport.withRetries(.create) {
             let offset: Int64
-            switch try await sessionStatus(session, total: upload.bytes) {
+            switch try await sessionStatus(session, total: upload.bytes, attempts: attempts) {
             case .complete(let object): return object.map(layout.remoteFile)
             case .received(let bytes): offset = bytes
             }
@@ -256,9 +275,9 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
                     },
                     length: .known(upload.bytes - offset)
                 )
-                let response = try await transport.send(
-                    request, .create, timeout: timeout, progress: progress, accepting: [308], idempotent: true
-                )
+                // 412: the session's precondition found the name taken, which only this create can have done.
+                let response = try await sendUpload(
+                    request, timeout: timeout, progress: progress, accepting: [308, 412], attempts: attempts)
                 guard response.status.code != 308 else {
                     _ = try await transport.collect(response, .create)
                     // The session kept only part of it: ask again and continue from there.
@@ -271,7 +290,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
             }
         }
         if let finished { return finished }
-        return try await adoptEarlierAttempt(name: name, upload: upload)
+        return try await adoptEarlierAttempt(name: name, upload: upload, attempts: attempts)
     }
 
     private enum SessionStatus {
@@ -281,14 +300,17 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
     }
 
     /// Asks a resumable session how many bytes it holds (`PUT` with `Content-Range: bytes */total`).
-    private func sessionStatus(_ session: String, total: Int64) async throws -> SessionStatus {
+    /// (A status query can itself finish the upload when every byte is there, so it counts as a possible store.)
+    private func sessionStatus(_ session: String, total: Int64, attempts: CreateAttempts) async throws
+        -> SessionStatus
+    {
         var request = try await request(session)
         request.method = .PUT
         request.headers.replaceOrAdd(name: "Content-Range", value: "bytes */\(total)")
         request.body = .bytes(ByteBuffer())
-        let response = try await transport.send(
-            request, .create, timeout: transport.configuration.requestTimeout, accepting: [308], idempotent: true
-        )
+        let response = try await sendUpload(
+            request, timeout: transport.configuration.requestTimeout, progress: nil, accepting: [308, 412],
+            attempts: attempts)
         if response.status.code != 308 { return .complete(try await storedObject(response)) }
         _ = try await transport.collect(response, .create)
         // `Range: bytes=0-N` when N+1 bytes were persisted; absent when none were.
@@ -320,16 +342,55 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
     }
 
     /// After a 412 (`ifGenerationMatch=0` found the name taken) the object is the one an earlier attempt of this
-    /// same create stored, since names are never reused: read it back and check its size.
-    private func adoptEarlierAttempt(name: String, upload: UploadRequest) async throws -> RemoteFile {
+    /// same create stored, since names are never reused: read it back and check its size. A failure of the read
+    /// leaves the object in place and the create `.ambiguous` (see `create`), for the engine to adopt later.
+    private func adoptEarlierAttempt(name: String, upload: UploadRequest, attempts: CreateAttempts) async throws
+        -> RemoteFile
+    {
+        attempts.noteMayHaveStored()
         let existing = try await retrieve(id: layout.fileID(objectName: name))
         guard existing.bytes == upload.bytes else {
+            // Not the file, yet under this create's own unique name, so Ferry's: no intent can claim it (its size
+            // differs), so remove it rather than leave an orphan. Only a removed object makes the failure terminal.
+            var detail = "\(existing.id) already exists with \(existing.bytes) bytes, not \(upload.bytes)"
+            do {
+                try await delete(id: existing.id)
+                attempts.noteRemoved()
+                detail += "; it was deleted"
+            } catch {
+                detail += "; deleting it failed: \(error)"
+            }
             throw ProviderError(
                 .httpStatus, .terminal, operation: .create, endpoint: endpoint.displayName, status: 412,
-                detail: "\(existing.id) already exists with \(existing.bytes) bytes, not \(upload.bytes)"
+                detail: detail
             )
         }
         return existing
+    }
+
+    /// Sends one request of a create that carries (or can complete) the object, noting whether it may have stored
+    /// it: a success or 412 answer, or a failure after the request reached Cloud Storage (408, 5xx, a connection
+    /// lost or timed out once the whole body had left). Refusals before any work (429, other 4xx) note nothing.
+    private func sendUpload(
+        _ request: HTTPClientRequest, timeout: Duration, progress: BodyProgress?, accepting: Set<Int>,
+        attempts: CreateAttempts
+    ) async throws -> HTTPClientResponse {
+        do {
+            let response = try await transport.send(
+                request, .create, timeout: timeout, progress: progress, accepting: accepting, idempotent: true)
+            let status = Int(response.status.code)
+            if (200..<300).contains(status) || status == 412 { attempts.noteMayHaveStored() }
+            return response
+        } catch let error as ProviderError {
+            let reached: Bool
+            if let status = error.status {
+                reached = status == 408 || (500...599).contains(status)
+            } else {
+                reached = (error.code == .transport || error.code == .timeout) && (progress?.isComplete ?? true)
+            }
+            if reached { attempts.noteMayHaveStored() }
+            throw error
+        }
     }
 
     private func request(_ url: String) async throws -> HTTPClientRequest {
@@ -362,4 +423,36 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
 
     /// 16 random hex digits: enough that two uploads never share an object name.
     static func uniqueToken() -> String { .randomHex(words: 1) }
+}
+
+/// What the attempts of one create have done so far: whether any of them may have stored the object.
+private final class CreateAttempts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = false
+
+    /// Whether an attempt may have stored the object and it has not been removed since.
+    var mayHaveStored: Bool { lock.withLock { stored } }
+
+    func noteMayHaveStored() { lock.withLock { stored = true } }
+
+    /// The object was deleted again: the create left nothing behind.
+    func noteRemoved() { lock.withLock { stored = false } }
+}
+
+extension ProviderError {
+    /// This failure, ending a create some earlier attempt of which may have stored `fileID`: a "certainly not
+    /// stored" classification (`.terminal`, `.notFound`) becomes `.ambiguous`, so the write-ahead intent stays
+    /// open and the next observation adopts the object. Retryable and ambiguous failures are returned unchanged.
+    fileprivate func afterPossibleStore(of fileID: String) -> ProviderError {
+        switch classification {
+        case .terminal, .notFound:
+            let note = "an earlier attempt of this create may have stored \(fileID)"
+            return ProviderError(
+                code, .ambiguous, operation: operation, endpoint: endpoint, status: status,
+                providerMessage: providerMessage, providerCode: providerCode,
+                detail: detail.map { "\($0); \(note)" } ?? note, attempts: attempts)
+        case .retryable, .ambiguous:
+            return self
+        }
+    }
 }

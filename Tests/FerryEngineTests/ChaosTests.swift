@@ -36,8 +36,12 @@ struct ChaosReport: CustomStringConvertible {
 func runChaos(rounds: Int, seed: UInt64) async throws -> ChaosReport {
     var random = SplitMix64(state: seed)
     var report = ChaosReport()
-    let workspace = try await Workspace()
+    let workspace = try await Workspace(gcsAuthentication: .anonymous)
     defer { Task { await workspace.close() } }
+    // A Vertex AI endpoint too: Cloud Storage creates retry under one object name, a path the OpenAI-style ones lack.
+    let bucket = "ferry-chaos"
+    workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
+    addVertexModel(to: workspace, bucket: bucket)
     // Files someone else uploaded, with names Ferry also uses: they must survive every round.
     let foreignOpenAI = workspace.simulator.seedFile(
         apiKey: Workspace.openAIKey, filename: "doc0.md", purpose: "assistants", data: Array("foreign".utf8),
@@ -45,6 +49,11 @@ func runChaos(rounds: Int, seed: UInt64) async throws -> ChaosReport {
     let foreignAzure = workspace.simulator.seedFile(
         apiKey: Workspace.azureKey, flavor: .azure, filename: "doc1.md", purpose: "assistants",
         data: Array("foreign".utf8), createdAt: 1_000)
+    // Someone else's object inside Ferry's own prefix, named like Ferry's: unowned, so it must survive too.
+    let foreignObject = workspace.simulator.seedObject(
+        bucket: bucket, name: "ferry/assistants/0000000000000000/doc2.md", data: Array("foreign".utf8)
+    ).filename
+    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini"]
     var declared: Set<Int> = []
     var revision = 0
 
@@ -58,7 +67,9 @@ func runChaos(rounds: Int, seed: UInt64) async throws -> ChaosReport {
             declared.remove(index)
         default:
             revision += 1
-            let models = Bool.random(using: &random) ? ["gpt-4o-mini", "azure-gpt-4o"] : ["gpt-4o-mini"]
+            // A random non-empty subset of the three providers.
+            let mask = Int.random(in: 1...7, using: &random)
+            let models = providers.indices.filter { mask & (1 << $0) != 0 }.map { providers[$0] }
             workspace.declare("doc\(index)", models: models, content: "doc\(index) revision \(revision)\n")
             declared.insert(index)
         }
@@ -66,7 +77,8 @@ func runChaos(rounds: Int, seed: UInt64) async throws -> ChaosReport {
         let faults = FaultPlan(
             seed: random.next(),
             errorRate: ["*": Double.random(in: 0.1...0.5, using: &random)],
-            errorStatuses: [429, 500, 502, 503], retryAfterSeconds: 0,
+            // 403 stands for a refusal after an earlier attempt may have stored the file (found a GCS orphan).
+            errorStatuses: [429, 500, 502, 503, 403], retryAfterSeconds: 0,
             latencyMilliseconds: Int.random(in: 0...20, using: &random),
             acceptThenFailRate: Double.random(in: 0...0.3, using: &random),
             resetConnectionRate: Double.random(in: 0...0.1, using: &random))
@@ -89,13 +101,17 @@ func runChaos(rounds: Int, seed: UInt64) async throws -> ChaosReport {
         let owned = try engine.store.ownedFiles()
         let openai = workspace.openAIFiles
         let azure = workspace.azureFiles
-        if !openai.contains(where: { $0.id == foreignOpenAI.id }) || !azure.contains(where: { $0.id == foreignAzure.id }) {
+        let objects = workspace.simulator.objects(bucket: bucket).map(\.filename)
+        if !openai.contains(where: { $0.id == foreignOpenAI.id }) || !azure.contains(where: { $0.id == foreignAzure.id })
+            || !objects.contains(foreignObject)
+        {
             report.violations.append("round \(round): a file Ferry does not own was deleted")
         }
-        let ours = openai.filter { $0.id != foreignOpenAI.id } + azure.filter { $0.id != foreignAzure.id }
-        if Set(ours.map(\.id)) != Set(owned.map(\.remoteID)) {
+        let ours = openai.filter { $0.id != foreignOpenAI.id }.map(\.id) + azure.filter { $0.id != foreignAzure.id }.map(\.id)
+            + objects.filter { $0 != foreignObject }.map { "gs://\(bucket)/\($0)" }
+        if Set(ours) != Set(owned.map(\.remoteID)) || ours.count != owned.count {
             report.violations.append(
-                "round \(round): remote files \(ours.map(\.id).sorted()) != owned \(owned.map(\.remoteID).sorted())")
+                "round \(round): remote files \(ours.sorted()) != owned \(owned.map(\.remoteID).sorted())")
         }
         var perPlacement: [PlacementKey: Int] = [:]
         for file in owned { perPlacement[file.placement, default: 0] += 1 }
