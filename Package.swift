@@ -75,6 +75,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "ferry-bench", dependencies: ["FerryCore"]),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
         .testTarget(
             name: "FerryStoreTests",
@@ -112,3 +113,16 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets over the manifest loader and the saved-plan reader (docs/reliability.md, "Fuzzing").
+// Only with FERRY_FUZZ set, built by scripts/fuzz.sh in its own scratch path (.build-fuzz); the normal build
+// never sees them.
+if Context.environment["FERRY_FUZZ"] != nil {
+    for name in ["ManifestFuzz", "PlanFuzz"] {
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: ["FerryCore"], path: "Fuzz/\(name)",
+                swiftSettings: [.enableExperimentalFeature("Extern"), .unsafeFlags(["-sanitize=fuzzer,address"])],
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
+    }
+}

@@ -4,22 +4,24 @@
 # limit, an Azure OpenAI endpoint, all on the bundled simulator (bytes stored on disk, not in memory).
 # Prints wall time and the peak RSS of the ferry process (GNU time), and the RSS of a no-op plan as the baseline.
 #
+# Scenario 5 of bench/run.sh (SIZE=2G): the peak RSS above the baseline must stay under 64 MiB.
+#
 #   bash bench/large-upload.sh            # 1 GiB
 #   SIZE=2G bash bench/large-upload.sh
+#   FERRY=path/to/ferry BENCH_RESULTS=dir SIZE=2G bash bench/large-upload.sh   # also writes dir/memory.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${SIZE:-1G}
-swift build -c release --product ferry 2>&1 | grep -v -e distributed-tracing -e CMakeLists | tail -n 3 >&2
-ferry=$PWD/.build/release/ferry
-work=$(mktemp -d /tmp/ferry-bench-large.XXXXXX)
-trap 'kill $sim 2>/dev/null || true; rm -rf "$work"' EXIT
+. scripts/lib.sh
+FERRY=${FERRY:-$(ferry_binary release ferry)}
+ferry_workdir ferry-bench-large
+FERRY=$(ferry_private_copy "$FERRY")
+ferry=$FERRY
 mkdir -p "$work/manifests/docs" "$work/sim"
 head -c "$size" /dev/urandom > "$work/manifests/docs/big.bin"
 head -c 400M /dev/urandom > "$work/manifests/docs/azure.bin"
-port=18$((RANDOM % 900 + 100))
-"$ferry" simulator --port "$port" --storage "$work/sim" --gcs-auth anonymous --max-upload-bytes 8000000000 > "$work/sim.log" 2>&1 &
-sim=$!
-sleep 1
+ferry_start_simulator --storage "$work/sim" --gcs-auth anonymous --max-upload-bytes 8000000000
+port=$sim_port
 curl -s -X POST "http://127.0.0.1:$port/storage/v1/b?project=bench" -H 'Authorization: Bearer x' \
     -H 'Content-Type: application/json' -d '{"name":"ferry-bench"}' > /dev/null || true
 cat > "$work/manifests/models.yaml" <<YAML
@@ -53,3 +55,41 @@ echo "apply: wall $(wall apply-time.txt), peak RSS $(rss apply-time.txt) KiB"
 echo "plan after apply: $(tail -n 1 plan.txt), peak RSS $(rss plan-time.txt) KiB"
 grep -E "^Apply complete" apply.txt
 echo "reproduce: SIZE=$size bash bench/large-upload.sh"
+if [ -n "${BENCH_RESULTS:-}" ]; then
+    mkdir -p "$BENCH_RESULTS"
+    python3 - "$BENCH_RESULTS/memory.json" "$size" "$(rss plan0.txt)" "$(rss apply-time.txt)" "$(wall apply-time.txt)" \
+        "$(stat -c %s manifests/docs/big.bin)" "$(stat -c %s manifests/docs/azure.bin)" "$(tail -n 1 plan.txt)" <<'PY'
+import json, sys
+out, size, base, peak, wall, big, azure, after = sys.argv[1:]
+base, peak, big, azure = int(base), int(peak), int(big), int(azure)
+above = (peak - base) / 1024
+parts = wall.split(":")
+seconds = sum(float(p) * 60 ** i for i, p in enumerate(reversed(parts)))
+sent = (2 * big + azure) / (1 << 20)
+json.dump({
+    "scenario": "memory", "title": f"5. Memory: one apply uploading a {size[:-1]} {size[-1]}iB file",
+    "command": f"SIZE={size} bash bench/large-upload.sh",
+    "rows": [
+        {"metric": "peak RSS above the baseline", "ferry": f"{above:.1f} MiB", "alternative": None,
+         "ratio": f"{above / 64:.2f}× the budget", "target": "< 64 MiB above the baseline", "met": above < 64},
+        {"metric": "peak RSS of the apply / of the baseline (a plan hashing the same sources)",
+         "ferry": f"{peak / 1024:.1f} MiB / {base / 1024:.1f} MiB", "alternative": None, "ratio": None,
+         "target": None, "met": None},
+        {"metric": "apply wall time", "ferry": f"{seconds:.1f} s ({sent / seconds:,.0f} MiB/s sent)",
+         "alternative": None, "ratio": None, "target": None, "met": None},
+    ],
+    "notes": [
+        f"One `ferry apply` uploads big.bin ({big:,} bytes) to an OpenAI endpoint (Uploads API: 64 MB parts, "
+        f"4 at a time) and to a Vertex AI endpoint (Cloud Storage resumable upload), and azure.bin ({azure:,} bytes) "
+        "to an Azure OpenAI endpoint (one Files API request), all at once on the bundled simulator (bytes stored "
+        "on disk).",
+        "Peak RSS is GNU time's maximum resident set size of the ferry process; the baseline is a `ferry plan` over "
+        "the same manifests (loads, hashes every source with the digest cache cold, lists the three endpoints).",
+        f"The plan after the apply: {after}",
+        "Sources are read in 1 MiB chunks, one at a time as the HTTP client asks for the next (the kernel's socket "
+        "buffer keeps the connection busy meanwhile). With NIO's `readChunks` (256 KiB chunks, up to 8 read ahead "
+        "per upload) the same apply peaked at 111 MiB, 70 MiB above the baseline.",
+    ],
+}, open(out, "w"), indent=2, ensure_ascii=False)
+PY
+fi

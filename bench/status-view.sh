@@ -4,6 +4,7 @@
 #
 #   bash bench/status-view.sh                     # builds the release 'ferry' first
 #   FERRY=path/to/ferry FILES=10000 DURATION=10s bash bench/status-view.sh
+#   BENCH_RESULTS=dir bash bench/status-view.sh   # also writes dir/status-view.json (read by bench/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,51 +15,19 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
-if [ -z "${FERRY:-}" ]; then
-    swift build -c release --product ferry
-    FERRY="$(swift build -c release --show-bin-path)/ferry"
-fi
-
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid"
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/lib.sh
+FERRY=${FERRY:-$(ferry_binary release ferry)}
+ferry_workdir ferry-bench-status
 
 # The ferry binary creates the database (with its migrations); the generator fills it.
 "$FERRY" demo --state "$work/state.sqlite" --no-color >"$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
 python3 bench/fill_state.py "$work/state.sqlite" --files "$files"
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-start_server() {
-    "$FERRY" serve --listen 127.0.0.1:0 --state "$work/state.sqlite" "$@" >"$work/serve.log" 2>&1 &
-    server_pid=$!
-    port=""
-    for _ in $(seq 1 200); do
-        port="$(sed -n 's#^Status view on http://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$work/serve.log")"
-        [ -n "$port" ] && return 0
-        kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log"; echo "ferry serve exited" >&2; exit 1; }
-        sleep 0.05
-    done
-    cat "$work/serve.log"
-    echo "ferry serve did not start" >&2
-    exit 1
-}
-
-stop_server() {
-    kill -TERM "$server_pid"
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-}
-
 # The default (answers reused while the database is unchanged, at most 1 s), then every answer recomputed.
 for mode in cached uncached; do
-    if [ "$mode" = cached ]; then start_server; else start_server --cache-seconds 0; fi
+    if [ "$mode" = cached ]; then ferry_start_serve --state "$work/state.sqlite"; else ferry_start_serve --state "$work/state.sqlite" --cache-seconds 0; fi
+    port=$serve_port
     echo "== $mode$([ "$mode" = uncached ] && echo " (ferry serve --cache-seconds 0)")"
     for path in "/v1/files" "/v1/files?limit=100" "/"; do
         bytes="$(curl -fsS "http://127.0.0.1:$port$path" | wc -c)"
@@ -67,7 +36,40 @@ for mode in cached uncached; do
         p99="$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")"
         errors="$(grep -E 'Non-2xx|Socket errors' "$work/wrk.txt" | tr '\n' ' ' || true)"
         printf '%-22s %10s req/s   p99 %9s   %8s bytes/answer  %s\n' "$path" "$rps" "$p99" "$bytes" "$errors"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$path" "$rps" "$p99" "$bytes" "$errors" >>"$work/results.tsv"
     done
-    stop_server
+    ferry_stop "$serve_pid"
 done
 echo "($files files x 2 endpoints; wrk -t2 -c16 -d$duration --latency; $(nproc) cores; load before: $load)"
+if [ -n "${BENCH_RESULTS:-}" ]; then
+    mkdir -p "$BENCH_RESULTS"
+    python3 - "$work/results.tsv" "$BENCH_RESULTS/status-view.json" "$files" "$duration" "$load" "$(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)" <<'PY'
+import json, re, sys
+tsv, out, files, duration, load, wrk = sys.argv[1:]
+rows = []
+for line in open(tsv):
+    mode, path, rps, p99, size, errors = (line.rstrip("\n").split("\t") + [""] * 6)[:6]
+    label = "cached (default)" if mode == "cached" else "recomputed (--cache-seconds 0)"
+    figure = f"{float(rps):,.0f} req/s, p99 {p99}"
+    timeouts = re.search(r"timeout (\d+)", errors)
+    if timeouts and int(timeouts.group(1)) > 0:
+        figure += f" ({timeouts.group(1)} requests over wrk's 2 s timeout, not in the p99)"
+    elif errors.strip():
+        figure += f" ({errors.strip()})"
+    rows.append({"metric": f"GET {path}, {label} ({int(size):,} bytes an answer)", "ferry": figure,
+                 "alternative": None, "ratio": None, "target": None, "met": None})
+json.dump({
+    "scenario": "status-view", "title": f"6. Status view with {int(files):,} files",
+    "command": "bash bench/status-view.sh", "rows": rows,
+    "notes": [
+        f"`ferry serve` (release) over a state database filled by bench/fill_state.py: {int(files):,} desired files on "
+        f"two endpoints ({2 * int(files):,} placements), loaded by {wrk} -t2 -c16 -d{duration} --latency on 127.0.0.1; "
+        f"load average before: {load}.",
+        "`/v1/files` is the OpenAI-compatible list (default limit, every unified file); `/` is the HTML dashboard. "
+        "Cached: answers reused while the database is unchanged (at most 1 s); recomputed: every request reads SQLite "
+        "and renders again.",
+        "The issue sets no target for this scenario; wrk and the server share the same 2 cores.",
+    ],
+}, open(out, "w"), indent=2, ensure_ascii=False)
+PY
+fi

@@ -16,21 +16,9 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-if [ -z "${FERRY:-}" ]; then
-    swift build --product ferry
-    FERRY="$(swift build --show-bin-path)/ferry"
-fi
-
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid"
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/lib.sh
+FERRY=${FERRY:-$(ferry_binary debug ferry)}
+ferry_workdir ferry-screenshot
 
 echo "Populating a demo state database..."
 if ! "$FERRY" demo --state "$work/state.sqlite" --no-color >"$work/demo.log" 2>&1; then
@@ -39,17 +27,8 @@ if ! "$FERRY" demo --state "$work/state.sqlite" --no-color >"$work/demo.log" 2>&
     exit 1
 fi
 
-# Port 0: the server picks a free port and prints it.
-"$FERRY" serve --listen 127.0.0.1:0 --state "$work/state.sqlite" >"$work/serve.log" 2>&1 &
-server_pid=$!
-port=""
-for _ in $(seq 1 200); do
-    port="$(sed -n 's#^Status view on http://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$work/serve.log")"
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log"; echo "ferry serve exited" >&2; exit 1; }
-    sleep 0.05
-done
-[ -n "$port" ] || { cat "$work/serve.log"; echo "ferry serve did not start" >&2; exit 1; }
+ferry_start_serve --state "$work/state.sqlite"
+port=$serve_port
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null
 
 case "$out" in

@@ -52,10 +52,22 @@ public struct PlannedAction: Hashable, Codable, Sendable {
         sourcePath: String? = nil, digest: String? = nil, bytes: Int64? = nil, filename: String? = nil,
         purpose: String? = nil, deletionPolicy: DeletionPolicy? = nil, intentID: Int64? = nil
     ) {
+        self.init(
+            kind: kind, reason: reason, file: file, unifiedID: UnifiedID.make(for: file), endpointID: endpointID,
+            remoteID: remoteID, replaces: replaces, sourcePath: sourcePath, digest: digest, bytes: bytes,
+            filename: filename, purpose: purpose, deletionPolicy: deletionPolicy, intentID: intentID)
+    }
+
+    /// With the file's unified id already known (`UnifiedID.make(for: file)`), so the planner does not hash it again.
+    init(
+        kind: Kind, reason: Reason, file: String, unifiedID: String, endpointID: String, remoteID: String? = nil,
+        replaces: [String] = [], sourcePath: String? = nil, digest: String? = nil, bytes: Int64? = nil,
+        filename: String? = nil, purpose: String? = nil, deletionPolicy: DeletionPolicy? = nil, intentID: Int64? = nil
+    ) {
         self.kind = kind
         self.reason = reason
         self.file = file
-        self.unifiedID = UnifiedID.make(for: file)
+        self.unifiedID = unifiedID
         self.endpointID = endpointID
         self.remoteID = remoteID
         self.replaces = replaces
@@ -102,8 +114,18 @@ public struct PlacementStatus: Hashable, Codable, Sendable {
         file: String, endpointID: String, models: [String], state: State, remoteID: String? = nil,
         pendingAction: PlannedAction.Kind? = nil, detail: String? = nil
     ) {
+        self.init(
+            file: file, unifiedID: UnifiedID.make(for: file), endpointID: endpointID, models: models, state: state,
+            remoteID: remoteID, pendingAction: pendingAction, detail: detail)
+    }
+
+    /// With the file's unified id already known (`UnifiedID.make(for: file)`).
+    init(
+        file: String, unifiedID: String, endpointID: String, models: [String], state: State, remoteID: String? = nil,
+        pendingAction: PlannedAction.Kind? = nil, detail: String? = nil
+    ) {
         self.file = file
-        self.unifiedID = UnifiedID.make(for: file)
+        self.unifiedID = unifiedID
         self.endpointID = endpointID
         self.models = models
         self.state = state

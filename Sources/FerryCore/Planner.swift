@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Knobs that shape a plan.
 public struct PlanPolicy: Hashable, Codable, Sendable {
     /// Most prunes (deletes of files whose declaration went away) a plan may carry; nil means no limit.
@@ -64,29 +66,100 @@ public struct PlanInput: Sendable {
 
 /// Computes the plan: a pure function of desired state, observed listings, owned files and intents.
 public enum Planner {
+    /// Placements plus listed files above which endpoints are planned on several threads.
+    static let parallelThreshold = 20_000
+
     public static func plan(_ input: PlanInput, policy: PlanPolicy = PlanPolicy()) -> Plan {
+        plan(input, policy: policy, parallel: nil)
+    }
+
+    /// `parallel`: nil decides by the amount of work; tests force either way to prove both give the same plan.
+    static func plan(_ input: PlanInput, policy: PlanPolicy, parallel: Bool?) -> Plan {
         var actions: [PlannedAction] = []
         var statuses: [PlacementStatus] = []
         var summaries: [EndpointSummary] = []
         var warnings: [String] = []
 
+        // Each status's file, as a rank in name order, so statuses can be put in (file, endpoint) order cheaply.
+        var statusFileRanks: [Int] = []
+
         let knownEndpoints = Dictionary(
             (input.desired.knownEndpoints + input.desired.endpoints).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        // Placements of every file, resolved once (the fingerprint needs them too).
+        let placements = resolvePlacements(input.desired)
+        let files = input.desired.files
+        var fileRanks = [Int](repeating: 0, count: files.count)
+        for (rank, index) in files.indices.sorted(by: { files[$0].name < files[$1].name }).enumerated() {
+            fileRanks[index] = rank
+        }
         // Desired placements grouped by endpoint.
-        var desiredByEndpoint: [String: [(DesiredFile, [String])]] = [:]
-        for file in input.desired.files {
-            for (endpoint, models) in input.desired.placements(of: file) {
-                desiredByEndpoint[endpoint.id, default: []].append((file, models))
+        var desiredByEndpoint: [String: [Wanted]] = [:]
+        for index in files.indices {
+            for (endpoint, models) in placements[index] {
+                desiredByEndpoint[endpoint.id, default: []].append(Wanted(file: index, models: models, rank: fileRanks[index]))
             }
         }
-        let ownedByEndpoint = Dictionary(grouping: input.owned, by: \.endpointID)
+        // Owned files by endpoint, as indices into `input.owned` (no copies of the records).
+        var ownedByEndpoint: [String: [Int]] = [:]
+        for (index, record) in input.owned.enumerated() { ownedByEndpoint[record.endpointID, default: []].append(index) }
+        let fileDigests = files.map { input.digests[$0.sourcePath] ?? "" }
         let intentsByEndpoint = Dictionary(grouping: input.intents, by: \.endpointID)
         let endpointIDs = Set(desiredByEndpoint.keys).union(ownedByEndpoint.keys).union(intentsByEndpoint.keys)
 
+        // Endpoints are independent: plan the listed ones in parallel when there is enough work, then put the
+        // results together in endpoint order, so the plan is the same either way.
+        struct Job: Sendable {
+            var endpointID: String
+            var wanted: [Wanted]
+            var listing: [RemoteFile]
+            var observedAt: Int64
+            var owned: [Int]
+            var intents: [CreateIntent]
+        }
+        var jobs: [Job] = []
+        var ordered: [(endpointID: String, job: Int?)] = []
         for endpointID in endpointIDs.sorted() {
             let owned = ownedByEndpoint[endpointID] ?? []
             let intents = (intentsByEndpoint[endpointID] ?? []).sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
-            let wanted = (desiredByEndpoint[endpointID] ?? []).sorted { $0.0.name < $1.0.name }
+            var wanted = desiredByEndpoint[endpointID] ?? []
+            if !wanted.indices.dropFirst().allSatisfy({ wanted[$0 - 1].rank < wanted[$0].rank }) {
+                wanted.sort { $0.rank < $1.rank }
+            }
+            guard let observation = input.observations[endpointID], let listing = observation.files,
+                knownEndpoints[endpointID] != nil
+            else {
+                ordered.append((endpointID, nil))
+                continue
+            }
+            ordered.append((endpointID, jobs.count))
+            jobs.append(
+                Job(
+                    endpointID: endpointID, wanted: wanted, listing: listing, observedAt: observation.observedAt,
+                    owned: owned, intents: intents))
+        }
+        // One slot per job, each written by exactly one iteration before any is read.
+        struct Slots: @unchecked Sendable { let buffer: UnsafeMutableBufferPointer<EndpointResult> }
+        let slots = Slots(buffer: .allocate(capacity: jobs.count))
+        defer { slots.buffer.deinitialize().deallocate() }
+        let results = slots.buffer
+        let work = jobs.reduce(0) { $0 + $1.wanted.count + $1.listing.count }
+        let run: @Sendable (Int) -> Void = { [jobs] index in
+            let job = jobs[index]
+            (slots.buffer.baseAddress! + index).initialize(
+                to: planEndpoint(
+                    endpointID: job.endpointID, files: files, wanted: job.wanted, listing: job.listing,
+                    observedAt: job.observedAt,
+                    allOwned: input.owned, owned: job.owned, intents: job.intents, digests: fileDigests, now: input.now,
+                    policy: policy))
+        }
+        if jobs.count > 1, parallel ?? (work >= parallelThreshold) {
+            DispatchQueue.concurrentPerform(iterations: jobs.count, execute: run)
+        } else {
+            for index in jobs.indices { run(index) }
+        }
+
+        for (endpointID, job) in ordered {
+            let owned = ownedByEndpoint[endpointID] ?? []
             guard let endpoint = knownEndpoints[endpointID] else {
                 if !owned.isEmpty {
                     warnings.append(
@@ -95,13 +168,14 @@ public enum Planner {
                 }
                 continue
             }
-            guard let observation = input.observations[endpointID], let listing = observation.files else {
+            guard let job else {
                 let error = input.observations[endpointID]?.error ?? "not observed"
-                for (file, models) in wanted {
+                for entry in (desiredByEndpoint[endpointID] ?? []).sorted(by: { $0.rank < $1.rank }) {
                     statuses.append(
                         PlacementStatus(
-                            file: file.name, endpointID: endpointID, models: models, state: .unknown,
-                            detail: "listing failed: \(error)"))
+                            file: files[entry.file].name, unifiedID: files[entry.file].unifiedID, endpointID: endpointID,
+                            models: entry.models, state: .unknown, detail: "listing failed: \(error)"))
+                    statusFileRanks.append(entry.rank)
                 }
                 summaries.append(
                     EndpointSummary(
@@ -109,19 +183,20 @@ public enum Planner {
                         owned: owned.count, unmanaged: [], error: error))
                 continue
             }
-            let result = planEndpoint(
-                endpointID: endpointID, wanted: wanted, listing: listing, observedAt: observation.observedAt,
-                owned: owned, intents: intents, digests: input.digests, now: input.now, policy: policy)
+            let result = results[job]
             actions += result.actions
             statuses += result.statuses
+            statusFileRanks += result.statusFileRanks
             summaries.append(
                 EndpointSummary(
                     endpointID: endpointID, displayName: endpoint.displayName, kind: endpoint.kind,
-                    listed: listing.count, owned: result.ownedCount, unmanaged: result.unmanaged, error: nil))
+                    listed: jobs[job].listing.count, owned: result.ownedCount, unmanaged: result.unmanaged, error: nil))
         }
 
         actions.sort(by: PlannedAction.sortKey)
-        statuses.sort { PlacementKey(file: $0.file, endpointID: $0.endpointID) < PlacementKey(file: $1.file, endpointID: $1.endpointID) }
+        // (file, endpoint) order: endpoints were visited in order, so order by file rank, then by position.
+        let order = statuses.indices.sorted { (statusFileRanks[$0], $0) < (statusFileRanks[$1], $1) }
+        statuses = order.map { statuses[$0] }
 
         var blocked: [String] = []
         let prunes = actions.filter { $0.kind == .delete && $0.reason == .pruned }.count
@@ -137,19 +212,56 @@ public enum Planner {
         }
         return Plan(
             actions: actions, placements: statuses, endpoints: summaries, blocked: blocked, warnings: warnings,
-            desiredFingerprint: fingerprint(input.desired, digests: input.digests))
+            desiredFingerprint: fingerprint(input.desired, fileDigests: fileDigests, placements: placements))
+    }
+
+    /// One desired placement on the endpoint being planned.
+    struct Wanted: Sendable {
+        /// Index in `desired.files`.
+        var file: Int
+        var models: [String]
+        /// The file's position in name order.
+        var rank: Int
     }
 
     struct EndpointResult {
         var actions: [PlannedAction] = []
         var statuses: [PlacementStatus] = []
+        /// `Wanted.rank` of each status's file, in step with `statuses`.
+        var statusFileRanks: [Int] = []
         var unmanaged: [RemoteFile] = []
         var ownedCount = 0
     }
 
+    /// `desired.placements(of:)` for every file, in `desired.files` order, resolving each model name once.
+    static func resolvePlacements(_ desired: DesiredState) -> [[(endpoint: Endpoint, models: [String])]] {
+        var endpointsByModel: [String: [Endpoint]] = [:]
+        for model in desired.models {
+            guard let endpoint = model.endpoint else { continue }
+            if !(endpointsByModel[model.name] ?? []).contains(where: { $0.id == endpoint.id }) {
+                endpointsByModel[model.name, default: []].append(endpoint)
+            }
+        }
+        // Most files share their target list with many others: resolve each distinct list once.
+        var cache: [[String]: [(endpoint: Endpoint, models: [String])]] = [:]
+        return desired.files.map { file in
+            if let known = cache[file.targetModels] { return known }
+            var byEndpoint: [String: (Endpoint, Set<String>)] = [:]
+            for model in file.targetModels {
+                for endpoint in endpointsByModel[model] ?? [] {
+                    byEndpoint[endpoint.id, default: (endpoint, [])].1.insert(model)
+                }
+            }
+            let resolved = byEndpoint.values.map { ($0.0, $0.1.sorted()) }.sorted { $0.0 < $1.0 }
+            cache[file.targetModels] = resolved
+            return resolved
+        }
+    }
+
     /// A remote file serving (or having served) a placement: owned already, or about to be adopted.
     struct Holding {
-        var remote: RemoteFile?
+        /// The listed file's status; nil when it is not (yet) in the listing.
+        var remote: RemoteFileStatus?
         var digest: String
         var filename: String
         var purpose: String
@@ -159,21 +271,32 @@ public enum Planner {
     }
 
     static func planEndpoint(
-        endpointID: String, wanted: [(DesiredFile, [String])], listing: [RemoteFile], observedAt: Int64,
-        owned: [OwnedFile], intents: [CreateIntent], digests: [String: String], now: Int64, policy: PlanPolicy
+        endpointID: String, files: [DesiredFile], wanted: [Wanted], listing: [RemoteFile], observedAt: Int64,
+        allOwned: [OwnedFile], owned ownedIndices: [Int], intents: [CreateIntent], digests: [String], now: Int64,
+        policy: PlanPolicy
     ) -> EndpointResult {
         var result = EndpointResult()
-        let listed = Dictionary(listing.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        var holdings: [String: [Holding]] = [:]  // by desired file name
-        var ownedPolicies: [String: DeletionPolicy] = [:]
+        var listed = [String: RemoteFileStatus](minimumCapacity: listing.count)
+        for remote in listing where listed[remote.id] == nil { listed[remote.id] = remote.status }
+        let owned = ownedIndices.count
+        var holdings = [String: [Holding]](minimumCapacity: owned)  // by desired file name
+        var ownedPolicies = [String: DeletionPolicy](minimumCapacity: owned)
 
-        // Owned files: present, missing but maybe not yet listed, or gone.
-        for record in owned.sorted(by: { ($0.file, $0.remoteID) < ($1.file, $1.remoteID) }) {
+        // Owned files: present, missing but maybe not yet listed, or gone. (The store returns them in this order
+        // already; check before paying for a sort.)
+        func ownedOrder(_ a: Int, _ b: Int) -> Bool {
+            (allOwned[a].file, allOwned[a].remoteID) < (allOwned[b].file, allOwned[b].remoteID)
+        }
+        let inOrder = ownedIndices.indices.dropFirst().allSatisfy { !ownedOrder(ownedIndices[$0], ownedIndices[$0 - 1]) }
+        var ownedIDs = Set<String>(minimumCapacity: owned)
+        for index in inOrder ? ownedIndices : ownedIndices.sorted(by: ownedOrder) {
+            let record = allOwned[index]
+            ownedIDs.insert(record.remoteID)
             ownedPolicies[record.file] = record.deletionPolicy
-            if let remote = listed[record.remoteID] {
+            if let status = listed[record.remoteID] {
                 holdings[record.file, default: []].append(
                     Holding(
-                        remote: remote, digest: record.digest, filename: record.filename, purpose: record.purpose,
+                        remote: status, digest: record.digest, filename: record.filename, purpose: record.purpose,
                         createdAt: record.createdAt, remoteID: record.remoteID, adopted: false))
             } else if record.createdAt >= observedAt - policy.listingGraceSeconds {
                 holdings[record.file, default: []].append(
@@ -183,11 +306,10 @@ public enum Planner {
             } else {
                 result.actions.append(
                     PlannedAction(
-                        kind: .forget, reason: .missingRemotely, file: record.file, endpointID: endpointID,
-                        remoteID: record.remoteID))
+                        kind: .forget, reason: .missingRemotely, file: record.file, unifiedID: record.unifiedID,
+                        endpointID: endpointID, remoteID: record.remoteID))
             }
         }
-        let ownedIDs = Set(owned.map(\.remoteID))
 
         // Write-ahead intents: each claims at most one unowned upload that matches it.
         var claimed = Set<String>()
@@ -208,7 +330,7 @@ public enum Planner {
                         purpose: intent.purpose, deletionPolicy: intent.deletionPolicy, intentID: intent.id))
                 holdings[intent.file, default: []].append(
                     Holding(
-                        remote: match, digest: intent.digest, filename: intent.filename, purpose: intent.purpose,
+                        remote: match.status, digest: intent.digest, filename: intent.filename, purpose: intent.purpose,
                         createdAt: match.createdAt, remoteID: match.id, adopted: true))
             } else if now > policy.intentExpiry(startedAt: intent.startedAt, bytes: intent.bytes) {
                 result.actions.append(
@@ -221,61 +343,68 @@ public enum Planner {
         result.ownedCount = holdings.values.reduce(0) { $0 + $1.count }
 
         // Desired placements.
-        var wantedNames = Set<String>()
-        for (file, models) in wanted {
-            wantedNames.insert(file.name)
-            let digest = digests[file.sourcePath] ?? ""
-            let held = holdings[file.name] ?? []
-            let current = held.filter { holding in
+        result.statuses.reserveCapacity(wanted.count)
+        result.statusFileRanks.reserveCapacity(wanted.count)
+        for entry in wanted {
+            let file = files[entry.file]
+            let models = entry.models
+            let digest = digests[entry.file]
+            // Taken out, so what is left afterwards is held for files no longer wanted here.
+            let held = holdings.removeValue(forKey: file.name) ?? []
+            func isCurrent(_ holding: Holding) -> Bool {
                 holding.digest == digest && holding.filename == file.filename && holding.purpose == file.purpose
-                    && (holding.remote?.status.isUsable ?? true)
+                    && (holding.remote?.isUsable ?? true)
             }
+            // The common case, one current file: no intermediate arrays.
+            let current = held.count == 1 && isCurrent(held[0]) ? held : held.filter(isCurrent)
             // Keep the longest-serving current file: it is the one models already use.
-            let keep = current.min { ($0.adopted ? 1 : 0, $0.createdAt, $0.remoteID) < ($1.adopted ? 1 : 0, $1.createdAt, $1.remoteID) }
-            let stale = held.filter { holding in !current.contains { $0.remoteID == holding.remoteID } }
-            let extras = current.filter { $0.remoteID != keep?.remoteID }
+            let keep = current.count == 1 ? current[0] : current.min { ($0.adopted ? 1 : 0, $0.createdAt, $0.remoteID) < ($1.adopted ? 1 : 0, $1.createdAt, $1.remoteID) }
+            let stale = current.count == held.count ? [] : held.filter { holding in !current.contains { $0.remoteID == holding.remoteID } }
+            let extras = current.count <= 1 ? [] : current.filter { $0.remoteID != keep?.remoteID }
 
             if let keep {
                 for extra in extras {
                     result.actions.append(
                         PlannedAction(
-                            kind: .delete, reason: .duplicate, file: file.name, endpointID: endpointID,
-                            remoteID: extra.remoteID))
+                            kind: .delete, reason: .duplicate, file: file.name, unifiedID: file.unifiedID,
+                            endpointID: endpointID, remoteID: extra.remoteID))
                 }
                 for old in stale {
                     result.actions.append(
                         PlannedAction(
-                            kind: .delete, reason: .superseded, file: file.name, endpointID: endpointID,
-                            remoteID: old.remoteID))
+                            kind: .delete, reason: .superseded, file: file.name, unifiedID: file.unifiedID,
+                            endpointID: endpointID, remoteID: old.remoteID))
                 }
                 let pending = !extras.isEmpty || !stale.isEmpty || keep.adopted
-                let processing = keep.remote.map { $0.status != .processed && $0.status != .unknown } ?? false
+                let processing = keep.remote.map { $0 != .processed && $0 != .unknown } ?? false
                 result.statuses.append(
                     PlacementStatus(
-                        file: file.name, endpointID: endpointID, models: models,
+                        file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
                         state: pending ? .outOfSync : (processing ? .processing : .inSync), remoteID: keep.remoteID,
                         pendingAction: pending ? (keep.adopted ? .adopt : .delete) : nil,
-                        detail: processing ? "provider status: \(keep.remote?.status.rawValue ?? "")" : nil))
+                        detail: processing ? "provider status: \(keep.remote?.rawValue ?? "")" : nil))
             } else {
-                let failed = stale.contains { $0.remote.map { !$0.status.isUsable } ?? false }
+                let failed = stale.contains { $0.remote.map { !$0.isUsable } ?? false }
                 let kind: PlannedAction.Kind = stale.isEmpty ? .create : .replace
                 let reason: PlannedAction.Reason = stale.isEmpty ? .new : (failed ? .failedRemotely : .changed)
                 result.actions.append(
                     PlannedAction(
-                        kind: kind, reason: reason, file: file.name, endpointID: endpointID,
+                        kind: kind, reason: reason, file: file.name, unifiedID: file.unifiedID, endpointID: endpointID,
                         replaces: stale.map(\.remoteID).sorted(), sourcePath: file.sourcePath, digest: digest,
                         bytes: file.bytes, filename: file.filename, purpose: file.purpose,
                         deletionPolicy: file.deletionPolicy))
                 result.statuses.append(
                     PlacementStatus(
-                        file: file.name, endpointID: endpointID, models: models, state: .outOfSync,
-                        remoteID: stale.first?.remoteID, pendingAction: kind,
+                        file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
+                        state: .outOfSync, remoteID: stale.first?.remoteID, pendingAction: kind,
                         detail: failed ? "the provider reports the current file as failed" : nil))
             }
+            result.statusFileRanks.append(entry.rank)
         }
 
         // Owned files whose declaration (or this endpoint's part in it) went away.
-        for (name, held) in holdings.sorted(by: { $0.key < $1.key }) where !wantedNames.contains(name) {
+        for name in holdings.keys.sorted() {
+            let held = holdings[name] ?? []
             let retain = ownedPolicies[name] == .retain
             for holding in held.sorted(by: { $0.remoteID < $1.remoteID }) {
                 result.actions.append(
@@ -289,15 +418,41 @@ public enum Planner {
 
     /// SHA-256 over what the manifests ask for (names, sources' digests, purposes, filenames, targets, policies).
     public static func fingerprint(_ desired: DesiredState, digests: [String: String]) -> String {
+        fingerprint(
+            desired, fileDigests: desired.files.map { digests[$0.sourcePath] ?? "" },
+            placements: resolvePlacements(desired))
+    }
+
+    /// `fingerprint` with the placements already resolved (`resolvePlacements`).
+    static func fingerprint(
+        _ desired: DesiredState, fileDigests: [String], placements: [[(endpoint: Endpoint, models: [String])]]
+    ) -> String {
+        // Fed piece by piece (no joined strings); the bytes are those of
+        // [name, source, digest, purpose, filename, policy, targets].joined("\u{1}") + "\u{2}", then
+        // endpoint + "=" + models.joined(",") + "\u{3}" per placement.
         var hasher = SHA256Digest()
-        for file in desired.files {
-            hasher.update(
-                [
-                    file.name, file.sourcePath, digests[file.sourcePath] ?? "", file.purpose, file.filename,
-                    file.deletionPolicy.rawValue, file.targetModels.joined(separator: ","),
-                ].joined(separator: "\u{1}") + "\u{2}")
-            for (endpoint, models) in desired.placements(of: file) {
-                hasher.update(endpoint.id + "=" + models.joined(separator: ",") + "\u{3}")
+        for (index, file) in desired.files.enumerated() {
+            for (position, part) in [
+                file.name, file.sourcePath, fileDigests[index], file.purpose, file.filename,
+                file.deletionPolicy.rawValue,
+            ].enumerated() {
+                if position > 0 { hasher.update("\u{1}") }
+                hasher.update(part)
+            }
+            hasher.update("\u{1}")
+            for (position, model) in file.targetModels.enumerated() {
+                if position > 0 { hasher.update(",") }
+                hasher.update(model)
+            }
+            hasher.update("\u{2}")
+            for (endpoint, models) in placements[index] {
+                hasher.update(endpoint.id)
+                hasher.update("=")
+                for (position, model) in models.enumerated() {
+                    if position > 0 { hasher.update(",") }
+                    hasher.update(model)
+                }
+                hasher.update("\u{3}")
             }
         }
         return hasher.hexDigest()

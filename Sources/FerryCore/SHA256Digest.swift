@@ -1,10 +1,13 @@
 /// A small, dependency-free SHA-256 for identifiers and fingerprints computed in the pure core.
-/// Source files are hashed in the engine with swift-crypto; this one only hashes short in-memory values.
+/// Source files are hashed in the engine with swift-crypto; this one only hashes short in-memory values
+/// (unified ids, plan fingerprints), but often: a plan of 100,000 placements makes one per action and status,
+/// so it works on a fixed block buffer rather than byte by byte.
 public struct SHA256Digest: Sendable {
-    private var state: [UInt32] = [
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
-    ]
-    private var buffer: [UInt8] = []
+    private var h0: UInt32 = 0x6a09_e667, h1: UInt32 = 0xbb67_ae85, h2: UInt32 = 0x3c6e_f372, h3: UInt32 = 0xa54f_f53a
+    private var h4: UInt32 = 0x510e_527f, h5: UInt32 = 0x9b05_688c, h6: UInt32 = 0x1f83_d9ab, h7: UInt32 = 0x5be0_cd19
+    /// The partial block (64 bytes) not yet compressed; `used` bytes of it are valid.
+    private var block: [UInt8] = Array(repeating: 0, count: 64)
+    private var used = 0
     private var length: UInt64 = 0
 
     private static let k: [UInt32] = [
@@ -22,33 +25,69 @@ public struct SHA256Digest: Sendable {
 
     /// Feeds bytes into the hash.
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            update(UnsafeRawBufferPointer(buffer))
+        }
+        guard done == nil else { return }
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(64)
         for byte in bytes {
-            buffer.append(byte)
-            length &+= 1
-            if buffer.count == 64 {
-                compress(buffer)
-                buffer.removeAll(keepingCapacity: true)
+            chunk.append(byte)
+            if chunk.count == 64 {
+                chunk.withUnsafeBytes { update($0) }
+                chunk.removeAll(keepingCapacity: true)
             }
         }
+        chunk.withUnsafeBytes { update($0) }
     }
 
     /// Feeds a string's UTF-8 bytes into the hash.
-    public mutating func update(_ string: String) { update(string.utf8) }
+    public mutating func update(_ string: String) {
+        var string = string
+        string.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+    }
+
+    private mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        length &+= UInt64(bytes.count)
+        var offset = 0
+        while offset < bytes.count {
+            let take = min(64 - used, bytes.count - offset)
+            block.withUnsafeMutableBytes { destination in
+                destination.baseAddress!.advanced(by: used).copyMemory(
+                    from: bytes.baseAddress!.advanced(by: offset), byteCount: take)
+            }
+            used += take
+            offset += take
+            if used == 64 {
+                compressBlock()
+                used = 0
+            }
+        }
+    }
 
     /// Finishes and returns the lowercase hex digest.
     public func hexDigest() -> String {
         var copy = self
         let bitLength = length &* 8
-        copy.appendRaw(0x80)
-        while copy.buffer.count != 56 { copy.appendRaw(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { copy.appendRaw(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        let hex: [Character] = Array("0123456789abcdef")
-        var out = ""
-        out.reserveCapacity(64)
-        for word in copy.state {
-            for shift in stride(from: 28, through: 0, by: -4) { out.append(hex[Int((word >> UInt32(shift)) & 0xf)]) }
+        var padding: [UInt8] = [0x80]
+        let zeros = (used < 56 ? 55 - used : 119 - used)
+        padding.append(contentsOf: repeatElement(0, count: zeros))
+        for shift in stride(from: 56, through: 0, by: -8) { padding.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        let savedLength = copy.length
+        padding.withUnsafeBytes { copy.update($0) }
+        copy.length = savedLength
+        let words = [copy.h0, copy.h1, copy.h2, copy.h3, copy.h4, copy.h5, copy.h6, copy.h7]
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 64) { out in
+            var index = 0
+            for word in words {
+                for shift in stride(from: 28, through: 0, by: -4) {
+                    out[index] = digits[Int((word >> UInt32(shift)) & 0xf)]
+                    index += 1
+                }
+            }
+            return 64
         }
-        return out
     }
 
     /// Convenience: the hex digest of one string.
@@ -58,39 +97,36 @@ public struct SHA256Digest: Sendable {
         return hasher.hexDigest()
     }
 
-    private mutating func appendRaw(_ byte: UInt8) {
-        buffer.append(byte)
-        if buffer.count == 64 {
-            compress(buffer)
-            buffer.removeAll(keepingCapacity: true)
+    private mutating func compressBlock() {
+        var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
+        block.withUnsafeBytes { bytes in
+            Self.k.withUnsafeBufferPointer { k in
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                    for i in 0..<16 {
+                        w[i] = UInt32(bytes[i * 4]) << 24 | UInt32(bytes[i * 4 + 1]) << 16 | UInt32(bytes[i * 4 + 2]) << 8
+                            | UInt32(bytes[i * 4 + 3])
+                    }
+                    for i in 16..<64 {
+                        let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+                        let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+                        w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+                    }
+                    for i in 0..<64 {
+                        let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                        let ch = (e & f) ^ (~e & g)
+                        let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
+                        let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                        let maj = (a & b) ^ (a & c) ^ (b & c)
+                        let t2 = s0 &+ maj
+                        h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+                    }
+                }
+            }
         }
+        h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d
+        h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
     }
 
-    private mutating func compress(_ block: [UInt8]) {
-        var w = [UInt32](repeating: 0, count: 64)
-        for i in 0..<16 {
-            w[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8
-                | UInt32(block[i * 4 + 3])
-        }
-        for i in 16..<64 {
-            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var a = state[0], b = state[1], c = state[2], d = state[3]
-        var e = state[4], f = state[5], g = state[6], h = state[7]
-        for i in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ ch &+ Self.k[i] &+ w[i]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-        }
-        state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-        state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
-    }
-
+    @inline(__always)
     private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }

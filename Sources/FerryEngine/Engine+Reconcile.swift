@@ -63,7 +63,9 @@ extension Engine {
                     outcome: .notConverged, rounds: round, lastPlan: plan, applied: applied, failures: failures,
                     requests: requestCount(), listPages: pages)
             }
+            let applyStart = ContinuousClock.now
             let result = await apply(plan, inputs: inputs, run: run)
+            counters.add("apply", since: applyStart)
             applied += result.applied.count
             // Keep only the latest failure per placement: earlier ones may have been fixed by a later round.
             for failure in result.failed {

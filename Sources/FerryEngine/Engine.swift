@@ -97,6 +97,7 @@ public final class Engine: Sendable {
     let logger: Logger
     let tree: FileSystemSourceTree
     let providers = ProviderCache()
+    let counters = EngineCounters()
 
     public init(
         configuration: EngineConfiguration, store: StateStore, makeProvider: @escaping ProviderMaker,
@@ -126,12 +127,18 @@ public final class Engine: Sendable {
         return try loader.load(sources, tree: tree)
     }
 
-    /// Reads and validates manifests, then hashes sources (cached by size, mtime and inode).
+    /// Reads and validates manifests (unless `validated` already holds them, as `validate` returned them for
+    /// this configuration moments ago), then hashes sources (cached by size, mtime and inode).
     /// - Throws: `ValidationFailed` with every problem found; nothing has been changed.
-    public func load() async throws -> LoadedInputs {
-        let loaded = try Self.validate(configuration)
+    public func load(validated: LoadedManifests? = nil) async throws -> LoadedInputs {
+        var start = ContinuousClock.now
+        let loaded = try validated ?? Self.validate(configuration)
+        counters.add("validate", since: start)
+        start = .now
         let digester = SourceDigester(tree: tree, store: store)
         let (digests, digestReport) = try await digester.digests(for: loaded.desired.files.map(\.sourcePath))
+        counters.add("digests", since: start)
+        counters.addDigests(digestReport)
         report(.hashed(digestReport))
         return LoadedInputs(
             desired: loaded.desired, secrets: loaded.secrets, digests: digests, digestReport: digestReport,
@@ -147,13 +154,15 @@ public final class Engine: Sendable {
     /// Lists every endpoint that has desired placements, owned files or open intents, concurrently,
     /// and stores each listing.
     public func observe(_ inputs: LoadedInputs) async throws -> ObservationRound {
-        let owned = try store.ownedFiles()
+        let start = ContinuousClock.now
+        let owned = try store.ownedEndpointIDs()
         let intents = try store.intents()
-        let relevant = Set(inputs.desired.endpoints.map(\.id)).union(owned.map(\.endpointID)).union(
+        let relevant = Set(inputs.desired.endpoints.map(\.id)).union(owned).union(
             intents.map(\.endpointID))
         let endpoints = inputs.desired.knownEndpoints.filter { relevant.contains($0.id) }
         var observations: [String: EndpointObservation] = [:]
         var pages = 0
+        var storeError: (any Error)?
         await withTaskGroup(of: (Endpoint, EndpointObservation, Int).self) { group in
             for endpoint in endpoints {
                 group.addTask {
@@ -174,7 +183,15 @@ public final class Engine: Sendable {
                     }
                 }
             }
+            // Each listing is stored as soon as it arrives, while slower endpoints are still being listed.
             for await (endpoint, observation, count) in group {
+                let storeStart = ContinuousClock.now
+                do {
+                    try store.recordObservation(observation, endpoint: endpoint, pages: 0)
+                } catch {
+                    storeError = storeError ?? error
+                }
+                counters.add("storeListings", since: storeStart)
                 observations[endpoint.id] = observation
                 pages += count
                 if let files = observation.files {
@@ -184,10 +201,9 @@ public final class Engine: Sendable {
                 }
             }
         }
-        for endpoint in endpoints {
-            guard let observation = observations[endpoint.id] else { continue }
-            try store.recordObservation(observation, endpoint: endpoint, pages: 0)
-        }
+        counters.add("list", since: start)
+        counters.addPages(pages)
+        if let storeError { throw storeError }
         return ObservationRound(observations: observations, pages: pages)
     }
 
@@ -195,16 +211,29 @@ public final class Engine: Sendable {
 
     /// Computes the plan from loaded inputs and fresh observations, and stores it as the status snapshot.
     public func plan(_ inputs: LoadedInputs, _ round: ObservationRound, saveSnapshot: Bool = true) throws -> Plan {
+        var start = ContinuousClock.now
+        // Read after the listings, owned files and intents together: an upload another process finished while the
+        // providers were listed is then either owned or still claimed by its intent (`plan` runs without the lease).
+        let (owned, intents) = try store.ownedFilesAndIntents()
         let input = PlanInput(
             desired: inputs.desired, digests: inputs.digests, observations: round.observations,
-            owned: try store.ownedFiles(), intents: try store.intents(), now: nowSeconds)
+            owned: owned, intents: intents, now: nowSeconds)
         let plan = Planner.plan(input, policy: configuration.policy)
+        counters.add("plan", since: start)
+        start = .now
         if saveSnapshot { try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan) }
+        counters.add("saveSnapshot", since: start)
         return plan
     }
 
     /// Requests sent by all clients made so far (for reporting converged-run costs).
     public func requestCount() -> Int { providers.totalRequests() }
+
+    /// What this engine has cost so far: requests by operation, list pages, source reads, seconds per phase.
+    public func stats() -> RunStats {
+        let (seconds, pages, digests) = counters.snapshot()
+        return RunStats(requests: providers.requestTotals(), listPages: pages, digests: digests, seconds: seconds)
+    }
 
     /// Adds the requests made since the last call to the store's totals (read by `/metrics`).
     public func recordRequestStats() {
@@ -248,6 +277,23 @@ final class ProviderCache: @unchecked Sendable {
             let client = try make()
             clients[id] = client
             return client
+        }
+    }
+
+    /// Requests, failures and retries of every client made so far, by operation.
+    func requestTotals() -> RunStats.Requests {
+        lock.withLock {
+            var totals = RunStats.Requests()
+            for client in clients.values {
+                guard let stats = (client as? any ProviderStatsReporting)?.stats.snapshot() else { continue }
+                for (operation, counts) in stats where counts.requests > 0 {
+                    totals.total += counts.requests
+                    totals.byOperation[operation.rawValue, default: 0] += counts.requests
+                    totals.failures += counts.failures
+                    totals.retries += counts.retries
+                }
+            }
+            return totals
         }
     }
 

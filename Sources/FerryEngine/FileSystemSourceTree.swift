@@ -13,6 +13,8 @@ import Foundation
 public struct FileSystemSourceTree: SourceTree {
     /// Absolute, symlink-free path of the root.
     public let root: String
+    /// Symlink-free paths of directories already resolved (a FileSet of 10,000 files lives in a few folders).
+    private let resolvedDirectories = DirectoryCache()
 
     /// - Throws: when the root does not exist or is not a directory.
     public init(root: String) throws {
@@ -37,9 +39,23 @@ public struct FileSystemSourceTree: SourceTree {
             return errno == ENOENT || errno == ENOTDIR ? .missing : .unreadable(reason: String(cString: strerror(errno)))
         }
         // Resolve every symlink on the way (in the path's directories too) and require the result inside the root.
-        guard let resolved = Self.realPath(path) else { return .missing }
+        // A regular file (not a symlink) resolves to its resolved directory plus its name; each directory is resolved
+        // once.
+        let resolved: String
+        if (info.st_mode & S_IFMT) == S_IFREG, let slash = relativePath.lastIndex(of: "/"),
+            !relativePath.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
+        {
+            let directory = String(relativePath[..<slash])
+            guard let resolvedDirectory = resolvedDirectories.resolve(directory, { Self.realPath(absolutePath(directory)) })
+            else { return .missing }
+            resolved = resolvedDirectory + "/" + relativePath[relativePath.index(after: slash)...]
+        } else {
+            guard let real = Self.realPath(path) else { return .missing }
+            resolved = real
+            guard resolved == root || resolved.hasPrefix(root + "/") else { return .escapesRoot(resolved: resolved) }
+            guard stat(resolved, &info) == 0 else { return .missing }
+        }
         guard resolved == root || resolved.hasPrefix(root + "/") else { return .escapesRoot(resolved: resolved) }
-        guard stat(resolved, &info) == 0 else { return .missing }
         guard (info.st_mode & S_IFMT) == S_IFREG else { return .notRegularFile }
         guard access(resolved, R_OK) == 0 else { return .unreadable(reason: "permission denied") }
         return .file(bytes: Int64(info.st_size))
@@ -82,6 +98,19 @@ public struct FileSystemSourceTree: SourceTree {
         guard let pointer = realpath(path, nil) else { return nil }
         defer { free(pointer) }
         return String(cString: pointer)
+    }
+}
+
+/// Resolved directory paths by relative path, shared by copies of one `FileSystemSourceTree`.
+final class DirectoryCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var resolved: [String: String?] = [:]
+
+    func resolve(_ directory: String, _ make: () -> String?) -> String? {
+        if let known = lock.withLock({ resolved[directory] }) { return known }
+        let value = make()
+        lock.withLock { resolved[directory] = .some(value) }
+        return value
     }
 }
 

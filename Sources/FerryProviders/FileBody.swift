@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import _NIOFileSystem
 
 /// Tracks how much of a request body has been handed to the HTTP client, to tell "certainly not received"
 /// (the body never reached its end) from "maybe received" after a failure.
@@ -111,4 +112,87 @@ struct FileBody<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(self) }
+}
+
+/// A byte range of an open source file, read one chunk at a time as the HTTP client asks for the next one: no
+/// read-ahead queue, so an upload holds about one chunk in Ferry (the kernel's socket buffer keeps the connection
+/// busy while the next chunk is read). Larger chunks than NIO's `readChunks` default mean fewer thread hops per
+/// megabyte; the sequence ends early if the file is shorter than the range (`FileBody` reports that).
+///
+/// Chunks are read with `pread` straight into a small ring of buffers that are reused once the HTTP client has
+/// written and dropped them (`ByteBuffer.clear()` only allocates when a buffer is still held), so a large upload
+/// neither allocates nor page-faults a fresh megabyte per chunk, and no chunk costs a hop to NIO's thread pool.
+/// Sources are regular files of a checkout (usually in the page cache), read at most one chunk per call.
+struct SourceChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    static let defaultChunkBytes: Int64 = 512 << 10
+    /// Buffers kept per upload for reuse: one being sent while the next is read.
+    static let reusedBuffers = 2
+
+    let handle: ReadFileHandle
+    let range: Range<Int64>
+    let chunkBytes: Int64
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let handle: ReadFileHandle
+        var offset: Int64
+        let end: Int64
+        let chunkBytes: Int64
+        private var descriptor: CInt?
+        private var ring: [ByteBuffer] = []
+        private var slot = 0
+
+        init(handle: ReadFileHandle, offset: Int64, end: Int64, chunkBytes: Int64) {
+            self.handle = handle
+            self.offset = offset
+            self.end = end
+            self.chunkBytes = chunkBytes
+        }
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard offset < end else { return nil }
+            let length = Int(Swift.min(chunkBytes, end - offset))
+            if descriptor == nil {
+                // The descriptor stays open for as long as the handle (the upload's `withSource` scope).
+                descriptor = try await handle.withUnsafeDescriptor { $0.rawValue }
+            }
+            let fd = descriptor!
+            var buffer: ByteBuffer
+            if ring.count < SourceChunks.reusedBuffers {
+                buffer = ByteBufferAllocator().buffer(capacity: length)
+            } else {
+                buffer = ring[slot]
+                ring[slot] = ByteBuffer()  // drop this reference, so the buffer is unique once the client let go
+                buffer.clear()  // reuses the storage when unique, else allocates fresh storage (no copy)
+            }
+            let position = offset
+            let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
+                while true {
+                    let n = pread(fd, raw.baseAddress!, length, off_t(position))
+                    if n >= 0 { return n }
+                    if errno == EINTR { continue }
+                    throw FileSystemError(
+                        code: .io, message: "cannot read the source: \(String(cString: strerror(errno)))",
+                        cause: nil, location: .init(function: #function, file: #fileID, line: #line))
+                }
+            }
+            guard count > 0 else {
+                offset = end
+                return nil
+            }
+            offset += Int64(count)
+            if ring.count < SourceChunks.reusedBuffers {
+                ring.append(buffer)
+            } else {
+                ring[slot] = buffer
+                slot = (slot + 1) % SourceChunks.reusedBuffers
+            }
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(handle: handle, offset: range.lowerBound, end: range.upperBound, chunkBytes: chunkBytes)
+    }
 }

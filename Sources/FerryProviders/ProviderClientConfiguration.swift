@@ -72,9 +72,13 @@ public struct ProviderClientConfiguration: Sendable {
 
     /// An `HTTPClient` configuration carrying these connect and read timeouts, for whoever creates the shared client.
     /// Redirects are not followed: a provider that redirects a file upload is misconfigured.
+    /// A connection that cannot be established fails its requests at once, so Ferry's own retry policy (attempts,
+    /// backoff) is the only one: with the pool's own reconnect loop, each attempt at an unreachable endpoint
+    /// waited for the whole connect timeout, and a reconcile pass took 100 s to report it.
     public func makeHTTPClientConfiguration() -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: TimeAmount(connectTimeout), read: TimeAmount(readTimeout))
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
         return configuration
     }

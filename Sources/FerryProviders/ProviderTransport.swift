@@ -182,14 +182,14 @@ struct ProviderTransport: Sendable {
     /// Opens an upload's source, checks its size against the size that was hashed, and reads `range` of it in
     /// chunks. A source that cannot be opened fails with a terminal `.localFile` error (see `classify`).
     func withSource<T: Sendable>(
-        _ upload: UploadRequest, range: Range<Int64>, _ body: (FileChunks) async throws -> T
+        _ upload: UploadRequest, range: Range<Int64>, _ body: (SourceChunks) async throws -> T
     ) async throws -> T {
         try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.sourcePath)) { handle in
             let size = try await handle.info().size
             guard size == upload.bytes else {
                 throw sourceChanged(upload, detail: "it is \(size) bytes on disk")
             }
-            return try await body(handle.readChunks(in: range, chunkLength: .kibibytes(256)))
+            return try await body(SourceChunks(handle: handle, range: range, chunkBytes: SourceChunks.defaultChunkBytes))
         }
     }
 

@@ -11,6 +11,16 @@ public enum SimulatorFlavor: String, Sendable, Codable, CaseIterable {
     case gcs
 }
 
+/// What the simulator keeps of the bytes a Files API create (`POST /v1/files`, `POST /openai/files`) sends.
+public enum SimulatorContentMode: String, Sendable, Codable, CaseIterable {
+    /// Keep every byte (in memory, or in `storageDirectory`), so content downloads answer them.
+    case keep
+    /// Read, count and drop the bytes (benchmarks): the file's metadata (size, name, purpose) is kept and listed as
+    /// usual, its content download answers 410 and its `SimulatedFile.sha256` is empty. The server then costs the
+    /// same for every client, so a benchmark measures the client. Upload parts and Cloud Storage objects are kept.
+    case discard
+}
+
 /// How a `Simulator` is set up.
 public struct SimulatorConfiguration: Sendable {
     /// Address to bind. Keep the default: the simulator is meant for loopback only.
@@ -33,6 +43,8 @@ public struct SimulatorConfiguration: Sendable {
     public var logLevel: Logger.Level = .warning
     /// What the Cloud Storage routes accept as credentials (the token endpoint itself needs none).
     public var gcsAuthentication: GCSAuthentication = .issuedTokens
+    /// `.discard` keeps no bytes of Files API creates (see `SimulatorContentMode`); meant for in-memory benchmarks.
+    public var content: SimulatorContentMode = .keep
 
     public init(
         host: String = "127.0.0.1",
@@ -43,7 +55,8 @@ public struct SimulatorConfiguration: Sendable {
         processingDelay: Duration = .zero,
         restrictDownloads: Bool = false,
         logLevel: Logger.Level = .warning,
-        gcsAuthentication: GCSAuthentication = .issuedTokens
+        gcsAuthentication: GCSAuthentication = .issuedTokens,
+        content: SimulatorContentMode = .keep
     ) {
         self.host = host
         self.port = port
@@ -54,6 +67,7 @@ public struct SimulatorConfiguration: Sendable {
         self.restrictDownloads = restrictDownloads
         self.logLevel = logLevel
         self.gcsAuthentication = gcsAuthentication
+        self.content = content
     }
 }
 
@@ -87,6 +101,10 @@ public struct FaultPlan: Sendable, Codable, Equatable {
     public var listLagSeconds: Double
     /// Probability of closing the connection without any answer (checked before the request body is read).
     public var resetConnectionRate: Double
+    /// When true, every error answer of a provider route (injected faults, accept-then-fail, and the handlers'
+    /// own 4xx) echoes the request's headers, `Authorization` and `api-key` included, in its message and in a
+    /// `request_headers` member, as some providers and proxies do. A test of credential scrubbing.
+    public var echoRequestHeaders: Bool
 
     public init(
         seed: UInt64? = nil,
@@ -96,7 +114,8 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         latencyMilliseconds: Int = 0,
         acceptThenFailRate: Double = 0,
         listLagSeconds: Double = 0,
-        resetConnectionRate: Double = 0
+        resetConnectionRate: Double = 0,
+        echoRequestHeaders: Bool = false
     ) {
         self.seed = seed
         self.errorRate = errorRate
@@ -106,11 +125,12 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         self.acceptThenFailRate = acceptThenFailRate
         self.listLagSeconds = listLagSeconds
         self.resetConnectionRate = resetConnectionRate
+        self.echoRequestHeaders = echoRequestHeaders
     }
 
     private enum CodingKeys: String, CodingKey {
         case seed, errorRate, errorStatuses, retryAfterSeconds, latencyMilliseconds
-        case acceptThenFailRate, listLagSeconds, resetConnectionRate
+        case acceptThenFailRate, listLagSeconds, resetConnectionRate, echoRequestHeaders
     }
 
     public init(from decoder: any Decoder) throws {
@@ -124,6 +144,7 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         self.acceptThenFailRate = try c.decodeIfPresent(Double.self, forKey: .acceptThenFailRate) ?? defaults.acceptThenFailRate
         self.listLagSeconds = try c.decodeIfPresent(Double.self, forKey: .listLagSeconds) ?? defaults.listLagSeconds
         self.resetConnectionRate = try c.decodeIfPresent(Double.self, forKey: .resetConnectionRate) ?? defaults.resetConnectionRate
+        self.echoRequestHeaders = try c.decodeIfPresent(Bool.self, forKey: .echoRequestHeaders) ?? defaults.echoRequestHeaders
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -136,6 +157,7 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         try c.encode(acceptThenFailRate, forKey: .acceptThenFailRate)
         try c.encode(listLagSeconds, forKey: .listLagSeconds)
         try c.encode(resetConnectionRate, forKey: .resetConnectionRate)
+        try c.encode(echoRequestHeaders, forKey: .echoRequestHeaders)
     }
 
     /// Checks ranges; returns a message naming the first bad field, or nil.

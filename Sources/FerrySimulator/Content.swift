@@ -18,26 +18,43 @@ struct SimIOError: Error, CustomStringConvertible {
 /// Accumulates streamed bytes either in memory or in a file, hashing and counting as it goes.
 /// Never holds more than one chunk when writing to disk.
 final class ContentWriter {
+    /// The most `expectedBytes` reserves; larger contents grow the buffer as usual.
+    static let maxReservedBytes: Int64 = 1 << 30
     private enum Backing {
         case memory(ByteBuffer)
         case disk(fd: Int32, path: String)
+        /// Counts (and hashes, when asked) but keeps nothing: `SimulatorContentMode.discard`.
+        case discarding
         case closed
     }
+
+    /// The SHA-256 recorded for a file whose bytes were discarded (never computed, so never a real digest).
+    static let discardedDigest = ""
 
     private var backing: Backing
     private(set) var size: Int64 = 0
     private var sha: SHA256Hasher?
     private var md5: MD5Hasher?
 
-    /// - Parameter path: nil keeps the bytes in memory; otherwise they are written to this (new) file.
+    /// - Parameters:
+    ///   - path: nil keeps the bytes in memory; otherwise they are written to this (new) file.
+    ///   - expectedBytes: in memory, capacity reserved up front (a request's `Content-Length`, capped), so a large
+    ///     upload is not copied again each time the buffer doubles; the pages are only touched as bytes arrive.
     /// Digests are only computed when asked for (hashing is the costliest part of an upload).
-    init(path: String?, computeSHA256: Bool = false, computeMD5: Bool = false) throws {
-        if let path {
+    ///   - keepBytes: false reads and counts the bytes but keeps none; `finish()` then hands over an empty buffer.
+    init(
+        path: String?, expectedBytes: Int64? = nil, computeSHA256: Bool = false, computeMD5: Bool = false,
+        keepBytes: Bool = true
+    ) throws {
+        if !keepBytes {
+            backing = .discarding
+        } else if let path {
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { throw SimIOError("cannot create", path: path) }
             backing = .disk(fd: fd, path: path)
         } else {
-            backing = .memory(ByteBuffer())
+            let reserve = Int(min(max(expectedBytes ?? 0, 0), ContentWriter.maxReservedBytes))
+            backing = .memory(ByteBufferAllocator().buffer(capacity: reserve))
         }
         if computeSHA256 { sha = SHA256Hasher() }
         if computeMD5 { md5 = MD5Hasher() }
@@ -67,7 +84,7 @@ final class ContentWriter {
                 }
                 offset += written
             }
-        case .closed:
+        case .discarding, .closed:
             break
         }
     }
@@ -84,6 +101,9 @@ final class ContentWriter {
             backing = .closed
             guard close(fd) == 0 else { throw SimIOError("cannot close", path: path) }
             return (.disk(path), digest, md5Digest)
+        case .discarding:
+            backing = .closed
+            return (.memory(ByteBuffer()), digest, md5Digest)
         case .closed:
             throw SimIOError("already finished", path: "")
         }

@@ -96,19 +96,17 @@ struct GCSError: Error, Sendable {
     }
 
     var envelope: JSON {
+        let message = self.message + HeaderEcho.messageSuffix()
         var detail: [(String, JSON)] = [("message", .string(message)), ("domain", .string("global")), ("reason", .string(reason))]
         if let locationType { detail.append(("locationType", .string(locationType))) }
         if let location { detail.append(("location", .string(location))) }
-        return .object([
-            (
-                "error",
-                .object([
-                    ("code", .int(status)),
-                    ("message", .string(message)),
-                    ("errors", .array([.object(detail)])),
-                ])
-            )
-        ])
+        var members: [(String, JSON)] = [
+            ("code", .int(status)),
+            ("message", .string(message)),
+            ("errors", .array([.object(detail)])),
+        ]
+        if let echo = HeaderEcho.member() { members.append(echo) }
+        return .object([("error", .object(members))])
     }
 
     func response() -> Response {
@@ -150,8 +148,10 @@ struct OAuthError: Error, Sendable {
     func response() -> Response {
         var extra: HTTPFields = [:]
         if let retryAfter { extra[.retryAfterHeader] = String(retryAfter) }
-        return jsonResponse(
-            .object([("error", .string(error)), ("error_description", .string(description))]), status: status,
-            headers: extra)
+        var members: [(String, JSON)] = [
+            ("error", .string(error)), ("error_description", .string(description + HeaderEcho.messageSuffix())),
+        ]
+        if let echo = HeaderEcho.member() { members.append(echo) }
+        return jsonResponse(.object(members), status: status, headers: extra)
     }
 }

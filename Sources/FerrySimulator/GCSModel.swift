@@ -39,8 +39,13 @@ struct GCSObjectRecord: Codable, Sendable {
 struct GCSBucketState: Sendable {
     var created: Double
     var metageneration: Int64 = 1
-    /// Objects by `GCSName.key(name)` (byte-exact, unlike `String` equality).
-    var objects: [String: GCSObjectRecord] = [:]
+    /// Objects by `GCSName.key(name)` (byte-exact, unlike `String` equality). Any change drops `sorted`.
+    var objects: [String: GCSObjectRecord] = [:] {
+        didSet { sorted = nil }
+    }
+    /// `objects` in listing order (UTF-8 byte order of the names), built by the first listing after a change, so a
+    /// listing page costs a binary search plus the page instead of a sort of the whole bucket.
+    var sorted: [GCSObjectRecord]?
     /// Object bytes when there is no storage directory, by the same key.
     var contents: [String: StoredContent] = [:]
 }

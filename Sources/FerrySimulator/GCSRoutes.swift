@@ -120,6 +120,11 @@ extension SimulatorRoutes {
         _ operation: String, _ routeKey: String, _ request: Request, _ context: SimRequestContext,
         access: GCSAccess, oauth: Bool = false, _ handler: () async throws -> Response
     ) async -> Response {
+        if HeaderEcho.headers == nil, core.currentPlan().echoRequestHeaders {
+            return await HeaderEcho.$headers.withValue(HeaderEcho.capture(request)) {
+                await gcs(operation, routeKey, request, context, access: access, oauth: oauth, handler)
+            }
+        }
         core.countRequest(routeKey)
         core.enter()
         defer { core.leave() }
@@ -358,36 +363,57 @@ extension SimulatorRoutes {
         let lag = core.currentPlan().listLagSeconds
         let now = SimulatorCore.now()
 
-        // Entries in byte order: objects, and with a delimiter the "directories" they fold into.
+        // Entries in byte order: objects, and with a delimiter the "directories" they fold into. Only the page (and
+        // one entry more, to know whether a next page exists) is built: names at or before the page token, below the
+        // prefix or the start offset cannot give an entry of this page, so the walk starts after them (binary search).
+        // Names sharing the prefix are contiguous in byte order, so the walk stops at the first one that does not.
+        // The first index whose name is at or after `bound` (`inclusive`), or strictly after it.
+        func lowerBound(_ bound: String, inclusive: Bool) -> Int {
+            var low = 0
+            var high = records.count
+            while low < high {
+                let mid = (low + high) / 2
+                let name = records[mid].name
+                if inclusive ? GCSName.precedes(name, bound) : !GCSName.precedes(bound, name) {
+                    low = mid + 1
+                } else {
+                    high = mid
+                }
+            }
+            return low
+        }
+        var first = prefix.isEmpty ? 0 : lowerBound(prefix, inclusive: true)
+        if let startOffset { first = max(first, lowerBound(startOffset, inclusive: true)) }
+        if let after { first = max(first, lowerBound(after, inclusive: false)) }
         var entries: [(key: String, record: GCSObjectRecord?)] = []
         var lastPrefix: String?
         let delimiterBytes = delimiter.map { Array($0.utf8) }
-        for record in records {
+        var index = first
+        while index < records.count, entries.count <= maxResults {
+            let record = records[index]
+            index += 1
             let name = record.name
-            guard name.utf8.starts(with: prefix.utf8) else { continue }
-            if let startOffset, GCSName.precedes(name, startOffset) { continue }
-            if let endOffset, !GCSName.precedes(name, endOffset) { continue }
+            guard name.utf8.starts(with: prefix.utf8) else { break }
+            if let endOffset, !GCSName.precedes(name, endOffset) { break }
             if lag > 0, now - record.created < lag { continue }
+            var key = name
+            var folded: GCSObjectRecord? = record
             if let delimiterBytes {
                 let rest = Array(name.utf8.dropFirst(prefix.utf8.count))
                 if let end = Self.firstRange(of: delimiterBytes, in: rest) {
-                    let folded = String(decoding: Array(prefix.utf8) + rest[..<end], as: UTF8.self)
-                    if folded != lastPrefix {
-                        entries.append((folded, nil))
-                        lastPrefix = folded
-                    }
-                    continue
+                    key = String(decoding: Array(prefix.utf8) + rest[..<end], as: UTF8.self)
+                    folded = nil
+                    if key == lastPrefix { continue }
+                    lastPrefix = key
                 }
             }
-            entries.append((name, record))
+            // A folded "directory" can sort at or before the token even when the name after it does not.
+            if let after, !GCSName.precedes(after, key) { continue }
+            entries.append((key, folded))
         }
-        var start = 0
-        if let after {
-            start = entries.firstIndex { GCSName.precedes(after, $0.key) } ?? entries.count
-        }
-        let page = entries[start..<min(entries.count, start + maxResults)]
+        let page = entries.prefix(maxResults)
         var pairs: [(String, JSON)] = [("kind", .string("storage#objects"))]
-        if start + page.count < entries.count, let last = page.last {
+        if entries.count > page.count, let last = page.last {
             pairs.append(("nextPageToken", .string(Base64URL.encode(Array("sim1:".utf8) + Array(last.key.utf8)))))
         }
         let prefixes = page.filter { $0.record == nil }.map { JSON.string($0.key) }

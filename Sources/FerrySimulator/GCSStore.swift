@@ -105,13 +105,16 @@ extension SimulatorCore {
         }
     }
 
-    /// Every object of a bucket, in listing order (UTF-8 byte order of the names).
+    /// Every object of a bucket, in listing order (UTF-8 byte order of the names); cached until the bucket changes
+    /// (a copy-on-write array, so a listing page takes it without copying or sorting).
     func gcsObjects(bucket: String) throws -> [GCSObjectRecord] {
-        let records = try gcs.withLock { state -> [GCSObjectRecord] in
+        try gcs.withLock { state in
             guard let found = state.buckets[bucket] else { throw GCSError.noSuchBucket }
-            return Array(found.objects.values)
+            if let sorted = found.sorted { return sorted }
+            let sorted = found.objects.values.sorted { GCSName.precedes($0.name, $1.name) }
+            state.buckets[bucket]?.sorted = sorted
+            return sorted
         }
-        return records.sorted { GCSName.precedes($0.name, $1.name) }
     }
 
     func gcsContent(_ record: GCSObjectRecord) -> StoredContent? {

@@ -18,57 +18,78 @@ indirect enum JSON: Sendable, Equatable {
     static func optionalInt(_ value: Int64?) -> JSON { value.map { .int($0) } ?? .null }
 
     func serialized() -> String {
-        var out = ""
+        var out: [UInt8] = []
         write(into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(into out: inout String) {
+    /// UTF-8 bytes, written straight into a byte array (a listing page of 1,000 objects is ~1 MB of JSON).
+    private func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
-        case .int(let value): out += String(value)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .int(let value): out.append(contentsOf: String(value).utf8)
         case .double(let value):
-            out += value.isFinite ? String(value) : "null"
+            out.append(contentsOf: (value.isFinite ? String(value) : "null").utf8)
         case .string(let value): JSON.writeString(value, into: &out)
         case .array(let values):
-            out += "["
-            for (index, value) in values.enumerated() {
-                if index > 0 { out += "," }
+            out.append(UInt8(ascii: "["))
+            var first = true
+            for value in values {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
                 value.write(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let pairs):
-            out += "{"
-            for (index, pair) in pairs.enumerated() {
-                if index > 0 { out += "," }
-                JSON.writeString(pair.0, into: &out)
-                out += ":"
-                pair.1.write(into: &out)
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, value) in pairs {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                JSON.writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                value.write(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeString(_ value: String, into out: inout String) {
-        out += "\""
+    private static func writeString(_ value: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var value = value
+        // Fast path: nothing to escape (no control byte, quote, backslash, or 0xE2 lead byte of U+2028/U+2029),
+        // so the bytes go out as they are in one copy.
+        let copied = value.withUTF8 { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        var escaped = ""
         for scalar in value.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
             case let s where s.value < 0x20 || s.value == 0x2028 || s.value == 0x2029:
                 let hex = String(s.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: escaped.unicodeScalars.append(scalar)
             }
         }
-        out += "\""
+        out.append(contentsOf: escaped.utf8)
+        out.append(UInt8(ascii: "\""))
     }
 
     func byteBuffer() -> ByteBuffer {
-        ByteBuffer(string: serialized())
+        var out: [UInt8] = []
+        write(into: &out)
+        return ByteBuffer(bytes: out)
     }
 }

@@ -116,19 +116,20 @@ struct ProviderError: Error, Sendable {
     func envelope(_ flavor: SimulatorFlavor) -> JSON {
         switch flavor {
         case .openai:
-            return .object([
-                (
-                    "error",
-                    .object([
-                        ("message", .string(message)),
-                        ("type", .string(type)),
-                        ("param", .optionalString(param)),
-                        ("code", .optionalString(code)),
-                    ])
-                )
-            ])
+            var members: [(String, JSON)] = [
+                ("message", .string(message + HeaderEcho.messageSuffix())),
+                ("type", .string(type)),
+                ("param", .optionalString(param)),
+                ("code", .optionalString(code)),
+            ]
+            if let echo = HeaderEcho.member() { members.append(echo) }
+            return .object([("error", .object(members))])
         case .azure:
-            return .object([("error", .object([("code", .string(azureCode)), ("message", .string(message))]))])
+            var members: [(String, JSON)] = [
+                ("code", .string(azureCode)), ("message", .string(message + HeaderEcho.messageSuffix())),
+            ]
+            if let echo = HeaderEcho.member() { members.append(echo) }
+            return .object([("error", .object(members))])
         case .gcs:
             var error = GCSError.injected(status: status, retryAfter: retryAfter ?? 0)
             error.message = message

@@ -108,6 +108,11 @@ struct SimulatorRoutes: Sendable {
         _ flavor: SimulatorFlavor, _ operation: String, _ routeKey: String, _ request: Request,
         _ context: SimRequestContext, _ handler: (TenantID) async throws -> Response
     ) async -> Response {
+        if HeaderEcho.headers == nil, core.currentPlan().echoRequestHeaders {
+            return await HeaderEcho.$headers.withValue(HeaderEcho.capture(request)) {
+                await provider(flavor, operation, routeKey, request, context, handler)
+            }
+        }
         core.countRequest(routeKey)
         core.enter()
         defer { core.leave() }
@@ -253,6 +258,9 @@ struct SimulatorRoutes: Sendable {
         guard let record = core.file(tenant, id: id, now: SimulatorCore.now()),
             let content = core.content(of: tenant, id: id)
         else { throw ProviderError.notFound(id, flavor: flavor) }
+        if record.sha256 == ContentWriter.discardedDigest {
+            throw ProviderError.contentDiscarded(id)
+        }
         if core.configuration.restrictDownloads, flavor == .openai, record.purpose == "assistants" {
             throw ProviderError.invalidRequest("Not allowed to download files of purpose: assistants", param: nil)
         }
@@ -265,7 +273,11 @@ struct SimulatorRoutes: Sendable {
     }
 
     func createFile(_ flavor: SimulatorFlavor, _ tenant: TenantID, _ request: Request) async throws -> Response {
-        let form = try await readForm(request, fileField: "file", maxFileBytes: core.configuration.maxUploadBytes)
+        // With `--content discard` the bytes are read and counted, never kept: no file object of either wire
+        // format carries a digest, so none is computed either.
+        let keepBytes = core.configuration.content == .keep
+        let form = try await readForm(
+            request, fileField: "file", maxFileBytes: core.configuration.maxUploadBytes, keepBytes: keepBytes)
         guard let content = form.file else {
             throw ProviderError.invalidRequest("Missing required parameter: 'file'.", param: "file")
         }
@@ -298,7 +310,7 @@ struct SimulatorRoutes: Sendable {
         do {
             record = try core.commitFile(
                 tenant: tenant, id: id, filename: filename, purpose: purpose, content: stored, size: content.size,
-                sha256: sha, expiresAfterSeconds: expiresAfter)
+                sha256: keepBytes ? sha : ContentWriter.discardedDigest, expiresAfterSeconds: expiresAfter)
         } catch {
             if case .disk(let path) = stored { unlink(path) }
             throw error
@@ -350,7 +362,10 @@ struct SimulatorRoutes: Sendable {
 
     /// Streams a multipart body: the part named `fileField` goes to disk (or memory), other parts
     /// are small text fields. Always consumes the whole body before answering.
-    func readForm(_ request: Request, fileField: String, maxFileBytes: Int64) async throws -> Form {
+    /// `keepBytes: false` counts the file part's bytes and drops them (`SimulatorContentMode.discard`).
+    func readForm(_ request: Request, fileField: String, maxFileBytes: Int64, keepBytes: Bool = true) async throws
+        -> Form
+    {
         guard let contentType = request.headers[.contentType],
             let boundary = MultipartParser.boundary(fromContentType: contentType)
         else {
@@ -360,7 +375,13 @@ struct SimulatorRoutes: Sendable {
                 param: nil)
         }
         let core = self.core
-        var sink = FormSink(fileField: fileField, maxFileBytes: maxFileBytes) { try ContentWriter(path: core.newTempPath()) }
+        // The file part is at most the body: reserving that much in memory saves copying it as the buffer grows.
+        let expected = request.headers[.contentLength].flatMap { Int64($0) }.map { min($0, maxFileBytes) }
+        var sink = FormSink(fileField: fileField, maxFileBytes: maxFileBytes) {
+            try keepBytes
+                ? ContentWriter(path: core.newTempPath(), expectedBytes: expected)
+                : ContentWriter(path: nil, keepBytes: false)
+        }
         var parser = MultipartParser(boundary: boundary)
         var failure: (any Error)?
         var total: Int64 = 0
@@ -402,6 +423,17 @@ struct SimulatorRoutes: Sendable {
                 param: sink.fileParts > 1 ? fileField : nil)
         }
         return Form(fields: sink.fields, file: sink.file, filename: sink.filename, fileContentType: sink.contentType)
+    }
+}
+
+extension ProviderError {
+    /// 410 for the content of a file whose bytes were dropped (`SimulatorContentMode.discard`).
+    static func contentDiscarded(_ id: String) -> ProviderError {
+        ProviderError(
+            status: 410,
+            message:
+                "The simulator runs with content mode 'discard' (ferry simulator --content discard): it counted the bytes of \(id) but kept none, so there is no content to download. Run it with --content keep (the default) to read files back.",
+            type: "invalid_request_error", param: "id", code: "content_discarded", azureCode: "contentDiscarded")
     }
 }
 

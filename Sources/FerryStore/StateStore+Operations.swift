@@ -20,17 +20,57 @@ extension StateStore {
                     arguments: [observation.observedAt, observation.error, endpoint.id])
                 return
             }
-            try db.execute(sql: "DELETE FROM observed_files WHERE endpoint_id = ?", arguments: [endpoint.id])
-            let statement = try db.makeStatement(
-                sql: """
-                    INSERT INTO observed_files (endpoint_id, remote_id, filename, bytes, purpose, created_at, status,
-                        status_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
+            // Only the rows that differ from the stored listing are written: a converged endpoint of 10,000 files
+            // is read back and compared instead of being deleted and inserted again.
+            var wanted: [String: [DatabaseValue]] = [:]
+            wanted.reserveCapacity(files.count)
             for file in files {
-                try statement.execute(arguments: [
-                    endpoint.id, file.id, file.filename, file.bytes, file.purpose, file.createdAt, file.status.rawValue,
-                    file.statusDetails,
-                ])
+                wanted[file.id] = [
+                    file.id.databaseValue, file.filename.databaseValue, file.bytes.databaseValue,
+                    file.purpose.databaseValue, file.createdAt.databaseValue, file.status.rawValue.databaseValue,
+                    file.statusDetails.databaseValue,
+                ]
+            }
+            if wanted.count == files.count {
+                var stale: [String] = []
+                let stored = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT remote_id, filename, bytes, purpose, created_at, status, status_details FROM observed_files
+                        WHERE endpoint_id = ?
+                        """, arguments: [endpoint.id])
+                while let row = try stored.next() {
+                    let id: String = row[0]
+                    if let values = wanted[id] {
+                        if values == Array(row.databaseValues) { wanted[id] = nil }
+                    } else {
+                        stale.append(id)
+                    }
+                }
+                let delete = try db.makeStatement(sql: "DELETE FROM observed_files WHERE endpoint_id = ? AND remote_id = ?")
+                for id in stale { try delete.execute(arguments: [endpoint.id, id]) }
+                let upsert = try db.makeStatement(
+                    sql: """
+                        INSERT OR REPLACE INTO observed_files (endpoint_id, remote_id, filename, bytes, purpose, created_at,
+                            status, status_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+                for file in files where wanted[file.id] != nil {
+                    try upsert.execute(arguments: StatementArguments([endpoint.id.databaseValue] + wanted[file.id]!))
+                }
+            } else {
+                // The same id twice in one listing: store it as listed (the primary key refuses the duplicate).
+                try db.execute(sql: "DELETE FROM observed_files WHERE endpoint_id = ?", arguments: [endpoint.id])
+                let statement = try db.makeStatement(
+                    sql: """
+                        INSERT INTO observed_files (endpoint_id, remote_id, filename, bytes, purpose, created_at, status,
+                            status_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+                for file in files {
+                    try statement.execute(arguments: [
+                        endpoint.id, file.id, file.filename, file.bytes, file.purpose, file.createdAt,
+                        file.status.rawValue, file.statusDetails,
+                    ])
+                }
             }
             try db.execute(
                 sql: """
@@ -66,9 +106,32 @@ extension StateStore {
 extension StateStore {
     /// Every owned file.
     public func ownedFiles() throws -> [OwnedFile] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM owned_files ORDER BY file, endpoint_id, remote_id").map(Self.owned)
+        try writer.read { db in try Self.fetchOwnedFiles(db) }
+    }
+
+    /// Owned files and open intents read in one transaction, so an upload recorded by another process between two
+    /// reads cannot be missing from both (the planner must see it either as owned or through its intent).
+    public func ownedFilesAndIntents() throws -> (owned: [OwnedFile], intents: [CreateIntent]) {
+        try writer.read { db in (try Self.fetchOwnedFiles(db), try Self.fetchIntents(db)) }
+    }
+
+    static func fetchOwnedFiles(_ db: Database) throws -> [OwnedFile] {
+        // Columns read by position: a name lookup compares names case-insensitively, for each of 30,000 rows.
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy
+                FROM owned_files ORDER BY file, endpoint_id, remote_id
+                """)
+        var files: [OwnedFile] = []
+        while let row = try rows.next() {
+            files.append(
+                OwnedFile(
+                    endpointID: row[0], remoteID: row[1], file: row[2], digest: row[3], bytes: row[4],
+                    filename: row[5], purpose: row[6], createdAt: row[7],
+                    deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete))
         }
+        return files
     }
 
     static func owned(_ row: Row) -> OwnedFile {
@@ -80,14 +143,16 @@ extension StateStore {
 
     /// Open write-ahead intents.
     public func intents() throws -> [CreateIntent] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM intents ORDER BY id").map { row in
-                CreateIntent(
-                    id: row["id"], endpointID: row["endpoint_id"], file: row["file"], digest: row["digest"],
-                    bytes: row["bytes"], filename: row["filename"], purpose: row["purpose"],
-                    startedAt: row["started_at"],
-                    deletionPolicy: DeletionPolicy(rawValue: row["deletion_policy"]) ?? .delete)
-            }
+        try writer.read { db in try Self.fetchIntents(db) }
+    }
+
+    static func fetchIntents(_ db: Database) throws -> [CreateIntent] {
+        try Row.fetchAll(db, sql: "SELECT * FROM intents ORDER BY id").map { row in
+            CreateIntent(
+                id: row["id"], endpointID: row["endpoint_id"], file: row["file"], digest: row["digest"],
+                bytes: row["bytes"], filename: row["filename"], purpose: row["purpose"],
+                startedAt: row["started_at"],
+                deletionPolicy: DeletionPolicy(rawValue: row["deletion_policy"]) ?? .delete)
         }
     }
 

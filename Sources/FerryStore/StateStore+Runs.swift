@@ -124,39 +124,133 @@ extension StateStore {
 
 extension StateStore {
     /// Stores the desired files and placement statuses of the latest plan, for readers such as `ferry serve`.
+    /// Only rows that changed are written: a converged run of 10,000 files rewrites nothing but the snapshot's time.
+    /// A fingerprint of everything stored (`SnapshotFingerprint`), kept next to the plan in the same transaction,
+    /// lets an unchanged snapshot be recognised without encoding the plan or reading the stored rows back.
     public func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        try writer.write { db in
-            try db.execute(sql: "DELETE FROM desired_files")
-            for file in desired.files {
-                try db.execute(
-                    sql: """
-                        INSERT INTO desired_files (name, unified_id, source_path, bytes, digest, purpose, filename,
-                            target_models, labels, deletion_policy, declared_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        file.name, file.unifiedID, file.sourcePath, file.bytes, digests[file.sourcePath] ?? "",
-                        file.purpose, file.filename, String(decoding: try encoder.encode(file.targetModels), as: UTF8.self),
-                        String(decoding: try encoder.encode(file.labels), as: UTF8.self), file.deletionPolicy.rawValue,
-                        file.declaredBy,
-                    ])
+        // Most files share their models and labels: encode each distinct value once.
+        var encodedModels: [[String]: String] = [:]
+        var encodedLabels: [[String: String]: String] = [:]
+        var fingerprint = SnapshotFingerprint()
+        let usable = fingerprint.add(plan)
+        var desiredRowList: [(name: String, row: [DatabaseValue])] = []
+        desiredRowList.reserveCapacity(desired.files.count)
+        for file in desired.files {
+            let models: String
+            if let known = encodedModels[file.targetModels] {
+                models = known
+            } else {
+                models = String(decoding: try encoder.encode(file.targetModels), as: UTF8.self)
+                encodedModels[file.targetModels] = models
             }
+            let labels: String
+            if let known = encodedLabels[file.labels] {
+                labels = known
+            } else {
+                labels = String(decoding: try encoder.encode(file.labels), as: UTF8.self)
+                encodedLabels[file.labels] = labels
+            }
+            let values: [any DatabaseValueConvertible] = [
+                file.name, file.unifiedID, file.sourcePath, file.bytes, digests[file.sourcePath] ?? "",
+                file.purpose, file.filename, models, labels, file.deletionPolicy.rawValue, file.declaredBy,
+            ]
+            let row = values.map(\.databaseValue)
+            fingerprint.add(row: row)
+            desiredRowList.append((file.name, row))
+        }
+        // The placement rows derive from `plan.placements` alone (already in the fingerprint): built only when the
+        // snapshot changed. (Change `SnapshotFingerprint.version` when their derivation changes.)
+        let digest = usable ? fingerprint.hexDigest() : nil
+        try writer.write { db in
+            let now = Date().timeIntervalSince1970
+            // The fingerprint counts only if it was written with the stored plan (same time: a version of Ferry that
+            // does not know fingerprints would have rewritten the plan alone) and the row counts still agree.
+            if let digest,
+                try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT f.json = ? AND f.updated_at = p.updated_at FROM snapshots f, snapshots p
+                        WHERE f.name = 'plan-fingerprint' AND p.name = 'plan'
+                        """, arguments: [digest]) == true,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM desired_files") == desired.files.count,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM placements") == plan.placements.count
+            {
+                try db.execute(
+                    sql: "UPDATE snapshots SET updated_at = ? WHERE name IN ('plan', 'plan-fingerprint')", arguments: [now])
+                return
+            }
+            var desiredRows: [String: [DatabaseValue]] = [:]
+            for (name, row) in desiredRowList { desiredRows[name] = row }
+            var placementRows: [PlacementKey: [DatabaseValue]] = [:]
+            for status in plan.placements {
+                placementRows[PlacementKey(file: status.file, endpointID: status.endpointID)] = [
+                    status.file.databaseValue, status.endpointID.databaseValue,
+                    status.models.joined(separator: ",").databaseValue, status.state.rawValue.databaseValue,
+                    status.remoteID.databaseValue, status.pendingAction?.rawValue.databaseValue ?? .null,
+                    status.detail.databaseValue,
+                ]
+            }
+            // Written first: should anything below fail, the transaction rolls back with it.
+            if let digest {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO snapshots (name, json, updated_at) VALUES ('plan-fingerprint', ?, ?)",
+                    arguments: [digest, now])
+            } else {
+                try db.execute(sql: "DELETE FROM snapshots WHERE name = 'plan-fingerprint'")
+            }
+
+            // desired_files: delete the rows that went away, write the ones that are new or differ.
+            let insertDesired = try db.makeStatement(
+                sql: """
+                    INSERT OR REPLACE INTO desired_files (name, unified_id, source_path, bytes, digest, purpose, filename,
+                        target_models, labels, deletion_policy, declared_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            let deleteDesired = try db.makeStatement(sql: "DELETE FROM desired_files WHERE name = ?")
+            var staleDesired: [String] = []
+            let storedDesired = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT name, unified_id, source_path, bytes, digest, purpose, filename, target_models, labels,
+                        deletion_policy, declared_by FROM desired_files
+                    """)
+            while let row = try storedDesired.next() {
+                let name: String = row[0]
+                if let wanted = desiredRows[name], wanted == Array(row.databaseValues) {
+                    desiredRows[name] = nil
+                } else if desiredRows[name] == nil {
+                    staleDesired.append(name)
+                }
+            }
+            for name in staleDesired { try deleteDesired.execute(arguments: [name]) }
+            for (_, values) in desiredRows { try insertDesired.execute(arguments: StatementArguments(values)) }
+
+            let planJSON = String(decoding: try encoder.encode(plan), as: UTF8.self)
             try db.execute(
                 sql: "INSERT OR REPLACE INTO snapshots (name, json, updated_at) VALUES ('plan', ?, ?)",
-                arguments: [String(decoding: try encoder.encode(plan), as: UTF8.self), Date().timeIntervalSince1970])
-            try db.execute(sql: "DELETE FROM placements")
-            for status in plan.placements {
-                try db.execute(
-                    sql: """
-                        INSERT INTO placements (file, endpoint_id, models, state, remote_id, pending_action, detail)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        status.file, status.endpointID, status.models.joined(separator: ","), status.state.rawValue,
-                        status.remoteID, status.pendingAction?.rawValue, status.detail,
-                    ])
+                arguments: [planJSON, now])
+
+            // placements: the same, keyed by (file, endpoint).
+            let insertPlacement = try db.makeStatement(
+                sql: """
+                    INSERT OR REPLACE INTO placements (file, endpoint_id, models, state, remote_id, pending_action, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            let deletePlacement = try db.makeStatement(sql: "DELETE FROM placements WHERE file = ? AND endpoint_id = ?")
+            var stalePlacements: [PlacementKey] = []
+            let storedPlacements = try Row.fetchCursor(
+                db, sql: "SELECT file, endpoint_id, models, state, remote_id, pending_action, detail FROM placements")
+            while let row = try storedPlacements.next() {
+                let key = PlacementKey(file: row[0], endpointID: row[1])
+                if let wanted = placementRows[key], wanted == Array(row.databaseValues) {
+                    placementRows[key] = nil
+                } else if placementRows[key] == nil {
+                    stalePlacements.append(key)
+                }
             }
+            for key in stalePlacements { try deletePlacement.execute(arguments: [key.file, key.endpointID]) }
+            for (_, values) in placementRows { try insertPlacement.execute(arguments: StatementArguments(values)) }
         }
     }
 

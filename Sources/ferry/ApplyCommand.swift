@@ -15,6 +15,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
     @OptionGroup var guards: GuardOptions
+    @OptionGroup var parallel: ParallelismOption
 
     @Argument(help: "A plan saved with 'ferry plan -out FILE'.")
     var planFile: String?
@@ -41,7 +42,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        try await withRuntime(options, policy: guards.policy) { runtime in
+        try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in
             let inputs = try await loadInputs(runtime)
             let lease = try await WriterLease.acquire(store: runtime.store, wait: lockTimeout)
             defer { lease.release() }

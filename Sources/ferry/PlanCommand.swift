@@ -30,7 +30,7 @@ struct PlanCommand: AsyncParsableCommand {
             let run = try runtime.store.startRun(command: "plan", at: runtime.now)
             let observed = try await runtime.engine.observe(inputs)
             let plan = try runtime.engine.plan(inputs, observed)
-            try runtime.printPlan(plan, format: output)
+            try runtime.printPlan(plan, format: output, stats: runtime.engine.stats())
             if let out {
                 let saved = SavedPlan(plan: plan, createdAt: Int64(runtime.now), manifestRoot: options.manifests)
                 try saved.encoded().write(to: URL(fileURLWithPath: out), options: .atomic)

@@ -17,6 +17,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
     @OptionGroup var guards: GuardOptions
+    @OptionGroup var parallel: ParallelismOption
 
     @Option(name: .long, help: "Most apply rounds before giving up (default 5).")
     var maxRounds: Int = 5
@@ -48,7 +49,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let interval = interval.flatMap(parseDuration) else {
-            try await withRuntime(options, policy: guards.policy) { runtime in try await pass(runtime) }
+            try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in try await pass(runtime) }
             return
         }
         let shutdown = ShutdownSignal()
@@ -70,7 +71,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         while !shutdown.isTriggered {
             var code: Int32 = 0
             do {
-                try await withRuntime(options, policy: guards.policy) { runtime in try await pass(runtime) }
+                try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in try await pass(runtime) }
             } catch let exit as ExitCode {
                 code = exit.rawValue
             }
@@ -100,18 +101,25 @@ struct ReconcileCommand: AsyncParsableCommand {
             line = "Converged in \(report.rounds) round(s), \(seconds)s: \(report.applied) action(s) applied, "
                 + "\(report.requests) request(s) (\(report.listPages) list page(s)). \(report.lastPlan.summaryLine)"
         case .notConverged:
-            line = "Not converged after \(report.rounds) round(s), \(seconds)s: \(report.failures.count) placement(s) failing. "
-                + report.lastPlan.summaryLine
+            let unconverged = report.unconverged
+            let failing = unconverged.filter { $0.cause == .failed }.count
+            let unchecked = unconverged.filter { $0.cause == .notChecked }.count
+            line = "Not converged after \(report.rounds) round(s), \(seconds)s: \(unconverged.count) placement(s) not converged "
+                + "(\(failing) failing, \(unchecked) on endpoints that could not be listed). " + report.lastPlan.summaryLine
         case .refused:
             line = "Refused: " + report.lastPlan.blocked.joined(separator: "; ")
         }
         if output == .json {
-            try runtime.printPlan(report.lastPlan, format: .json)
+            try runtime.printPlan(report.lastPlan, format: .json, stats: runtime.engine.stats())
         } else if report.outcome != .converged {
             try runtime.printPlan(report.lastPlan, format: .text)
         }
-        for (action, message) in report.failures {
-            runtime.console.error("\(action.kind.rawValue) \(action.file) on \(action.endpointID): \(message)")
+        // Each placement that did not converge, and why (its failure, or its endpoint's listing error).
+        for placement in report.unconverged { runtime.console.error(placement.line) }
+        if report.outcome == .refused {
+            for (action, message) in report.failures {
+                runtime.console.error("\(action.kind.rawValue) \(action.file) on \(action.endpointID): \(message)")
+            }
         }
         runtime.console.err(line)
         try runtime.store.finishRun(

@@ -13,30 +13,41 @@ struct Runtime {
     let store: StateStore
     let httpClient: HTTPClient
     let console: Console
+    /// The manifests as validated when the runtime was made; `loadInputs` uses them instead of reading them again.
+    let manifests: LoadedManifests
 
     static func make(
         options: GlobalOptions, policy: PlanPolicy, console: Console, environment: [String: String]? = nil,
-        progress: Bool = true
+        progress: Bool = true, parallelism: Int? = nil
     ) throws -> Runtime {
         bootstrapLogging(level: options.logLevel)
         let environment = environment ?? ProcessInfo.processInfo.environment
-        let configuration = try options.engineConfiguration(policy: policy, environment: environment)
+        var configuration = try options.engineConfiguration(policy: policy, environment: environment)
         // Refuse bad manifests before the state file is created or opened: bad input changes nothing.
-        _ = try Engine.validate(configuration)
+        let manifests = try Engine.validate(configuration)
         let store = try StateStore(path: options.state)
-        let clientConfiguration = ProviderClientConfiguration()
-        let httpClient = HTTPClient(
-            eventLoopGroupProvider: .singleton, configuration: clientConfiguration.makeHTTPClientConfiguration())
+        var clientConfiguration = ProviderClientConfiguration()
+        var httpConfiguration = clientConfiguration.makeHTTPClientConfiguration()
+        if let parallelism {
+            // N uploads or deletes at once per endpoint, and at most N requests in flight to it (parts of a large
+            // upload included), over as many pooled connections.
+            configuration.concurrencyPerEndpoint = parallelism
+            clientConfiguration.maxConcurrentRequests = parallelism
+            httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(
+                httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit, parallelism)
+        }
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let providerConfiguration = clientConfiguration
         let logger = Logger(label: "ferry")
         do {
             let engine = try Engine(
                 configuration: configuration, store: store,
                 makeProvider: { endpoint, secret in
                     try ProviderFactory.makeProvider(
-                        endpoint: endpoint, apiKey: secret, httpClient: httpClient, configuration: clientConfiguration,
+                        endpoint: endpoint, apiKey: secret, httpClient: httpClient, configuration: providerConfiguration,
                         environment: environment, logger: logger)
                 }, logger: logger, report: console.reporter(verbose: progress))
-            return Runtime(engine: engine, store: store, httpClient: httpClient, console: console)
+            return Runtime(engine: engine, store: store, httpClient: httpClient, console: console, manifests: manifests)
         } catch {
             try? httpClient.syncShutdown()
             throw error

@@ -36,7 +36,19 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest single-request upload accepted, in bytes (default 512 MiB, OpenAI's limit).")
     var maxUploadBytes: Int64 = 512 * 1024 * 1024
 
+    @Option(
+        name: .long,
+        help:
+            "What Files API creates keep: keep (default) or discard (read and count the bytes, keep none; content downloads answer 410; for benchmarks).")
+    var content: String = "keep"
+
     func validate() throws {
+        guard let mode = SimulatorContentMode(rawValue: content) else {
+            throw ValidationError("--content must be keep or discard")
+        }
+        if mode == .discard, storage != nil {
+            throw ValidationError("--content discard keeps no bytes, so it cannot be combined with --storage")
+        }
         guard maxUploadBytes > 0 else { throw ValidationError("--max-upload-bytes must be positive") }
         guard GCSAuthentication(rawValue: gcsAuth) != nil else {
             throw ValidationError("--gcs-auth must be issuedTokens, anyBearerToken or anonymous")
@@ -46,7 +58,8 @@ struct SimulatorCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = SimulatorConfiguration(
             host: host, port: port, storageDirectory: storage, maxUploadBytes: maxUploadBytes,
-            gcsAuthentication: GCSAuthentication(rawValue: gcsAuth) ?? .issuedTokens)
+            gcsAuthentication: GCSAuthentication(rawValue: gcsAuth) ?? .issuedTokens,
+            content: SimulatorContentMode(rawValue: content) ?? .keep)
         if let faults {
             guard let data = FileManager.default.contents(atPath: faults) else {
                 throw CLIError("cannot read fault plan \(faults)")
@@ -60,7 +73,8 @@ struct SimulatorCommand: AsyncParsableCommand {
         let simulator = Simulator(configuration: configuration)
         let bound = try await simulator.start()
         FileHandle.standardOutput.write(
-            Data("Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL))\n".utf8))
+            Data(
+                "Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL))\(content == "discard" ? "  content: discard (file bytes are counted, not kept)" : "")\n".utf8))
         await ShutdownSignal().wait()
         await simulator.stop()
     }

@@ -88,6 +88,66 @@ struct StateStoreTests {
         #expect(stored?.observedAt == 20)
     }
 
+    /// A listing stored again only writes what differs: unchanged, changed, gone and new rows all end up as listed.
+    @Test func observationsDiffed() throws {
+        let store = try StateStore(path: temporaryDatabasePath())
+        let a = RemoteFile(id: "file-a", filename: "a", bytes: 1, purpose: "assistants", createdAt: 5)
+        let b = RemoteFile(id: "file-b", filename: "b", bytes: 2, purpose: "assistants", createdAt: 6)
+        let c = RemoteFile(id: "file-c", filename: "c", bytes: 3, purpose: "assistants", createdAt: 7)
+        try store.recordObservation(EndpointObservation(endpointID: endpoint.id, files: [a, b], observedAt: 10), endpoint: endpoint, pages: 1)
+        try store.recordObservation(EndpointObservation(endpointID: endpoint.id, files: [a, b], observedAt: 11), endpoint: endpoint, pages: 1)
+        #expect(try store.observations()[endpoint.id]?.files == [a, b])
+        var processed = b
+        processed.status = .error
+        processed.statusDetails = "bad line 3"
+        try store.recordObservation(EndpointObservation(endpointID: endpoint.id, files: [c, processed], observedAt: 12), endpoint: endpoint, pages: 1)
+        #expect(try store.observations()[endpoint.id]?.files == [processed, c])
+        // The same id twice is refused, as before, and the last good listing stays.
+        #expect(throws: (any Error).self) {
+            try store.recordObservation(EndpointObservation(endpointID: endpoint.id, files: [a, a], observedAt: 13), endpoint: endpoint, pages: 1)
+        }
+        #expect(try store.observations()[endpoint.id]?.files == [processed, c])
+    }
+
+    /// An unchanged snapshot only moves its time; any change (a placement's state, a desired file's digest) is
+    /// written; rows a fingerprint-unaware writer changed are not trusted to the fingerprint.
+    @Test func snapshotShortcut() throws {
+        let path = temporaryDatabasePath()
+        let store = try StateStore(path: path)
+        let file = DesiredFile(name: "kb", sourcePath: "kb.md", bytes: 3, purpose: "assistants", filename: "kb.md", targetModels: ["m"])
+        let desired = DesiredState(files: [file], models: [])
+        func plan(_ state: PlacementStatus.State, remote: String?) -> Plan {
+            Plan(
+                actions: [], placements: [PlacementStatus(file: "kb", endpointID: endpoint.id, models: ["m"], state: state, remoteID: remote)],
+                endpoints: [], blocked: [], warnings: [], desiredFingerprint: "d")
+        }
+        let queue = try DatabaseQueue(path: path)
+        func placementState() throws -> String? {
+            try queue.read { try String.fetchOne($0, sql: "SELECT state FROM placements") }
+        }
+        func digest() throws -> String? {
+            try queue.read { try String.fetchOne($0, sql: "SELECT digest FROM desired_files") }
+        }
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.outOfSync, remote: nil))
+        #expect(try placementState() == "out-of-sync")
+        let firstTime = try #require(try store.latestPlan()?.at)
+        Thread.sleep(forTimeInterval: 0.01)
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.outOfSync, remote: nil))
+        #expect(try store.latestPlan()!.at > firstTime)
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.inSync, remote: "file-1"))
+        #expect(try placementState() == "in-sync")
+        #expect(try store.latestPlan()?.plan.placements.first?.remoteID == "file-1")
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "two"], plan: plan(.inSync, remote: "file-1"))
+        #expect(try digest() == "two")
+        // Another writer rewrites the plan and rows without the fingerprint: the next save does not trust it.
+        try queue.write { db in
+            try db.execute(sql: "UPDATE placements SET state = 'unknown'")
+            try db.execute(sql: "UPDATE snapshots SET updated_at = updated_at + 1 WHERE name = 'plan'")
+        }
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "two"], plan: plan(.inSync, remote: "file-1"))
+        #expect(try placementState() == "in-sync")
+    }
+
     /// The lease: one holder at a time; renewals by the holder only; expiry frees it; release frees it.
     @Test func lease() throws {
         let store = try StateStore(path: temporaryDatabasePath())
