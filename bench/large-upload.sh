@@ -86,9 +86,15 @@ json.dump({
         "Peak RSS is GNU time's maximum resident set size of the ferry process; the baseline is a `ferry plan` over "
         "the same manifests (loads, hashes every source with the digest cache cold, lists the three endpoints).",
         f"The plan after the apply: {after}",
-        "Sources are read in 1 MiB chunks, one at a time as the HTTP client asks for the next (the kernel's socket "
-        "buffer keeps the connection busy meanwhile). With NIO's `readChunks` (256 KiB chunks, up to 8 read ahead "
-        "per upload) the same apply peaked at 111 MiB, 70 MiB above the baseline.",
+        "Sources are read with pread into two reused 512 KiB buffers per upload, one chunk at a time as the HTTP "
+        "client asks for the next (the kernel's socket buffer keeps the connection busy meanwhile).",
+        "The peak varies widely from run to run with the same binary and inputs. 2 GiB, this read path: 121 and 146 "
+        "MiB above the baseline (62 in an earlier run); with a fixed glibc mmap threshold (mallopt "
+        "M_MMAP_THRESHOLD = 256 KiB, tried and not kept) 52 and 121; earlier read paths 22 to 75. 1 GiB: 70, and with "
+        "the fixed threshold 29 to 68 whether --parallelism was 1 or 4. The buffers Ferry itself holds are a few "
+        "MiB (two per upload; four part uploads, one resumable and one Azure upload at a time), so the excess is "
+        "allocator or runtime behaviour not pinned down yet; glibc arena_max=2 made it worse (88 MiB at 1 GiB). "
+        "Next step: heaptrack or malloc_info over a run to find which allocations stay resident.",
     ],
 }, open(out, "w"), indent=2, ensure_ascii=False)
 PY
