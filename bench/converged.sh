@@ -15,36 +15,15 @@ repo=$PWD
 files=${FILES:-10000}
 runs=${RUNS:-7}
 concurrency=4
-if [ -n "${BENCH_RESULTS:-}" ]; then mkdir -p "$BENCH_RESULTS"; BENCH_RESULTS=$(cd "$BENCH_RESULTS" && pwd); export BENCH_RESULTS; fi
-
-if [ -z "${FERRY:-}" ]; then
-    swift build -c release --product ferry 2>&1 | grep -v -e distributed-tracing -e CMakeLists | tail -n 3 >&2
-    FERRY="$(swift build -c release --show-bin-path)/ferry"
-fi
-FERRY=$(cd "$(dirname "$FERRY")" && pwd)/$(basename "$FERRY")
-
-work=$(mktemp -d /tmp/ferry-bench-converged.XXXXXX)
-sim=""
-cleanup() {
-    if [ -n "$sim" ] && kill -0 "$sim" 2>/dev/null; then
-        kill -TERM "$sim"
-        wait "$sim" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/lib.sh
+ferry_results_dir
+FERRY=${FERRY:-$(ferry_binary release ferry)}
+ferry_workdir ferry-bench-converged
 # A private copy: other builds may replace .build/release/ferry while the benchmark runs.
-cp "$FERRY" "$work/ferry"
-FERRY=$work/ferry
+FERRY=$(ferry_private_copy "$FERRY")
 
-port=$((20000 + RANDOM % 20000))
-"$FERRY" simulator --port "$port" --gcs-auth anonymous > "$work/sim.log" 2>&1 &
-sim=$!
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/_sim/health" > /dev/null 2>&1 && break
-    kill -0 "$sim" 2>/dev/null || { cat "$work/sim.log"; echo "simulator exited" >&2; exit 1; }
-    sleep 0.1
-done
+ferry_start_simulator --gcs-auth anonymous
+port=$sim_port
 base="http://127.0.0.1:$port"
 curl -sf -X POST "$base/storage/v1/b?project=bench" -H 'Content-Type: application/json' \
     -d '{"name":"ferry-bench"}' > /dev/null
