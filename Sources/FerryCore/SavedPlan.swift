@@ -26,36 +26,31 @@ public struct SavedPlan: Codable, Sendable, Hashable {
     /// - Throws: `ValidationFailed` with one diagnostic naming the file when it is not a complete plan.
     public static func decode(_ data: Data, path: String) throws(ValidationFailed) -> SavedPlan {
         struct Header: Decodable { var format: String? }
+        func failure(_ message: String, hint: String) -> ValidationFailed {
+            ValidationFailed(diagnostics: [Diagnostic(file: path, message: message, hint: hint)])
+        }
         do {
             // Check what the file claims to be first, so a foreign JSON file gets a plain answer.
             if let header = try? JSONDecoder().decode(Header.self, from: data), header.format != formatName {
-                throw ValidationFailed(diagnostics: [
-                    Diagnostic(
-                        file: path, message: "not a Ferry plan (format '\(header.format ?? "none")')",
-                        hint: "create one with 'ferry plan -out \(path)'")
-                ])
+                throw failure(
+                    "not a Ferry plan (format '\(header.format ?? "none")')",
+                    hint: "create one with 'ferry plan -out \(path)'")
             }
             let saved = try JSONDecoder().decode(SavedPlan.self, from: data)
             guard saved.plan.formatVersion == 1 else {
-                throw ValidationFailed(diagnostics: [
-                    Diagnostic(
-                        file: path, message: "plan format version \(saved.plan.formatVersion) is not supported",
-                        hint: "re-create the plan with this version of Ferry")
-                ])
+                throw failure(
+                    "plan format version \(saved.plan.formatVersion) is not supported",
+                    hint: "re-create the plan with this version of Ferry")
             }
             return saved
-        } catch let failure as ValidationFailed {
-            throw failure
+        } catch let refused as ValidationFailed {
+            throw refused
         } catch let error as DecodingError {
-            throw ValidationFailed(diagnostics: [
-                Diagnostic(
-                    file: path, message: "the plan file is damaged or truncated (\(describe(error)))",
-                    hint: "re-create it with 'ferry plan -out \(path)'")
-            ])
+            throw failure(
+                "the plan file is damaged or truncated (\(describe(error)))",
+                hint: "re-create it with 'ferry plan -out \(path)'")
         } catch {
-            throw ValidationFailed(diagnostics: [
-                Diagnostic(file: path, message: "cannot read the plan: \(error)", hint: "re-create it with ferry plan")
-            ])
+            throw failure("cannot read the plan: \(error)", hint: "re-create it with ferry plan")
         }
     }
 

@@ -2,6 +2,7 @@ import FerryCore
 import FerryProviders
 import FerryStore
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -24,6 +25,7 @@ extension Engine {
         for action in plan.actions where !action.kind.mutatesProvider {
             do {
                 try applyBookkeeping(action, plan: plan)
+                logger.info("\(action.kind.rawValue) done", metadata: metadata(action))
                 report.applied.append(action)
                 self.report(.actionSucceeded(action, remoteID: action.remoteID))
             } catch {
@@ -74,26 +76,33 @@ extension Engine {
                 guard let action = pending.next() else { return }
                 group.addTask {
                     self.report(.actionStarted(action))
+                    self.logger.debug("starting \(action.kind.rawValue)", metadata: self.metadata(action))
                     do {
                         let remoteID = try await self.applyMutation(action, endpoint: endpoint, inputs: inputs)
                         self.report(.actionSucceeded(action, remoteID: remoteID))
+                        var metadata = self.metadata(action)
+                        metadata["ferry.remote_id"] = .string(remoteID ?? "")
+                        self.logger.info("\(action.kind.rawValue) done", metadata: metadata)
                         if let run {
                             try? self.store.recordEvent(
                                 run: run, level: "info", file: action.file, endpointID: action.endpointID,
                                 action: action.kind.rawValue, message: "\(action.kind.rawValue) ok \(remoteID ?? "")",
-                                at: self.now())
+                                at: self.clock.now())
                         }
                         return (action, nil)
                     } catch {
                         let message = "\(error)"
                         self.report(.actionFailed(action, message: message))
+                        var metadata = self.metadata(action)
+                        metadata["ferry.error"] = .string(message)
+                        self.logger.info("\(action.kind.rawValue) failed", metadata: metadata)
                         try? self.store.recordPlacementError(
                             file: action.file, endpointID: action.endpointID, action: action.kind.rawValue,
                             message: message, at: self.nowSeconds)
                         if let run {
                             try? self.store.recordEvent(
                                 run: run, level: "error", file: action.file, endpointID: action.endpointID,
-                                action: action.kind.rawValue, message: message, at: self.now())
+                                action: action.kind.rawValue, message: message, at: self.clock.now())
                         }
                         return (action, message)
                     }
@@ -106,6 +115,16 @@ extension Engine {
             }
             return results
         }
+    }
+
+    /// Log metadata naming an action's placement; ids and names only, never a credential.
+    func metadata(_ action: PlannedAction) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "ferry.placement": .string(action.file), "ferry.endpoint": .string(action.endpointID),
+            "ferry.action": .string(action.kind.rawValue),
+        ]
+        if let remoteID = action.remoteID { metadata["ferry.remote_id"] = .string(remoteID) }
+        return metadata
     }
 
     func applyBookkeeping(_ action: PlannedAction, plan: Plan) throws {
@@ -153,12 +172,12 @@ extension Engine {
     /// Write-ahead intent, upload, record. An ambiguous failure leaves the intent open for a later run to adopt.
     func upload(_ action: PlannedAction, client: any FileProvider) async throws -> String {
         guard let sourcePath = action.sourcePath, let digest = action.digest, let bytes = action.bytes else {
-            throw EngineError("internal: upload action without a source")
+            throw EngineError(.internalError, "internal: upload action without a source")
         }
         let digester = SourceDigester(tree: tree, store: store)
         let before = try digester.stamp(sourcePath)
         guard before.size == bytes else {
-            throw EngineError("source \(sourcePath) changed since it was planned (size \(before.size), planned \(bytes)); plan again")
+            throw EngineError(.sourceChanged, "source \(sourcePath) changed since it was planned (size \(before.size), planned \(bytes)); plan again")
         }
         let intentID = try store.beginCreate(
             endpointID: action.endpointID, file: action.file, digest: digest, bytes: bytes,

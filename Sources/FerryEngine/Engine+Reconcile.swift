@@ -1,15 +1,6 @@
 import FerryCore
 import FerryProviders
 import FerryStore
-import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The outcome of a converge pass.
 public struct ReconcileReport: Sendable {
@@ -84,72 +75,5 @@ extension Engine {
                     requests: requestCount(), listPages: pages)
             }
         }
-    }
-}
-
-/// The single-writer lease, held in the state store and renewed while work runs.
-public final class WriterLease: Sendable {
-    public let holder: String
-    let store: StateStore
-    let ttl: Double
-    let heartbeat: Task<Void, Never>
-
-    /// A lease holder name: host, process id and a random suffix.
-    public static func makeHolderName() -> String {
-        let host = ProcessInfo.processInfo.hostName
-        return "\(host) pid \(ProcessInfo.processInfo.processIdentifier) #\(UInt32.random(in: 0...UInt32.max))"
-    }
-
-    /// Takes the lease, waiting up to `wait` seconds for another holder to finish or expire.
-    /// - Throws: `EngineError` naming the holder when it cannot be taken in time.
-    public static func acquire(
-        store: StateStore, ttl: Double = 30, wait: Double = 0, now: @escaping @Sendable () -> Double = {
-            Date().timeIntervalSince1970
-        }
-    ) async throws -> WriterLease {
-        let holder = makeHolderName()
-        let deadline = now() + wait
-        while true {
-            guard let current = try store.acquireLease(holder: holder, ttl: ttl, now: now(), isAbandoned: isDeadLocalProcess)
-            else {
-                return WriterLease(holder: holder, store: store, ttl: ttl, now: now)
-            }
-            if now() >= deadline {
-                let expires = Date(timeIntervalSince1970: current.expiresAt)
-                throw EngineError(
-                    "another Ferry run holds the state lock (\(current.holder), until \(expires) unless renewed); "
-                        + "wait for it, or pass --lock-timeout to wait longer")
-            }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-    }
-
-    /// True when the holder ran on this host and its process no longer exists (it was killed or crashed),
-    /// so waiting for the lease to expire would only delay the next run.
-    static func isDeadLocalProcess(_ lease: LeaseHolder) -> Bool {
-        let parts = lease.holder.split(separator: " ")
-        guard parts.count >= 3, parts[1] == "pid", String(parts[0]) == ProcessInfo.processInfo.hostName,
-            let pid = Int32(parts[2]), pid > 0
-        else { return false }
-        return kill(pid, 0) != 0 && errno == ESRCH
-    }
-
-    init(holder: String, store: StateStore, ttl: Double, now: @escaping @Sendable () -> Double) {
-        self.holder = holder
-        self.store = store
-        self.ttl = ttl
-        self.heartbeat = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(ttl / 3))
-                if Task.isCancelled { break }
-                _ = try? store.renewLease(holder: holder, ttl: ttl, now: now())
-            }
-        }
-    }
-
-    /// Stops renewing and frees the lease.
-    public func release() {
-        heartbeat.cancel()
-        try? store.releaseLease(holder: holder)
     }
 }

@@ -62,6 +62,8 @@ public enum EngineEvent: Sendable {
     case actionSucceeded(PlannedAction, remoteID: String?)
     case actionFailed(PlannedAction, message: String)
     case round(Int)
+    /// A manifest warning (not an error: the pass goes on).
+    case warning(Diagnostic)
 }
 
 /// Manifests loaded and sources hashed: the desired half of a plan's input.
@@ -93,27 +95,33 @@ public final class Engine: Sendable {
     public let store: StateStore
     let makeProvider: ProviderMaker
     let report: @Sendable (EngineEvent) -> Void
-    let now: @Sendable () -> Double
+    /// The one source of time: records, leases and waits.
+    public let clock: FerryClock
     let logger: Logger
     let tree: FileSystemSourceTree
     let providers = ProviderCache()
     let counters = EngineCounters()
 
+    /// - Parameters:
+    ///   - logger: where the engine logs what it does (each action at info with `ferry.placement` and
+    ///     `ferry.endpoint` metadata, details at debug); the caller chooses the handler.
+    ///   - clock: time for records, leases and waits (`.system` unless a test injects another).
+    ///   - report: progress events for a user interface.
     public init(
         configuration: EngineConfiguration, store: StateStore, makeProvider: @escaping ProviderMaker,
-        logger: Logger = Logger(label: "ferry.engine"), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        logger: Logger = Logger(label: "ferry.engine"), clock: FerryClock = .system,
         report: @escaping @Sendable (EngineEvent) -> Void = { _ in }
     ) throws {
         self.configuration = configuration
         self.store = store
         self.makeProvider = makeProvider
         self.logger = logger
-        self.now = now
+        self.clock = clock
         self.report = report
         self.tree = try FileSystemSourceTree(root: configuration.root)
     }
 
-    var nowSeconds: Int64 { Int64(now()) }
+    var nowSeconds: Int64 { clock.nowSeconds() }
 
     // MARK: Load
 
@@ -128,7 +136,8 @@ public final class Engine: Sendable {
     }
 
     /// Reads and validates manifests (unless `validated` already holds them, as `validate` returned them for
-    /// this configuration moments ago), then hashes sources (cached by size, mtime and inode).
+    /// this configuration moments ago), then hashes sources (cached by size, mtime and inode). Each warning is
+    /// reported as an event.
     /// - Throws: `ValidationFailed` with every problem found; nothing has been changed.
     public func load(validated: LoadedManifests? = nil) async throws -> LoadedInputs {
         var start = ContinuousClock.now
@@ -140,6 +149,7 @@ public final class Engine: Sendable {
         counters.add("digests", since: start)
         counters.addDigests(digestReport)
         report(.hashed(digestReport))
+        for warning in loaded.warnings { report(.warning(warning)) }
         return LoadedInputs(
             desired: loaded.desired, secrets: loaded.secrets, digests: digests, digestReport: digestReport,
             warnings: loaded.warnings)
@@ -195,8 +205,17 @@ public final class Engine: Sendable {
                 observations[endpoint.id] = observation
                 pages += count
                 if let files = observation.files {
+                    logger.debug(
+                        "listed endpoint",
+                        metadata: [
+                            "ferry.endpoint": .string(endpoint.id), "ferry.files": .stringConvertible(files.count),
+                            "ferry.pages": .stringConvertible(count),
+                        ])
                     report(.observed(endpoint, files: files.count, pages: count))
                 } else {
+                    logger.info(
+                        "cannot list endpoint",
+                        metadata: ["ferry.endpoint": .string(endpoint.id), "ferry.error": .string(observation.error ?? "")])
                     report(.observeFailed(endpoint, message: observation.error ?? ""))
                 }
             }
@@ -227,7 +246,7 @@ public final class Engine: Sendable {
     }
 
     /// Requests sent by all clients made so far (for reporting converged-run costs).
-    public func requestCount() -> Int { providers.totalRequests() }
+    public func requestCount() -> Int { providers.requestTotals().total }
 
     /// What this engine has cost so far: requests by operation, list pages, source reads, seconds per phase.
     public func stats() -> RunStats {
@@ -297,9 +316,4 @@ final class ProviderCache: @unchecked Sendable {
         }
     }
 
-    func totalRequests() -> Int {
-        lock.withLock {
-            clients.values.reduce(0) { $0 + (($1 as? any ProviderStatsReporting)?.stats.totalRequests ?? 0) }
-        }
-    }
 }

@@ -19,11 +19,11 @@ public struct FileSystemSourceTree: SourceTree {
     /// - Throws: when the root does not exist or is not a directory.
     public init(root: String) throws {
         guard let resolved = Self.realPath(root) else {
-            throw EngineError("manifest root \(root) does not exist")
+            throw EngineError(.invalidRoot, "manifest root \(root) does not exist")
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw EngineError("manifest root \(root) is not a directory")
+            throw EngineError(.invalidRoot, "manifest root \(root) is not a directory")
         }
         self.root = resolved
     }
@@ -52,7 +52,6 @@ public struct FileSystemSourceTree: SourceTree {
         } else {
             guard let real = Self.realPath(path) else { return .missing }
             resolved = real
-            guard resolved == root || resolved.hasPrefix(root + "/") else { return .escapesRoot(resolved: resolved) }
             guard stat(resolved, &info) == 0 else { return .missing }
         }
         guard resolved == root || resolved.hasPrefix(root + "/") else { return .escapesRoot(resolved: resolved) }
@@ -87,7 +86,7 @@ public struct FileSystemSourceTree: SourceTree {
     public func manifestFiles(under directory: String) throws -> [ManifestSource] {
         try files(under: directory).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.map { relative in
             guard case .file = inspect(relative) else {
-                throw EngineError("manifest \(relative) cannot be read or leaves the manifest root")
+                throw EngineError(.sourceUnreadable, "manifest \(relative) cannot be read or leaves the manifest root")
             }
             let data = try Data(contentsOf: URL(fileURLWithPath: absolutePath(relative)))
             return ManifestSource(path: relative, bytes: Array(data))
@@ -112,10 +111,4 @@ final class DirectoryCache: @unchecked Sendable {
         lock.withLock { resolved[directory] = .some(value) }
         return value
     }
-}
-
-/// An engine failure with a message fit for users (never a secret).
-public struct EngineError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

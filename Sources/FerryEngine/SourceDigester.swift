@@ -32,7 +32,7 @@ public struct SourceDigester: Sendable {
     public func stamp(_ relativePath: String) throws -> FileStamp {
         var info = stat()
         let path = tree.absolutePath(relativePath)
-        guard stat(path, &info) == 0 else { throw EngineError("cannot stat source \(relativePath)") }
+        guard stat(path, &info) == 0 else { throw EngineError(.sourceUnreadable, "cannot stat source \(relativePath)") }
         #if canImport(Darwin)
             let nanos = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
         #else
@@ -85,7 +85,7 @@ public struct SourceDigester: Sendable {
     /// Streams a file through SHA-256 in 1 MiB reads.
     public static func sha256(file path: String) throws -> String {
         let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw EngineError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw EngineError(.sourceUnreadable, "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
         var hasher = SHA256()
         let size = 1 << 20
@@ -95,7 +95,7 @@ public struct SourceDigester: Sendable {
             let count = read(descriptor, buffer.baseAddress, size)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw EngineError("cannot read \(path): \(String(cString: strerror(errno)))")
+                throw EngineError(.sourceUnreadable, "cannot read \(path): \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))

@@ -98,15 +98,8 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
             if let signer {
                 chosen = signer
             } else {
-                guard rs256SigningAvailable else {
-                    throw ProviderError.invalidConfiguration(
-                        "service-account keys need RS256 signing, which this build lacks (swift-crypto's "
-                            + "_CryptoExtras); use an access token or an emulator",
-                        endpoint: endpoint
-                    )
-                }
                 do {
-                    chosen = try makeRS256Signer(pem: key.privateKey.value)
+                    chosen = try RS256Signer(pem: key.privateKey.value)
                 } catch {
                     throw ProviderError.invalidConfiguration(
                         "the private_key of the service-account key from \(endpoint.credential) is not a PEM RSA key",

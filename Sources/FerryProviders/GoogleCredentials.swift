@@ -145,20 +145,20 @@ actor GoogleTokenSource {
     private let tokenURL: String
     private let signer: any JWTSigner
     private let transport: ProviderTransport
-    private let now: @Sendable () -> Double
     private var cached: (token: String, expiresAt: Double)?
     private var refresh: Task<(token: String, expiresAt: Double), any Error>?
 
     init(
-        key: ServiceAccountKey, tokenURL: String?, signer: any JWTSigner, transport: ProviderTransport,
-        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        key: ServiceAccountKey, tokenURL: String?, signer: any JWTSigner, transport: ProviderTransport
     ) {
         self.key = key
         self.tokenURL = tokenURL ?? key.tokenURI
         self.signer = signer
         self.transport = transport
-        self.now = now
     }
+
+    /// Seconds since 1970 on the transport's clock.
+    private func now() -> Double { transport.configuration.clock.now() }
 
     /// A valid access token.
     /// - Throws: `ProviderError` with code `.authentication`.

@@ -1,3 +1,4 @@
+import FerryCore
 import AsyncHTTPClient
 import NIOCore
 
@@ -28,8 +29,9 @@ public struct ProviderClientConfiguration: Sendable {
     public var uploadPartBytes: Int64
     /// Parts of one upload sent at once (each also takes a `maxConcurrentRequests` slot).
     public var uploadPartConcurrency: Int
-    /// How the client pauses between retries; tests inject one that records instead of sleeping.
-    public var sleep: @Sendable (Duration) async throws -> Void
+    /// Time for `Retry-After` dates and the pauses between retries; tests inject one that records instead of
+    /// sleeping.
+    public var clock: FerryClock
     /// Sent as `User-Agent`.
     public var userAgent: String
 
@@ -46,7 +48,7 @@ public struct ProviderClientConfiguration: Sendable {
         largeFileThreshold: Int64? = 256 << 20,
         uploadPartBytes: Int64 = 64_000_000,
         uploadPartConcurrency: Int = 4,
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        clock: FerryClock = .system,
         userAgent: String = "ferry"
     ) {
         self.pageSize = min(max(pageSize, 1), 10_000)
@@ -61,7 +63,7 @@ public struct ProviderClientConfiguration: Sendable {
         self.largeFileThreshold = largeFileThreshold
         self.uploadPartBytes = min(max(uploadPartBytes, 1), 64_000_000)
         self.uploadPartConcurrency = max(uploadPartConcurrency, 1)
-        self.sleep = sleep
+        self.clock = clock
         self.userAgent = userAgent
     }
 

@@ -71,7 +71,7 @@ struct ProviderTransport: Sendable {
                         "ferry.status": "\(failure.status.map(String.init) ?? "-")", "ferry.delay": "\(delay)",
                     ]
                 )
-                try await configuration.sleep(delay)
+                try await configuration.clock.sleep(for: delay)
                 attemptNumber += 1
             }
         }
@@ -127,7 +127,7 @@ struct ProviderTransport: Sendable {
         let retryAfter = RetryAfterHeader.parse(
             retryAfter: response.headers.first(name: "retry-after"),
             retryAfterMilliseconds: response.headers.first(name: "retry-after-ms"),
-            now: Date().timeIntervalSince1970
+            now: configuration.clock.now()
         )
         guard
             let classification = FailureClassifier.classify(

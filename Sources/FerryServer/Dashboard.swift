@@ -18,12 +18,17 @@ extension StatusView {
     func dashboard() async throws -> Payload {
         let placementLimit = configuration.dashboardPlacementLimit
         let runLimit = configuration.dashboardRunLimit
-        let data = try await read { store in
-            DashboardData(
-                counts: try store.placementStateCounts(),
-                placements: try store.placementRecords(attentionFirst: true, limit: placementLimit),
-                files: try store.desiredFileCount(), endpoints: try store.endpointRecords(),
-                runs: try store.recentRuns(limit: runLimit), snapshotAt: try store.snapshotUpdatedAt())
+        let clock = configuration.now
+        // The page's "now" is read with its data, off the cooperative pool like every read.
+        let (data, now) = try await read { store in
+            (
+                DashboardData(
+                    counts: try store.placementStateCounts(),
+                    placements: try store.placementRecords(attentionFirst: true, limit: placementLimit),
+                    files: try store.desiredFileCount(), endpoints: try store.endpointRecords(),
+                    runs: try store.recentRuns(limit: runLimit), snapshotAt: try store.snapshotUpdatedAt()),
+                clock().timeIntervalSince1970
+            )
         }
         return .text(
             DashboardPage(data: data, now: now, redact: redact).render(), contentType: "text/html; charset=utf-8")

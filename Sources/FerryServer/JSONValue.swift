@@ -36,7 +36,7 @@ indirect enum JSONValue: Sendable {
             } else {
                 out += String(value)
             }
-        case .string(let value): JSONValue.writeString(value, into: &out)
+        case .string(let value): Escaping.appendJSONString(value, to: &out)
         case .array(let values):
             out += "["
             for (index, value) in values.enumerated() {
@@ -48,47 +48,11 @@ indirect enum JSONValue: Sendable {
             out += "{"
             for (index, pair) in pairs.enumerated() {
                 if index > 0 { out += "," }
-                JSONValue.writeString(pair.0, into: &out)
+                Escaping.appendJSONString(pair.0, to: &out)
                 out += ":"
                 pair.1.write(into: &out)
             }
             out += "}"
         }
-    }
-
-    private static func writeString(_ value: String, into out: inout String) {
-        out += "\""
-        // Most strings (ids, names, dates) need no escaping: append them whole.
-        if !value.utf8.contains(where: {
-            $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E
-                || $0 == 0x26 || $0 == 0xE2
-        }) {
-            out += value
-            out += "\""
-            return
-        }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            // Keeps the JSON safe to embed anywhere HTML might sniff it.
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }

@@ -55,17 +55,13 @@ enum MetricsExposition {
         ).set(data.totals.lastConvergedAt ?? 0)
         for row in data.requests {
             let labels = [("endpoint", row.endpointID), ("operation", row.operation)]
-            registry.makeCounter(
-                descriptor: name("provider_requests", "total", "Requests sent to providers."), labels: labels
-            ).increment(by: Int64(row.requests))
-            registry.makeCounter(
-                descriptor: name(
-                    "provider_request_failures", "total", "Provider requests that failed (after retries)."),
-                labels: labels
-            ).increment(by: Int64(row.failures))
-            registry.makeCounter(
-                descriptor: name("provider_request_retries", "total", "Provider requests retried."), labels: labels
-            ).increment(by: Int64(row.retries))
+            func count(_ metric: String, _ help: String, _ value: Int) {
+                registry.makeCounter(descriptor: name(metric, "total", help), labels: labels)
+                    .increment(by: Int64(value))
+            }
+            count("provider_requests", "Requests sent to providers.", row.requests)
+            count("provider_request_failures", "Provider requests that failed (after retries).", row.failures)
+            count("provider_request_retries", "Provider requests retried.", row.retries)
             registry.makeCounter(
                 descriptor: name(
                     "provider_request_duration_seconds", "total", "Sum of provider request latencies, in seconds."),
@@ -74,25 +70,21 @@ enum MetricsExposition {
         }
         for endpoint in data.endpoints {
             let labels = [("endpoint", endpoint.id)]
-            registry.makeGauge(
-                descriptor: name(
-                    "endpoint_last_successful_observation_timestamp", "seconds",
-                    "Unix time of the endpoint's last successful listing; 0 when it never succeeded."),
-                labels: labels
-            ).set(Int64(endpoint.lastSuccessAt ?? 0))
-            registry.makeGauge(
-                descriptor: name("endpoint_up", "", "1 when the endpoint's last listing succeeded."), labels: labels
-            ).set(Int64(endpoint.error == nil && endpoint.lastSuccessAt != nil ? 1 : 0))
-            registry.makeGauge(
-                descriptor: name("endpoint_listed_files", "", "Files in the endpoint's last listing."), labels: labels
-            ).set(Int64(endpoint.listed ?? 0))
-            registry.makeGauge(
-                descriptor: name("endpoint_owned_files", "", "Remote files Ferry owns on the endpoint."), labels: labels
-            ).set(Int64(endpoint.owned))
-            registry.makeGauge(
-                descriptor: name("endpoint_unmanaged_files", "", "Listed files Ferry does not own (never touched)."),
-                labels: labels
-            ).set(Int64(endpoint.unmanaged))
+            func gauge(_ metric: String, _ unit: String, _ help: String, _ value: Int) {
+                registry.makeGauge(descriptor: name(metric, unit, help), labels: labels).set(Int64(value))
+            }
+            gauge(
+                "endpoint_last_successful_observation_timestamp", "seconds",
+                "Unix time of the endpoint's last successful listing; 0 when it never succeeded.",
+                Int(endpoint.lastSuccessAt ?? 0))
+            gauge(
+                "endpoint_up", "", "1 when the endpoint's last listing succeeded.",
+                endpoint.error == nil && endpoint.lastSuccessAt != nil ? 1 : 0)
+            gauge("endpoint_listed_files", "", "Files in the endpoint's last listing.", endpoint.listed ?? 0)
+            gauge("endpoint_owned_files", "", "Remote files Ferry owns on the endpoint.", endpoint.owned)
+            gauge(
+                "endpoint_unmanaged_files", "", "Listed files Ferry does not own (never touched).",
+                endpoint.unmanaged)
         }
         return registry.emitToString()
     }

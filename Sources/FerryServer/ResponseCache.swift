@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -9,26 +10,6 @@ import NIOCore
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-/// A finished answer of a data route: what the response cache keeps.
-struct Payload: Sendable {
-    var status: HTTPResponse.Status
-    var contentType: String
-    var body: ByteBuffer
-
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Payload {
-        text(value.serialized() + "\n", contentType: "application/json", status: status)
-    }
-
-    static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Payload {
-        Payload(status: status, contentType: contentType, body: ByteBuffer(string: text))
-    }
-
-    /// With an explicit Content-Length, which HEAD answers keep.
-    var response: Response {
-        Response(status: status, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: body))
-    }
-}
 
 /// What the database files look like on disk. Every commit changes it: in WAL mode a commit appends to the
 /// `-wal` file (its size grows) or, after a checkpoint, rewrites it (its modification time changes).
@@ -83,7 +64,7 @@ final class ResponseCache: Sendable {
     let ttl: Duration
     /// Most bytes kept; the least recently used answers go first.
     let capacity: Int
-    private let storage = Locked(Storage())
+    private let storage = Mutex(Storage())
 
     init(ttl: Duration, capacity: Int = 64 * 1024 * 1024) {
         self.ttl = ttl

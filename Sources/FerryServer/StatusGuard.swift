@@ -2,65 +2,6 @@ import FerryCore
 import Foundation
 import Hummingbird
 import Logging
-import NIOCore
-
-/// The request context of the status server: Hummingbird's core storage, plus a way to close the
-/// connection once the answer is written (for requests whose body is refused).
-public struct StatusRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    let closeAfterResponse: @Sendable () -> Void
-
-    public init(source: ApplicationRequestContextSource) {
-        self.coreContext = .init(source: source)
-        let channel = source.channel
-        // Hummingbird's connection handler closes the connection after the response in flight when it
-        // receives a quiesce event, so the answer is still written in full.
-        self.closeAfterResponse = { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
-    }
-}
-
-/// `HTTPField.Name` (HTTPTypes is not imported directly).
-typealias HeaderName = HTTPFields.Element.Name
-
-/// An error answer in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`.
-struct APIError: Error {
-    var status: HTTPResponse.Status
-    var message: String
-    var type: String = "invalid_request_error"
-    var param: String? = nil
-    var code: String? = nil
-    var headers: HTTPFields = [:]
-
-    static func notFound(_ message: String, param: String? = nil) -> APIError {
-        APIError(status: .notFound, message: message, param: param)
-    }
-
-    static func badRequest(_ message: String, param: String?) -> APIError {
-        APIError(status: .badRequest, message: message, param: param)
-    }
-
-    var response: Response {
-        let body = JSONValue.object([
-            (
-                "error",
-                .object([
-                    ("message", .string(message)), ("type", .string(type)), ("param", .string(param)),
-                    ("code", .string(code)),
-                ])
-            )
-        ])
-        var response = Response.json(body, status: status)
-        for field in headers { response.headers.append(field) }
-        return response
-    }
-}
-
-extension Response {
-    /// A JSON answer.
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Payload.json(value, status: status).response
-    }
-}
 
 /// Runs in front of every route, matched or not: refuses bodies, methods other than GET and HEAD, and
 /// requests without the token; turns every failure into a JSON error; adds the security headers; and
@@ -69,7 +10,7 @@ struct StatusGuard: RouterMiddleware {
     typealias Context = StatusRequestContext
 
     let configuration: StatusServerConfiguration
-    let state: ServerState
+    let requests: InFlightRequests
     let logger: Logger
     /// SHA-256 of the expected token: comparing digests takes the same time whatever the guess.
     private let tokenDigest: [UInt8]?
@@ -85,9 +26,9 @@ struct StatusGuard: RouterMiddleware {
         (.cacheControl, "no-store"),
     ]
 
-    init(configuration: StatusServerConfiguration, state: ServerState, logger: Logger) {
+    init(configuration: StatusServerConfiguration, requests: InFlightRequests, logger: Logger) {
         self.configuration = configuration
-        self.state = state
+        self.requests = requests
         self.logger = logger
         self.tokenDigest = configuration.bearerToken.map { Array(SHA256Digest.hex($0).utf8) }
     }
@@ -95,8 +36,8 @@ struct StatusGuard: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        state.inFlight.withLock { $0 += 1 }
-        defer { state.inFlight.withLock { $0 -= 1 } }
+        let ticket = requests.begin(on: context.channel)
+        defer { requests.end(ticket) }
         var request = request
         var response: Response
         if let refusal = await refuseBody(&request, context: context) {

@@ -13,14 +13,14 @@ import NIOPosix
 public func makeStatusRouter(
     store: StateStore, configuration: StatusServerConfiguration, logger: Logger = Logger(label: "ferry.status")
 ) -> Router<StatusRequestContext> {
-    makeStatusRouter(store: store, configuration: configuration, state: ServerState(), logger: logger)
+    makeStatusRouter(store: store, configuration: configuration, requests: InFlightRequests(), logger: logger)
 }
 
 func makeStatusRouter(
-    store: StateStore, configuration: StatusServerConfiguration, state: ServerState, logger: Logger
+    store: StateStore, configuration: StatusServerConfiguration, requests: InFlightRequests, logger: Logger
 ) -> Router<StatusRequestContext> {
     let router = Router(context: StatusRequestContext.self, options: .autoGenerateHeadEndpoints)
-    router.add(middleware: StatusGuard(configuration: configuration, state: state, logger: logger))
+    router.add(middleware: StatusGuard(configuration: configuration, requests: requests, logger: logger))
     let view = StatusView(store: store, configuration: configuration)
 
     router.get("/") { request, _ in try await view.cached(request) { try await view.dashboard() } }
@@ -82,8 +82,6 @@ struct StatusView: Sendable {
         return try await NIOThreadPool.singleton.runIfActive { try body(store) }
     }
 
-    var now: Double { configuration.now().timeIntervalSince1970 }
-
     // MARK: Health
 
     func readiness() async throws -> Response {
@@ -96,172 +94,5 @@ struct StatusView: Sendable {
                 ("status", .string("not ready")),
                 ("reason", .string("no endpoint has been listed successfully yet")),
             ]), status: .serviceUnavailable)
-    }
-
-    // MARK: JSON API
-
-    func summary() async throws -> Payload {
-        let (counts, files, endpoints, totals, snapshotAt) = try await read { store in
-            (
-                try store.placementStateCounts(), try store.desiredFileCount(), try store.endpointRecords(),
-                try store.runTotals(), try store.snapshotUpdatedAt()
-            )
-        }
-        let lastObservation = endpoints.compactMap(\.lastSuccessAt).max()
-        return .json(
-            .object([
-                ("ready", .bool(lastObservation != nil)),
-                ("lastSuccessfulObservation", .int(lastObservation)),
-                ("snapshotAt", .double(snapshotAt)),
-                ("files", .int(files)),
-                ("endpoints", .int(endpoints.count)),
-                ("placements", .object(Self.states.map { ($0, .int(counts[$0] ?? 0)) })),
-                ("lastConvergedAt", .double(totals.lastConvergedAt)),
-            ]))
-    }
-
-    /// Display states in the order they are reported.
-    static let states = ["in-sync", "out-of-sync", "failed", "processing", "unknown"]
-
-    func filesAPI() async throws -> Payload {
-        let (files, placements, owned, snapshotAt) = try await read { store in
-            (
-                try store.desiredFileStatuses(), try store.placementRecords(attentionFirst: false),
-                try store.ownedFiles(),
-                try store.snapshotUpdatedAt()
-            )
-        }
-        let placementsByFile = Dictionary(grouping: placements, by: \.status.file)
-        let ownedByFile = Dictionary(grouping: owned, by: \.file)
-        let items: [JSONValue] = files.map { status in
-            let file = status.file
-            let (fileStatus, details) = UnifiedFile.status(status)
-            let providerFiles = UnifiedFile.providerFiles(
-                targetModels: file.targetModels, placements: placementsByFile[file.name] ?? [],
-                owned: ownedByFile[file.name] ?? [])
-            return .object([
-                ("name", .string(file.name)),
-                ("unifiedID", .string(file.unifiedID)),
-                ("sourcePath", .string(file.sourcePath)),
-                ("filename", .string(file.filename)),
-                ("purpose", .string(file.purpose)),
-                ("bytes", .int(file.bytes)),
-                ("digest", .string(file.digest)),
-                ("targetModels", .strings(file.targetModels)),
-                ("labels", .object(file.labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-                ("deletionPolicy", .string(file.deletionPolicy)),
-                ("declaredBy", .string(file.declaredBy)),
-                ("status", .string(fileStatus)),
-                ("statusDetails", .string(details)),
-                ("providerFiles", .object(providerFiles.map { ($0.model, .string($0.remoteID)) })),
-            ])
-        }
-        return .json(.object([("snapshotAt", .double(snapshotAt)), ("files", .array(items))]))
-    }
-
-    func placementsAPI() async throws -> Payload {
-        let placements = try await read { try $0.placementRecords(attentionFirst: false) }
-        return .json(.object([("placements", .array(placements.map(placementJSON)))]))
-    }
-
-    func placementJSON(_ record: PlacementRecord) -> JSONValue {
-        let status = record.status
-        var lastError = JSONValue.null
-        if let error = record.error {
-            lastError = .object([
-                ("action", .string(error.action)), ("message", .string(redact.redact(error.message))),
-                ("at", .int(error.at)), ("attempts", .int(error.attempts)),
-            ])
-        }
-        return .object([
-            ("file", .string(status.file)),
-            ("unifiedID", .string(status.unifiedID)),
-            ("endpointID", .string(status.endpointID)),
-            ("models", .strings(status.models)),
-            ("state", .string(status.state.rawValue)),
-            ("displayState", .string(record.displayState)),
-            ("remoteID", .string(status.remoteID)),
-            ("pendingAction", .string(status.pendingAction?.rawValue)),
-            ("detail", .string(redact(status.detail))),
-            ("lastError", lastError),
-        ])
-    }
-
-    func endpointsAPI() async throws -> Payload {
-        let endpoints = try await read { try $0.endpointRecords() }
-        return .json(
-            .object([
-                (
-                    "endpoints",
-                    .array(
-                        endpoints.map { endpoint in
-                            .object([
-                                ("endpointID", .string(endpoint.id)),
-                                ("kind", .string(endpoint.kind)),
-                                ("displayName", .string(endpoint.displayName)),
-                                ("baseURL", .string(endpoint.baseURL)),
-                                ("listed", .int(endpoint.listed)),
-                                ("owned", .int(endpoint.owned)),
-                                ("unmanaged", .int(endpoint.unmanaged)),
-                                ("pages", .int(endpoint.pages)),
-                                ("observedAt", .int(endpoint.observedAt)),
-                                ("lastSuccessAt", .int(endpoint.lastSuccessAt)),
-                                ("error", .string(redact(endpoint.error))),
-                            ])
-                        })
-                )
-            ]))
-    }
-
-    func runsAPI(_ query: Parameters) async throws -> Payload {
-        var limit = 20
-        if let text = query.get("limit") {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw APIError.badRequest("limit must be an integer from 1 to 1000 (got '\(text)').", param: "limit")
-            }
-            limit = value
-        }
-        let count = limit
-        let runs = try await read { try $0.recentRuns(limit: count) }
-        return .json(.object([("runs", .array(runs.map(runJSON)))]))
-    }
-
-    func runJSON(_ run: RunRecord) -> JSONValue {
-        .object([
-            ("id", .int(run.id)),
-            ("command", .string(run.command)),
-            ("startedAt", .double(run.startedAt)),
-            ("finishedAt", .double(run.finishedAt)),
-            ("durationSeconds", .double(run.finishedAt.map { $0 - run.startedAt })),
-            ("outcome", .string(run.outcome)),
-            ("summary", .string(redact(run.summary))),
-            ("applied", .int(run.applied)),
-            ("failed", .int(run.failed)),
-            ("requests", .int(run.requests)),
-        ])
-    }
-
-    func planAPI() async throws -> Payload {
-        let redact = self.redact
-        let stored = try await read { store -> String? in
-            if var (plan, _) = try store.latestPlan() {
-                plan.warnings = plan.warnings.map(redact.redact)
-                plan.blocked = plan.blocked.map(redact.redact)
-                for index in plan.endpoints.indices {
-                    plan.endpoints[index].error = redact(plan.endpoints[index].error)
-                }
-                for index in plan.placements.indices {
-                    plan.placements[index].detail = redact(plan.placements[index].detail)
-                }
-                return try plan.renderJSON()
-            }
-            // A plan this version cannot decode is still served, with its free text redacted.
-            return try store.latestPlanJSON().map { redact.redact($0.json) }
-        }
-        guard let stored else {
-            throw APIError.notFound(
-                "No plan has been stored yet: run 'ferry plan', 'ferry apply' or 'ferry reconcile' first.")
-        }
-        return .text(stored.hasSuffix("\n") ? stored : stored + "\n", contentType: "application/json")
     }
 }

@@ -5,7 +5,7 @@ import Logging
 public struct StatusServerConfiguration: Sendable {
     /// Address to bind. Loopback unless told otherwise.
     public var host: String
-    /// Port to bind; 0 picks a free one (`StatusServer.start()` returns it).
+    /// Port to bind; 0 picks a free one (`StatusServer.listeningPort()` returns it).
     public var port: Int
     /// When set, every route except `/healthz` needs `Authorization: Bearer <token>`.
     public var bearerToken: String?
@@ -17,7 +17,7 @@ public struct StatusServerConfiguration: Sendable {
     public var idleTimeout: Duration
     /// Most connections open at once; further ones wait in the accept backlog.
     public var maxConnections: Int
-    /// How long `stop()` lets requests in flight finish before it closes connections.
+    /// How long a graceful shutdown lets requests in flight finish before it closes their connections.
     public var drainTimeout: Duration
     /// Most placements listed on the HTML dashboard (the ones needing attention first); the JSON API lists all.
     public var dashboardPlacementLimit: Int
@@ -84,7 +84,7 @@ public struct StatusServerConfiguration: Sendable {
 public struct StatusServerError: Error, CustomStringConvertible, Equatable, Sendable {
     private enum Kind: Equatable, Sendable {
         case invalidListenAddress(String)
-        case alreadyStarting
+        case alreadyRun
         case stoppedBeforeListening
     }
 
@@ -92,8 +92,8 @@ public struct StatusServerError: Error, CustomStringConvertible, Equatable, Send
 
     /// A `--listen` value that is not `HOST:PORT`, `[IPV6]:PORT` or `PORT`.
     public static func invalidListenAddress(_ value: String) -> Self { .init(kind: .invalidListenAddress(value)) }
-    /// `start()` was called while another `start()` was still binding.
-    public static let alreadyStarting = Self(kind: .alreadyStarting)
+    /// `run()` was called on a server that has already run (an instance runs once; make a new one).
+    public static let alreadyRun = Self(kind: .alreadyRun)
     /// The server stopped (or failed to bind) before it was listening.
     public static let stoppedBeforeListening = Self(kind: .stoppedBeforeListening)
 
@@ -101,7 +101,7 @@ public struct StatusServerError: Error, CustomStringConvertible, Equatable, Send
         switch kind {
         case .invalidListenAddress(let value):
             return "invalid listen address '\(value)': use HOST:PORT, [IPV6]:PORT or PORT (e.g. 127.0.0.1:8080)"
-        case .alreadyStarting: return "the status server is already starting"
+        case .alreadyRun: return "the status server has already run: create a new one"
         case .stoppedBeforeListening: return "the status server stopped before it was listening"
         }
     }

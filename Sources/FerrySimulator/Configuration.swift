@@ -25,10 +25,10 @@ public enum SimulatorContentMode: String, Sendable, Codable, CaseIterable {
 public struct SimulatorConfiguration: Sendable {
     /// Address to bind. Keep the default: the simulator is meant for loopback only.
     public var host: String = "127.0.0.1"
-    /// Port to bind; 0 picks a free port (read it from `start()` or `Simulator.port`).
+    /// Port to bind; 0 picks a free port (read it from `Simulator.listeningPort()` or `Simulator.port`).
     public var port: Int = 0
     /// nil keeps file bytes in memory. Otherwise bytes and metadata are persisted in this folder
-    /// (created if missing) and reloaded by `start()`.
+    /// (created if missing) and reloaded by `run()`.
     public var storageDirectory: String?
     /// Faults to inject; replace at run time with `Simulator.setFaults(_:)` or `PUT /_sim/faults`.
     public var faults: FaultPlan = .none
@@ -105,6 +105,20 @@ public struct FaultPlan: Sendable, Codable, Equatable {
     /// own 4xx) echoes the request's headers, `Authorization` and `api-key` included, in its message and in a
     /// `request_headers` member, as some providers and proxies do. A test of credential scrubbing.
     public var echoRequestHeaders: Bool
+    /// Statuses answered, in order, to the next requests of an operation (keys as in `errorRate`): each request
+    /// takes the first status left (and removes it) before `errorRate` is drawn, e.g. `{"gcs.upload": [503, 500]}`
+    /// fails the next two Cloud Storage uploads, then lets them through.
+    public var failNext: [String: [Int]]
+    /// Byte counts, one per chunk, for the next Cloud Storage resumable data chunks: such a chunk is read in full but
+    /// keeps only its first N bytes (rounded down to a multiple of 256 KiB, as after a broken connection), and
+    /// answers 503. A client must ask the session what it kept and resume from there.
+    public var truncateNextChunks: [Int64]
+    /// Every Cloud Storage listing begins with an empty page whose `nextPageToken` points at the first entry, as
+    /// Cloud Storage may answer when it skips many deleted objects.
+    public var gcsEmptyFirstPage: Bool
+    /// Every Cloud Storage list page answers the same `nextPageToken` (one pointing at the first entry): a server
+    /// that never advances.
+    public var gcsStuckPageToken: Bool
 
     public init(
         seed: UInt64? = nil,
@@ -115,7 +129,11 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         acceptThenFailRate: Double = 0,
         listLagSeconds: Double = 0,
         resetConnectionRate: Double = 0,
-        echoRequestHeaders: Bool = false
+        echoRequestHeaders: Bool = false,
+        failNext: [String: [Int]] = [:],
+        truncateNextChunks: [Int64] = [],
+        gcsEmptyFirstPage: Bool = false,
+        gcsStuckPageToken: Bool = false
     ) {
         self.seed = seed
         self.errorRate = errorRate
@@ -126,11 +144,16 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         self.listLagSeconds = listLagSeconds
         self.resetConnectionRate = resetConnectionRate
         self.echoRequestHeaders = echoRequestHeaders
+        self.failNext = failNext
+        self.truncateNextChunks = truncateNextChunks
+        self.gcsEmptyFirstPage = gcsEmptyFirstPage
+        self.gcsStuckPageToken = gcsStuckPageToken
     }
 
     private enum CodingKeys: String, CodingKey {
         case seed, errorRate, errorStatuses, retryAfterSeconds, latencyMilliseconds
         case acceptThenFailRate, listLagSeconds, resetConnectionRate, echoRequestHeaders
+        case failNext, truncateNextChunks, gcsEmptyFirstPage, gcsStuckPageToken
     }
 
     public init(from decoder: any Decoder) throws {
@@ -145,6 +168,11 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         self.listLagSeconds = try c.decodeIfPresent(Double.self, forKey: .listLagSeconds) ?? defaults.listLagSeconds
         self.resetConnectionRate = try c.decodeIfPresent(Double.self, forKey: .resetConnectionRate) ?? defaults.resetConnectionRate
         self.echoRequestHeaders = try c.decodeIfPresent(Bool.self, forKey: .echoRequestHeaders) ?? defaults.echoRequestHeaders
+        self.failNext = try c.decodeIfPresent([String: [Int]].self, forKey: .failNext) ?? defaults.failNext
+        self.truncateNextChunks =
+            try c.decodeIfPresent([Int64].self, forKey: .truncateNextChunks) ?? defaults.truncateNextChunks
+        self.gcsEmptyFirstPage = try c.decodeIfPresent(Bool.self, forKey: .gcsEmptyFirstPage) ?? defaults.gcsEmptyFirstPage
+        self.gcsStuckPageToken = try c.decodeIfPresent(Bool.self, forKey: .gcsStuckPageToken) ?? defaults.gcsStuckPageToken
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -158,6 +186,10 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         try c.encode(listLagSeconds, forKey: .listLagSeconds)
         try c.encode(resetConnectionRate, forKey: .resetConnectionRate)
         try c.encode(echoRequestHeaders, forKey: .echoRequestHeaders)
+        try c.encode(failNext, forKey: .failNext)
+        try c.encode(truncateNextChunks, forKey: .truncateNextChunks)
+        try c.encode(gcsEmptyFirstPage, forKey: .gcsEmptyFirstPage)
+        try c.encode(gcsStuckPageToken, forKey: .gcsStuckPageToken)
     }
 
     /// Checks ranges; returns a message naming the first bad field, or nil.
@@ -176,6 +208,15 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         if !(0...1).contains(acceptThenFailRate) { return "acceptThenFailRate must be between 0 and 1" }
         if listLagSeconds < 0 || !listLagSeconds.isFinite { return "listLagSeconds must be a non-negative number" }
         if !(0...1).contains(resetConnectionRate) { return "resetConnectionRate must be between 0 and 1" }
+        for (key, statuses) in failNext.sorted(by: { $0.key < $1.key }) {
+            if !FaultPlan.operationKeys.contains(key) {
+                return "failNext: unknown operation key '\(key)' (use one of \(FaultPlan.operationKeys.joined(separator: ", ")))"
+            }
+            for status in statuses where !(400...599).contains(status) {
+                return "failNext[\(key)]: \(status) is not an HTTP error status (400-599)"
+            }
+        }
+        if truncateNextChunks.contains(where: { $0 < 0 }) { return "truncateNextChunks must not be negative" }
         return nil
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 
@@ -6,6 +7,35 @@ enum StoredContent: Sendable {
     case memory(ByteBuffer)
     /// Absolute path of a file owned by the simulator.
     case disk(String)
+}
+
+extension StoredContent {
+    /// Moves (a file) or writes (memory) the bytes to `path`, whose folder must exist.
+    func place(at path: String) throws {
+        switch self {
+        case .disk(let source):
+            guard rename(source, path) == 0 else { throw SimIOError("cannot move upload to", path: path) }
+        case .memory(let buffer):
+            guard FileManager.default.createFile(atPath: path, contents: Data(buffer.readableBytesView)) else {
+                throw SimIOError("cannot write", path: path)
+            }
+        }
+    }
+}
+
+/// Writes `value` as sorted-key JSON to `path`, atomically (through `path.tmp` and a rename). False when that
+/// failed; the temporary file is removed.
+func writeJSONAtomically(_ value: some Encodable, to path: String) -> Bool {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let tmp = path + ".tmp"
+    guard let data = try? encoder.encode(value), FileManager.default.createFile(atPath: tmp, contents: data),
+        rename(tmp, path) == 0
+    else {
+        unlink(tmp)
+        return false
+    }
+    return true
 }
 
 struct SimIOError: Error, CustomStringConvertible {
@@ -33,8 +63,8 @@ final class ContentWriter {
 
     private var backing: Backing
     private(set) var size: Int64 = 0
-    private var sha: SHA256Hasher?
-    private var md5: MD5Hasher?
+    private var sha: SHA256?
+    private var md5: Insecure.MD5?
 
     /// - Parameters:
     ///   - path: nil keeps the bytes in memory; otherwise they are written to this (new) file.
@@ -56,8 +86,8 @@ final class ContentWriter {
             let reserve = Int(min(max(expectedBytes ?? 0, 0), ContentWriter.maxReservedBytes))
             backing = .memory(ByteBufferAllocator().buffer(capacity: reserve))
         }
-        if computeSHA256 { sha = SHA256Hasher() }
-        if computeMD5 { md5 = MD5Hasher() }
+        if computeSHA256 { sha = SHA256() }
+        if computeMD5 { md5 = Insecure.MD5() }
     }
 
     deinit {
@@ -66,8 +96,8 @@ final class ContentWriter {
 
     func write(_ raw: UnsafeRawBufferPointer) throws {
         guard raw.count > 0 else { return }
-        sha?.update(raw)
-        md5?.update(raw)
+        sha?.update(bufferPointer: raw)
+        md5?.update(bufferPointer: raw)
         size += Int64(raw.count)
         switch backing {
         case .memory(var buffer):
@@ -91,8 +121,8 @@ final class ContentWriter {
 
     /// Stops writing and hands over the content with its SHA-256 (and MD5 when asked for).
     func finish() throws -> (content: StoredContent, sha256: String?, md5: String?) {
-        let digest = sha?.finalizeHex()
-        let md5Digest = md5?.finalizeHex()
+        let digest = sha.map { hexString($0.finalize()) }
+        let md5Digest = md5.map { hexString($0.finalize()) }
         switch backing {
         case .memory(let buffer):
             backing = .closed
@@ -170,26 +200,24 @@ enum ContentReader {
         }
     }
 
-    /// SHA-256 of a content, reading a file one chunk at a time.
-    static func sha256(_ content: StoredContent) -> String? {
-        var hasher = SHA256Hasher()
+    /// Calls `body` with the content's bytes, one chunk (at most 1 MiB) at a time.
+    static func forEachChunk(_ content: StoredContent, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         switch content {
         case .memory(let buffer):
-            buffer.withUnsafeReadableBytes { hasher.update($0) }
+            buffer.withUnsafeReadableBytes { body($0) }
         case .disk(let path):
             let fd = open(path, O_RDONLY)
-            guard fd >= 0 else { return nil }
+            guard fd >= 0 else { throw SimIOError("cannot open", path: path) }
             defer { close(fd) }
             var chunk = [UInt8](repeating: 0, count: 1024 * 1024)
             while true {
                 let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
                 if n < 0 && errno == EINTR { continue }
-                if n < 0 { return nil }
+                if n < 0 { throw SimIOError("cannot read", path: path) }
                 if n == 0 { break }
-                chunk.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                chunk.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             }
         }
-        return hasher.finalizeHex()
     }
 
     /// All bytes of a content (for small inspections only).

@@ -143,7 +143,7 @@ struct GCSState: Sendable {
     /// Issued access tokens by the SHA-256 of the token (tokens themselves are not kept).
     var tokens: [String: GCSIssuedToken] = [:]
     /// Public keys registered with `Simulator.registerServiceAccount`, by `client_email`.
-    var serviceAccounts: [String: RSAPublicKey] = [:]
+    var serviceAccounts: [String: ServiceAccountPublicKey] = [:]
     var lastGeneration: Int64 = 0
 }
 
@@ -264,29 +264,15 @@ struct GCSQuery: Sendable {
 }
 
 enum GCSTime {
+    private static let format = Date.ISO8601FormatStyle(
+        includingFractionalSeconds: true, timeZone: TimeZone(secondsFromGMT: 0)!)
+
     /// RFC 3339 in UTC with milliseconds, e.g. `2024-05-01T12:00:00.250Z`.
     static func rfc3339(_ seconds: Double) -> String {
-        let totalMillis = Int64((seconds * 1000).rounded(.down))
-        let millis = Int(((totalMillis % 1000) + 1000) % 1000)
-        let secs = (totalMillis - Int64(millis)) / 1000
-        var days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
-        let secondOfDay = Int(secs - days * 86_400)
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let dayOfEra = days - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(Int64(secondOfDay / 3600), 2)):"
-            + "\(pad(Int64(secondOfDay / 60 % 60), 2)):\(pad(Int64(secondOfDay % 60), 2)).\(pad(Int64(millis), 3))Z"
+        // Whole milliseconds, rounded down. A quarter millisecond more keeps the binary fraction from falling just
+        // below the millisecond it names, whether the formatter truncates or rounds.
+        let millis = (seconds * 1000).rounded(.down)
+        return Date(timeIntervalSince1970: (millis + 0.25) / 1000).formatted(format)
     }
 }
 
@@ -311,74 +297,5 @@ enum Base64URL {
         if base64.count % 4 == 1 { return nil }
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         return Data(base64Encoded: base64).map { Array($0) }
-    }
-}
-
-// MARK: Digests
-
-/// CRC-32C (Castagnoli), as Cloud Storage reports it in `crc32c`.
-struct CRC32C: Sendable {
-    private static let table: [UInt32] = (0..<256).map { index in
-        var crc = UInt32(index)
-        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-        return crc
-    }
-
-    private var crc: UInt32 = 0xFFFF_FFFF
-
-    mutating func update(_ raw: UnsafeRawBufferPointer) {
-        var value = crc
-        CRC32C.table.withUnsafeBufferPointer { table in
-            for byte in raw { value = table[Int((value ^ UInt32(byte)) & 0xff)] ^ (value >> 8) }
-        }
-        crc = value
-    }
-
-    var value: UInt32 { crc ^ 0xFFFF_FFFF }
-
-    /// Base64 of the four big-endian bytes.
-    var base64: String {
-        let v = value
-        return Data([UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
-            .base64EncodedString()
-    }
-}
-
-enum GCSDigests {
-    /// MD5 and CRC32C (both base64) of a content, read one chunk at a time, and its size.
-    static func compute(_ content: StoredContent) throws -> (md5: String, crc32c: String, size: Int64) {
-        var md5 = MD5Hasher()
-        var crc = CRC32C()
-        var size: Int64 = 0
-        switch content {
-        case .memory(let buffer):
-            buffer.withUnsafeReadableBytes { raw in
-                md5.update(raw)
-                crc.update(raw)
-            }
-            size = Int64(buffer.readableBytes)
-        case .disk(let path):
-            let fd = open(path, O_RDONLY)
-            guard fd >= 0 else { throw SimIOError("cannot open", path: path) }
-            defer { close(fd) }
-            var chunk = [UInt8](repeating: 0, count: 1024 * 1024)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { throw SimIOError("cannot read", path: path) }
-                if n == 0 { break }
-                chunk.withUnsafeBytes { raw in
-                    let slice = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                    md5.update(slice)
-                    crc.update(slice)
-                }
-                size += Int64(n)
-            }
-        }
-        let hex = Array(md5.finalizeHex().utf8)
-        let md5Bytes = stride(from: 0, to: hex.count, by: 2).map { offset -> UInt8 in
-            UInt8(String(decoding: hex[offset..<offset + 2], as: UTF8.self), radix: 16)!
-        }
-        return (Data(md5Bytes).base64EncodedString(), crc.base64, size)
     }
 }

@@ -46,7 +46,7 @@ extension SimulatorCore {
             for name in names where !keep.contains(name) { try? fm.removeItem(atPath: "\(directory)/\(name)") }
             buckets[bucket] = state
         }
-        gcs.withLock { state in
+        gcs.withLockedValue { state in
             state.buckets = buckets
             state.lastGeneration = max(state.lastGeneration, lastGeneration)
             // Sessions wrote to <storage>/tmp, which loadStorage() just emptied.
@@ -84,19 +84,19 @@ extension SimulatorCore {
 
     /// Creates a bucket; false when it already existed.
     func createGCSBucket(_ name: String) throws -> Bool {
-        try gcs.withLock { state in
+        try gcs.withLockedValue { state in
             guard state.buckets[name] == nil else { return false }
             try ensureBucket(name, in: &state)
             return true
         }
     }
 
-    func gcsBucket(_ name: String) -> GCSBucketState? { gcs.withLock { $0.buckets[name] } }
+    func gcsBucket(_ name: String) -> GCSBucketState? { gcs.withLockedValue { $0.buckets[name] } }
 
     // MARK: Objects
 
     func gcsObject(bucket: String, name: String) throws -> GCSObjectRecord {
-        try gcs.withLock { state in
+        try gcs.withLockedValue { state in
             guard let found = state.buckets[bucket] else { throw GCSError.noSuchBucket }
             guard let record = found.objects[GCSName.key(name)] else {
                 throw GCSError.noSuchObject(bucket: bucket, name: name)
@@ -108,7 +108,7 @@ extension SimulatorCore {
     /// Every object of a bucket, in listing order (UTF-8 byte order of the names); cached until the bucket changes
     /// (a copy-on-write array, so a listing page takes it without copying or sorting).
     func gcsObjects(bucket: String) throws -> [GCSObjectRecord] {
-        try gcs.withLock { state in
+        try gcs.withLockedValue { state in
             guard let found = state.buckets[bucket] else { throw GCSError.noSuchBucket }
             if let sorted = found.sorted { return sorted }
             let sorted = found.objects.values.sorted { GCSName.precedes($0.name, $1.name) }
@@ -121,7 +121,7 @@ extension SimulatorCore {
         if let directory = gcsBucketDirectory(record.bucket) {
             return .disk("\(directory)/\(record.fileStem).bin")
         }
-        return gcs.withLock { state in
+        return gcs.withLockedValue { state in
             guard state.buckets[record.bucket]?.objects[record.key]?.generation == record.generation else {
                 return nil
             }
@@ -138,12 +138,12 @@ extension SimulatorCore {
     ) throws -> GCSObjectRecord {
         let digests: (md5: String, crc32c: String, size: Int64)
         do {
-            digests = try GCSDigests.compute(content)
+            digests = try Digests.gcs(content)
         } catch {
             if case .disk(let path) = content { unlink(path) }
             throw error
         }
-        let outcome = gcs.withLock { state -> Result<(GCSObjectRecord, GCSObjectRecord?), any Error> in
+        let outcome = gcs.withLockedValue { state -> Result<(GCSObjectRecord, GCSObjectRecord?), any Error> in
             do {
                 let key = GCSName.key(name)
                 let previous = state.buckets[bucket]?.objects[key]
@@ -182,21 +182,8 @@ extension SimulatorCore {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let binPath = "\(directory)/\(record.fileStem).bin"
-        switch content {
-        case .disk(let path):
-            guard rename(path, binPath) == 0 else { throw SimIOError("cannot move upload to", path: binPath) }
-        case .memory(let buffer):
-            guard fm.createFile(atPath: binPath, contents: Data(buffer.readableBytesView)) else {
-                throw SimIOError("cannot write", path: binPath)
-            }
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let tmp = "\(directory)/\(record.fileStem).json.tmp"
-        guard let data = try? encoder.encode(record), fm.createFile(atPath: tmp, contents: data),
-            rename(tmp, "\(directory)/\(record.fileStem).json") == 0
-        else {
-            unlink(tmp)
+        try content.place(at: binPath)
+        guard writeJSONAtomically(record, to: "\(directory)/\(record.fileStem).json") else {
             // Put the bytes back where the caller expects to clean them up.
             if case .disk(let path) = content { _ = rename(binPath, path) } else { unlink(binPath) }
             throw SimIOError("cannot write metadata", path: directory)
@@ -205,7 +192,7 @@ extension SimulatorCore {
 
     /// Deletes the live version of an object.
     func deleteGCSObject(bucket: String, name: String, generation: Int64?, preconditions: GCSPreconditions?) throws {
-        let removed = try gcs.withLock { state -> GCSObjectRecord in
+        let removed = try gcs.withLockedValue { state -> GCSObjectRecord in
             guard state.buckets[bucket] != nil else { throw GCSError.noSuchBucket }
             let key = GCSName.key(name)
             guard let record = state.buckets[bucket]?.objects[key], generation == nil || generation == record.generation
@@ -224,8 +211,8 @@ extension SimulatorCore {
     /// The content's SHA-256 (hex), computed and remembered on first use.
     func gcsSHA256(_ record: GCSObjectRecord) -> String {
         if let known = record.sha256 { return known }
-        guard let content = gcsContent(record), let digest = ContentReader.sha256(content) else { return "" }
-        gcs.withLock { state in
+        guard let content = gcsContent(record), let digest = Digests.sha256Hex(content) else { return "" }
+        gcs.withLockedValue { state in
             if state.buckets[record.bucket]?.objects[record.key]?.generation == record.generation {
                 state.buckets[record.bucket]?.objects[record.key]?.sha256 = digest
             }
@@ -246,16 +233,16 @@ extension SimulatorCore {
 
     /// A fresh access token, valid for `lifetime` seconds.
     func issueGCSToken(scopes: [String], lifetime: Double = SimulatorCore.accessTokenLifetime) -> String {
-        let token = state.withLock { "ya29.sim-" + $0.idRandom.alphanumeric(48) }
-        let hash = SHA256Hasher.hex(Array(token.utf8))
-        gcs.withLock { $0.tokens[hash] = GCSIssuedToken(expires: SimulatorCore.now() + lifetime, scopes: scopes) }
+        let token = state.withLockedValue { "ya29.sim-" + $0.idRandom.alphanumeric(48) }
+        let hash = Digests.sha256Hex(Array(token.utf8))
+        gcs.withLockedValue { $0.tokens[hash] = GCSIssuedToken(expires: SimulatorCore.now() + lifetime, scopes: scopes) }
         return token
     }
 
     func gcsToken(_ token: String) -> GCSIssuedToken? {
-        let hash = SHA256Hasher.hex(Array(token.utf8))
-        return gcs.withLock { $0.tokens[hash] }
+        let hash = Digests.sha256Hex(Array(token.utf8))
+        return gcs.withLockedValue { $0.tokens[hash] }
     }
 
-    func newGCSUploadID() -> String { state.withLock { "ADPycd" + $0.idRandom.alphanumeric(58) } }
+    func newGCSUploadID() -> String { state.withLockedValue { "ADPycd" + $0.idRandom.alphanumeric(58) } }
 }

@@ -77,9 +77,9 @@ extension SimulatorRoutes {
         guard !scopes.isEmpty else {
             throw OAuthError(error: "invalid_scope", description: "Invalid OAuth scope or ID token audience provided.")
         }
-        if let key = core.gcs.withLock({ $0.serviceAccounts[issuer] }) {
+        if let key = core.gcs.withLockedValue({ $0.serviceAccounts[issuer] }) {
             let signed = Array(assertion.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-            guard key.verifyRS256(signature: signature, message: signed) else {
+            guard key.verifiesRS256(signature: signature, message: signed) else {
                 throw OAuthError.invalidGrant("Invalid JWT Signature.")
             }
         }

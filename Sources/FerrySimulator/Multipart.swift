@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 
 /// Header values of one multipart part that the simulator cares about.
 struct MultipartPartHeaders: Sendable, Equatable {
@@ -278,5 +279,34 @@ enum HeaderValue {
         default:
             return nil
         }
+    }
+}
+
+extension MultipartParser {
+    /// Feeds a whole request body to `sink`, then checks that the closing boundary came. Parsing stops at the first
+    /// malformed byte, or once `accept` (called with each chunk's size) refuses; the rest of the body is still read,
+    /// so an early answer arrives cleanly. A malformed body is returned, not thrown, for the caller to answer in its
+    /// own wire format. Throws only when reading the body fails.
+    mutating func parse<Sink: MultipartSink>(
+        _ body: RequestBody, into sink: inout Sink, accept: (inout Sink, Int) -> Bool
+    ) async throws -> (any Error)? {
+        var failure: (any Error)?
+        var refused = false
+        for try await chunk in body {
+            if failure != nil || refused { continue }
+            guard accept(&sink, chunk.readableBytes) else {
+                refused = true
+                continue
+            }
+            do {
+                try chunk.withUnsafeReadableBytes { try feed($0, sink: &sink) }
+            } catch {
+                failure = error
+            }
+        }
+        if failure == nil, !refused {
+            do { try finish() } catch { failure = error }
+        }
+        return failure
     }
 }

@@ -53,7 +53,7 @@ extension Simulator {
 
     /// Names of the buckets that exist, sorted.
     public func buckets() -> [String] {
-        core.gcs.withLock { Array($0.buckets.keys) }.sorted()
+        core.gcs.withLockedValue { Array($0.buckets.keys) }.sorted()
     }
 
     /// An access token the Cloud Storage routes accept (as if `POST /token` had issued it), valid for
@@ -72,7 +72,7 @@ extension Simulator {
     /// or an X.509 `CERTIFICATE`. JWTs of issuers never registered are checked for shape, claims and times only.
     /// - Throws: when the PEM holds no RSA key the simulator can read.
     public func registerServiceAccount(email: String, pem: String) throws {
-        let key = try RSAPublicKey(pem: pem)
-        core.gcs.withLock { $0.serviceAccounts[email] = key }
+        let key = try ServiceAccountPublicKey(pem: pem)
+        core.gcs.withLockedValue { $0.serviceAccounts[email] = key }
     }
 }

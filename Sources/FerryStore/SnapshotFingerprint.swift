@@ -1,7 +1,7 @@
 import FerryCore
 import GRDB
 
-/// A 128-bit hash over everything a status snapshot stores, so a converged run whose snapshot is unchanged can tell so
+/// A SHA-256 over everything a status snapshot stores, so a converged run whose snapshot is unchanged can tell so
 /// without encoding the plan into JSON and comparing 40,000 rows (`StateStore.saveSnapshot`).
 ///
 /// Values go through `Encodable` (every stored property, whatever is added later) into an unambiguous byte stream:
@@ -10,7 +10,7 @@ import GRDB
 /// version tag below changes whenever the stream or the stored rows change shape).
 struct SnapshotFingerprint {
     /// Bump when the byte stream or the rows derived from a plan change.
-    static let version = "ferry-snapshot-fingerprint-2"
+    static let version = "ferry-snapshot-fingerprint-3"
 
     private let sink = FingerprintSink()
 
@@ -49,82 +49,13 @@ struct SnapshotFingerprint {
         }
     }
 
-    /// 128 bits (two XXH64 with different seeds) of everything added, in hex, or nil when a value could not be
-    /// fingerprinted. Not a cryptographic hash: it only tells a run whether its own previous snapshot is unchanged.
+    /// SHA-256 of everything added, in hex, or nil when a value could not be fingerprinted. It only tells a run
+    /// whether its own previous snapshot is unchanged.
     func hexDigest() -> String? {
         guard !sink.unsupported else { return nil }
-        let (first, second) = sink.bytes.withUnsafeBytes { (XXH64.hash($0, seed: 0), XXH64.hash($0, seed: 0x5EED_F0E5)) }
-        func hex(_ value: UInt64) -> String {
-            let text = String(value, radix: 16)
-            return String(repeating: "0", count: 16 - text.count) + text
-        }
-        return "xxh64x2:" + hex(first) + hex(second)
-    }
-}
-
-/// XXH64 (xxHash, 64-bit), a fast non-cryptographic hash with good dispersion.
-enum XXH64 {
-    private static let p1: UInt64 = 0x9E37_79B1_85EB_CA87
-    private static let p2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-    private static let p3: UInt64 = 0x1656_67B1_9E37_79F9
-    private static let p4: UInt64 = 0x85EB_CA77_C2B2_AE63
-    private static let p5: UInt64 = 0x27D4_EB2F_1656_67C5
-
-    @inline(__always) private static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
-
-    @inline(__always) private static func round(_ acc: UInt64, _ input: UInt64) -> UInt64 {
-        rotl(acc &+ input &* p2, 31) &* p1
-    }
-
-    @inline(__always) private static func merge(_ acc: UInt64, _ value: UInt64) -> UInt64 {
-        (acc ^ round(0, value)) &* p1 &+ p4
-    }
-
-    static func hash(_ data: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
-        let count = data.count
-        var offset = 0
-        @inline(__always) func word(_ at: Int) -> UInt64 { UInt64(littleEndian: data.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
-        var h: UInt64
-        if count >= 32 {
-            var v1 = seed &+ p1 &+ p2
-            var v2 = seed &+ p2
-            var v3 = seed
-            var v4 = seed &- p1
-            while offset + 32 <= count {
-                v1 = round(v1, word(offset))
-                v2 = round(v2, word(offset + 8))
-                v3 = round(v3, word(offset + 16))
-                v4 = round(v4, word(offset + 24))
-                offset += 32
-            }
-            h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
-            h = merge(merge(merge(merge(h, v1), v2), v3), v4)
-        } else {
-            h = seed &+ p5
-        }
-        h &+= UInt64(count)
-        while offset + 8 <= count {
-            h ^= round(0, word(offset))
-            h = rotl(h, 27) &* p1 &+ p4
-            offset += 8
-        }
-        if offset + 4 <= count {
-            let four = UInt64(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            h ^= four &* p1
-            h = rotl(h, 23) &* p2 &+ p3
-            offset += 4
-        }
-        while offset < count {
-            h ^= UInt64(data[offset]) &* p5
-            h = rotl(h, 11) &* p1
-            offset += 1
-        }
-        h ^= h >> 33
-        h &*= p2
-        h ^= h >> 29
-        h &*= p3
-        h ^= h >> 32
-        return h
+        var hasher = SHA256Digest()  // swift-crypto's SHA256, with FerryCore's hex
+        hasher.update(sink.bytes)
+        return "sha256:" + hasher.hexDigest()
     }
 }
 

@@ -39,13 +39,6 @@ func withRuntime(
     if code != 0 { throw ExitCode(code) }
 }
 
-/// Loads manifests and prints warnings; validation errors propagate as `ValidationFailed`.
-func loadInputs(_ runtime: Runtime) async throws -> LoadedInputs {
-    let inputs = try await runtime.engine.load(validated: runtime.manifests)
-    for warning in inputs.warnings { runtime.console.err(warning.description) }
-    return inputs
-}
-
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, markdown
 }
@@ -64,8 +57,6 @@ extension Runtime {
         case .markdown: console.out(plan.renderMarkdown())
         }
     }
-
-    var now: Double { Date().timeIntervalSince1970 }
 }
 
 /// `--parallelism N`: uploads and deletes in flight per endpoint (default 4), for `apply` and `reconcile`.

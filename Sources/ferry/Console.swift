@@ -42,6 +42,10 @@ struct Console: Sendable {
     func reporter(verbose: Bool = true) -> @Sendable (EngineEvent) -> Void {
         let console = self
         return { event in
+            if case .warning(let diagnostic) = event {
+                console.err(diagnostic.description)
+                return
+            }
             guard verbose else { return }
             switch event {
             case .observed(let endpoint, let files, let pages):
@@ -62,6 +66,8 @@ struct Console: Sendable {
                 console.err(console.paintErr("  failed: \(action.kind.rawValue) \(action.file): \(message)", "31"))
             case .round(let number):
                 if number > 1 { console.err("Round \(number): observing again") }
+            case .warning:
+                break  // printed above, whatever the verbosity
             }
         }
     }

@@ -3,6 +3,7 @@ import FerryCore
 import FerryEngine
 import FerrySimulator
 import Foundation
+import Logging
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +28,16 @@ struct DemoCommand: AsyncParsableCommand {
         let console = Console(noColor: noColor)
         // Cloud Storage is reached the way emulators are (STORAGE_EMULATOR_HOST), so it takes anonymous requests.
         let simulator = Simulator(configuration: SimulatorConfiguration(gcsAuthentication: .anonymous))
-        let port = try await simulator.start()
+        let succeeded = try await withServices([simulator], logger: Logger(label: "ferry.demo")) {
+            try await demo(on: simulator, console: console)
+        }
+        console.out(succeeded ? "\nDemo converged.\n" : "\nDemo did not converge.\n")
+        if !succeeded { throw ExitCode(1) }
+    }
+
+    /// plan → apply → plan against a running simulator; true when the second plan is empty and sent only lists.
+    func demo(on simulator: Simulator, console: Console) async throws -> Bool {
+        let port = try await simulator.listeningPort()
         let openAIKey = "sk-ferry-demo-openai"
         let azureKey = "ferry-demo-azure"
         var environment = ProcessInfo.processInfo.environment
@@ -55,21 +65,17 @@ struct DemoCommand: AsyncParsableCommand {
         var succeeded = false
         do {
             try await withRuntime(options, policy: PlanPolicy(), environment: environment) { runtime in
-                let inputs = try await loadInputs(runtime)
-                func heading(_ text: String) { console.out("\n" + (console.colorStdout ? "\u{1B}[1m\(text)\u{1B}[0m" : text) + "\n\n") }
+                func heading(_ text: String) {
+                    console.out("\n" + (console.colorStdout ? "\u{1B}[1m\(text)\u{1B}[0m" : text) + "\n\n")
+                }
 
                 heading("$ ferry plan")
-                let first = try runtime.engine.plan(inputs, try await runtime.engine.observe(inputs))
-                try runtime.printPlan(first, format: .text)
+                let first = try await runtime.engine.planPass(validated: runtime.manifests)
+                try runtime.printPlan(first.plan, format: .text)
 
                 heading("$ ferry apply --auto-approve")
-                let lease = try await WriterLease.acquire(store: runtime.store)
-                let run = try runtime.store.startRun(command: "apply", at: runtime.now)
-                let report = try await runtime.engine.reconcile(inputs, maxRounds: 3, run: run)
-                try runtime.store.finishRun(
-                    run, outcome: report.outcome.rawValue, summary: report.lastPlan.summaryLine,
-                    applied: report.applied, failed: report.failures.count, requests: report.requests, at: runtime.now)
-                lease.release()
+                let applied = try await runtime.engine.reconcilePass(validated: runtime.manifests, maxRounds: 3)
+                let report = applied.report
                 console.out(
                     "Apply complete: \(report.applied) action(s) applied, \(report.failures.count) failed "
                         + "(\(report.outcome.rawValue)).\n")
@@ -80,21 +86,21 @@ struct DemoCommand: AsyncParsableCommand {
                 heading("$ ferry plan   # again: nothing left to do")
                 simulator.resetStats()
                 let before = runtime.engine.requestCount()
-                let second = try runtime.engine.plan(inputs, try await runtime.engine.observe(inputs))
-                try runtime.printPlan(second, format: .text)
+                let second = try await runtime.engine.planPass(validated: runtime.manifests)
+                try runtime.printPlan(second.plan, format: .text)
                 let stats = simulator.stats()
                 let nonList = stats.requests.filter { !$0.key.hasPrefix("GET ") || $0.key.contains("{id}") }
+                let counts = stats.requests.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
                 console.out(
                     "\nRequests for the converged plan: \(runtime.engine.requestCount() - before) "
-                        + "(\(stats.requests.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))).\n")
-                succeeded = report.outcome == .converged && second.isEmpty && nonList.isEmpty
-                return succeeded ? 0 : 1
+                        + "(\(counts.joined(separator: ", "))).\n")
+                let converged = report.outcome == .converged && second.plan.isEmpty && nonList.isEmpty
+                succeeded = converged
+                return converged ? 0 : 1
             }
-        } catch {
-            await simulator.stop()
-            throw error
+        } catch let exit as ExitCode where exit.rawValue == 1 {
+            return false
         }
-        await simulator.stop()
-        console.out(succeeded ? "\nDemo converged.\n" : "\nDemo did not converge.\n")
+        return succeeded
     }
 }

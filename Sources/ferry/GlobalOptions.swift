@@ -33,12 +33,12 @@ struct GlobalOptions: ParsableArguments {
         let manifestsURL = URL(fileURLWithPath: manifests).standardizedFileURL
         let rootPath = (root ?? environment["FERRY_ROOT"]).map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? manifestsURL.path
         guard FileManager.default.fileExists(atPath: manifestsURL.path) else {
-            throw CLIError("manifests directory \(manifests) does not exist (pass --manifests DIR)")
+            throw CLIError(.invalidArgument, "manifests directory \(manifests) does not exist (pass --manifests DIR)")
         }
         let resolvedRoot = try FileSystemSourceTree(root: rootPath).root
         let resolvedManifests = try FileSystemSourceTree(root: manifestsURL.path).root
         guard resolvedManifests == resolvedRoot || resolvedManifests.hasPrefix(resolvedRoot + "/") else {
-            throw CLIError("the manifests directory \(manifests) must be inside --root \(rootPath)")
+            throw CLIError(.invalidArgument, "the manifests directory \(manifests) must be inside --root \(rootPath)")
         }
         let relative = resolvedManifests == resolvedRoot ? "" : String(resolvedManifests.dropFirst(resolvedRoot.count + 1))
         let display = root.map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? (manifests.hasSuffix("/") ? manifests : manifests + "/")
@@ -64,8 +64,23 @@ struct GuardOptions: ParsableArguments {
     var policy: PlanPolicy { PlanPolicy(maxDeletes: maxDeletes, allowEmpty: allowEmpty) }
 }
 
-/// A failure with a message for the user; exits 1.
+/// A failure with a message for the user; exits 1. Callers match on `code`, not on the text.
 struct CLIError: Error, CustomStringConvertible {
+    /// The kind of failure.
+    enum Code: String {
+        /// A flag or path that cannot work (a missing manifests directory, manifests outside --root).
+        case invalidArgument = "invalid argument"
+        /// A file named on the command line cannot be read or parsed.
+        case unreadableFile = "unreadable file"
+        /// An apply that needs a confirmation had no terminal to ask on.
+        case notConfirmed = "not confirmed"
+    }
+
+    let code: Code
     let description: String
-    init(_ description: String) { self.description = description }
+
+    init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }

@@ -26,21 +26,16 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withRuntime(options, policy: guards.policy) { runtime in
-            let inputs = try await loadInputs(runtime)
-            let run = try runtime.store.startRun(command: "plan", at: runtime.now)
-            let observed = try await runtime.engine.observe(inputs)
-            let plan = try runtime.engine.plan(inputs, observed)
+            let result = try await runtime.engine.planPass(validated: runtime.manifests)
+            let plan = result.plan
             try runtime.printPlan(plan, format: output, stats: runtime.engine.stats())
             if let out {
-                let saved = SavedPlan(plan: plan, createdAt: Int64(runtime.now), manifestRoot: options.manifests)
+                let saved = SavedPlan(
+                    plan: plan, createdAt: runtime.engine.clock.nowSeconds(), manifestRoot: options.manifests)
                 try saved.encoded().write(to: URL(fileURLWithPath: out), options: .atomic)
                 runtime.console.err("Saved the plan to \(out). Apply it with: ferry apply \(out)")
             }
-            let outcome = !plan.blocked.isEmpty ? "refused" : (plan.hasUnknownEndpoints ? "failed" : "planned")
-            try runtime.store.finishRun(
-                run, outcome: outcome, summary: plan.summaryLine, applied: 0, failed: 0,
-                requests: runtime.engine.requestCount(), at: runtime.now)
-            if !plan.blocked.isEmpty || plan.hasUnknownEndpoints { return 1 }
+            if result.outcome != .planned { return 1 }
             return detailedExitcode && !plan.isEmpty ? 2 : 0
         }
     }

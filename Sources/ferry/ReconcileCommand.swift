@@ -4,6 +4,8 @@ import FerryEngine
 import FerryServer
 import FerryStore
 import Foundation
+import Logging
+import ServiceLifecycle
 
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,66 +51,58 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let interval = interval.flatMap(parseDuration) else {
-            try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in try await pass(runtime) }
+            try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in
+                try await pass(runtime)
+            }
             return
         }
-        let shutdown = ShutdownSignal()
         let console = Console(noColor: options.noColor)
+        bootstrapLogging(level: options.logLevel)
+        let logger = Logger(label: "ferry")
+        var services: [any Service] = []
         // The status view reads the same database the passes write, in the same process.
-        var server: StatusServer?
-        if let listen {
+        let status = try listen.map { listen in
             let (host, port) = try StatusServerConfiguration.parseListen(listen)
-            let store = try StateStore(path: options.state)
-            let status = StatusServer(
-                store: store,
+            return StatusServer(
+                store: try StateStore(path: options.state),
                 configuration: StatusServerConfiguration(
                     host: host, port: port, bearerToken: ProcessInfo.processInfo.environment["FERRY_STATUS_TOKEN"]))
-            let bound = try await status.start()
-            console.err("Status view on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)/")
-            server = status
         }
-        var failures = 0
-        while !shutdown.isTriggered {
-            var code: Int32 = 0
-            do {
-                try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in try await pass(runtime) }
-            } catch let exit as ExitCode {
-                code = exit.rawValue
-            }
-            failures = code == 0 ? 0 : failures + 1
-            // Back off after failures (doubling, up to 8 intervals); jitter spreads many reconcilers apart.
-            let factor = Double(1 << min(failures, 3)) * Double.random(in: 0.9...1.1)
-            let wait = interval * factor
-            console.err("Next pass in \(wait.formatted(.units(allowed: [.hours, .minutes, .seconds], width: .narrow))).")
-            if await shutdown.sleep(for: wait) { break }
-        }
-        await server?.stop()
-        console.err("Received \(shutdown.signalName); stopped after the last complete pass.")
+        if let status { services.append(status) }
+        services.append(
+            ReconcileService(
+                interval: interval, logger: logger,
+                willWait: { wait in
+                    console.err(
+                        "Next pass in \(wait.formatted(.units(allowed: [.hours, .minutes, .seconds], width: .narrow))).")
+                },
+                prepare: {
+                    // The status view answers before the first pass starts writing the state it shows.
+                    if let status, let listen {
+                        let bound = try await status.listeningPort()
+                        let host = try StatusServerConfiguration.parseListen(listen).host
+                        console.err("Status view on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)/")
+                    }
+                },
+                pass: { [options, guards, parallel] in
+                    do {
+                        try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) {
+                            runtime in try await pass(runtime)
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }))
+        try await runServices(services, logger: logger)
+        console.err("Stopped after the last complete pass.")
     }
 
-    /// One converge pass: lock, load, reconcile, record, report.
+    /// One converge pass; prints its report and returns the exit code.
     func pass(_ runtime: Runtime) async throws -> Int32 {
-        let inputs = try await loadInputs(runtime)
-        let lease = try await WriterLease.acquire(store: runtime.store, wait: lockTimeout)
-        defer { lease.release() }
-        let started = runtime.now
-        let run = try runtime.store.startRun(command: "reconcile", at: started)
-        let report = try await runtime.engine.reconcile(inputs, maxRounds: maxRounds, run: run)
-        let seconds = (runtime.now - started).formatted(.number.precision(.fractionLength(2)))
-        let line: String
-        switch report.outcome {
-        case .converged:
-            line = "Converged in \(report.rounds) round(s), \(seconds)s: \(report.applied) action(s) applied, "
-                + "\(report.requests) request(s) (\(report.listPages) list page(s)). \(report.lastPlan.summaryLine)"
-        case .notConverged:
-            let unconverged = report.unconverged
-            let failing = unconverged.filter { $0.cause == .failed }.count
-            let unchecked = unconverged.filter { $0.cause == .notChecked }.count
-            line = "Not converged after \(report.rounds) round(s), \(seconds)s: \(unconverged.count) placement(s) not converged "
-                + "(\(failing) failing, \(unchecked) on endpoints that could not be listed). " + report.lastPlan.summaryLine
-        case .refused:
-            line = "Refused: " + report.lastPlan.blocked.joined(separator: "; ")
-        }
+        let result = try await runtime.engine.reconcilePass(
+            validated: runtime.manifests, maxRounds: maxRounds, lockTimeout: lockTimeout)
+        let report = result.report
         if output == .json {
             try runtime.printPlan(report.lastPlan, format: .json, stats: runtime.engine.stats())
         } else if report.outcome != .converged {
@@ -121,10 +115,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                 runtime.console.error("\(action.kind.rawValue) \(action.file) on \(action.endpointID): \(message)")
             }
         }
-        runtime.console.err(line)
-        try runtime.store.finishRun(
-            run, outcome: report.outcome.rawValue, summary: line, applied: report.applied,
-            failed: report.failures.count, requests: report.requests, at: runtime.now)
+        runtime.console.err(result.summary)
         return report.outcome == .converged ? 0 : 1
     }
 }

@@ -8,12 +8,12 @@ import Logging
 
 /// Everything a command needs wired together: logging, the HTTP client, the store and the engine.
 /// Always call `shutdown()`.
-struct Runtime {
+struct Runtime: Sendable {
     let engine: Engine
     let store: StateStore
     let httpClient: HTTPClient
     let console: Console
-    /// The manifests as validated when the runtime was made; `loadInputs` uses them instead of reading them again.
+    /// The manifests as validated when the runtime was made; passes use them instead of reading them again.
     let manifests: LoadedManifests
 
     static func make(
@@ -26,7 +26,8 @@ struct Runtime {
         // Refuse bad manifests before the state file is created or opened: bad input changes nothing.
         let manifests = try Engine.validate(configuration)
         let store = try StateStore(path: options.state)
-        var clientConfiguration = ProviderClientConfiguration()
+        let clock = FerryClock.system
+        var clientConfiguration = ProviderClientConfiguration(clock: clock)
         var httpConfiguration = clientConfiguration.makeHTTPClientConfiguration()
         if let parallelism {
             // N uploads or deletes at once per endpoint, and at most N requests in flight to it (parts of a large
@@ -46,7 +47,7 @@ struct Runtime {
                     try ProviderFactory.makeProvider(
                         endpoint: endpoint, apiKey: secret, httpClient: httpClient, configuration: providerConfiguration,
                         environment: environment, logger: logger)
-                }, logger: logger, report: console.reporter(verbose: progress))
+                }, logger: logger, clock: clock, report: console.reporter(verbose: progress))
             return Runtime(engine: engine, store: store, httpClient: httpClient, console: console, manifests: manifests)
         } catch {
             try? httpClient.syncShutdown()

@@ -2,14 +2,7 @@ import ArgumentParser
 import FerryServer
 import FerryStore
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Logging
 
 /// `ferry serve`: the read-only status view over a state database, until SIGINT or SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
@@ -50,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        bootstrapLogging(level: logLevel)
         let console = Console(noColor: true)
         let store: StateStore
         do {
@@ -60,23 +54,26 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let (host, port) = try StatusServerConfiguration.parseListen(listen)
         let token = ProcessInfo.processInfo.environment["FERRY_STATUS_TOKEN"]
+        let level = Logger.Level(rawValue: logLevel) ?? .warning
         let server = StatusServer(
             store: store,
             configuration: StatusServerConfiguration(
                 host: host, port: port, bearerToken: token, cacheTTL: .milliseconds(Int64(cacheSeconds * 1000)),
-                logLevel: .init(rawValue: logLevel) ?? .warning))
-        let bound: Int
+                logLevel: level))
+        var logger = Logger(label: "ferry.serve")
+        logger.logLevel = level
+        // SIGTERM and SIGINT start a graceful shutdown: the server stops accepting and lets requests in flight
+        // finish, for at most its drain timeout.
         do {
-            bound = try await server.start()
+            try await runServices([server], logger: logger) {
+                let bound = try await server.listeningPort()
+                let shown = host.contains(":") ? "[\(host)]" : host
+                let tokenNote = (token ?? "").isEmpty ? "" : "; bearer token required"
+                console.out("Status view on http://\(shown):\(bound)/ (state \(state)\(tokenNote))\n")
+            }
         } catch {
-            console.error("cannot listen on \(listen): \(error)")
+            console.error("cannot serve on \(listen): \(error)")
             throw ExitCode(1)
         }
-        let shown = host.contains(":") ? "[\(host)]" : host
-        let tokenNote = (token ?? "").isEmpty ? "" : "; bearer token required"
-        FileHandle.standardOutput.write(
-            Data("Status view on http://\(shown):\(bound)/ (state \(state)\(tokenNote))\n".utf8))
-        await ShutdownSignal().wait()
-        await server.stop()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerrySimulator
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -62,20 +63,22 @@ struct SimulatorCommand: AsyncParsableCommand {
             content: SimulatorContentMode(rawValue: content) ?? .keep)
         if let faults {
             guard let data = FileManager.default.contents(atPath: faults) else {
-                throw CLIError("cannot read fault plan \(faults)")
+                throw CLIError(.unreadableFile, "cannot read fault plan \(faults)")
             }
             do {
                 configuration.faults = try JSONDecoder().decode(FaultPlan.self, from: data)
             } catch {
-                throw CLIError("\(faults) is not a valid fault plan: \(error)")
+                throw CLIError(.unreadableFile, "\(faults) is not a valid fault plan: \(error)")
             }
         }
         let simulator = Simulator(configuration: configuration)
-        let bound = try await simulator.start()
-        FileHandle.standardOutput.write(
-            Data(
-                "Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL))\(content == "discard" ? "  content: discard (file bytes are counted, not kept)" : "")\n".utf8))
-        await ShutdownSignal().wait()
-        await simulator.stop()
+        let discard = content == "discard" ? "  content: discard (file bytes are counted, not kept)" : ""
+        try await runServices([simulator], logger: Logger(label: "ferry.simulator")) {
+            let bound = try await simulator.listeningPort()
+            FileHandle.standardOutput.write(
+                Data(
+                    "Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL))\(discard)\n"
+                        .utf8))
+        }
     }
 }

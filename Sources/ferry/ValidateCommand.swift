@@ -13,7 +13,7 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withRuntime(options, policy: PlanPolicy(), progress: false) { runtime in
-            let inputs = try await loadInputs(runtime)
+            let inputs = try await runtime.engine.load(validated: runtime.manifests)
             let placements = inputs.desired.files.reduce(0) { $0 + inputs.desired.placements(of: $1).count }
             runtime.console.out(
                 "Valid: \(inputs.desired.files.count) file(s), \(placements) placement(s) on "

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FerryEngine
+import FerryTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -60,7 +61,7 @@ final class BackgroundFerry: @unchecked Sendable {
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw EngineError("no status view address in the output of ferry:\n\(stdout)\n\(stderr)")
+        throw TestFailure("no status view address in the output of ferry:\n\(stdout)\n\(stderr)")
     }
 
     /// SIGTERM to this process only, then SIGKILL if it is still running after 10 s; waits for the exit.

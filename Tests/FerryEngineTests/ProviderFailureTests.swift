@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FerryCore
 import FerryEngine
 import FerrySimulator
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -104,12 +105,13 @@ struct ProviderFailureTests {
     @Test func providerFailingEverything() async throws {
         let failing = Simulator(
             configuration: SimulatorConfiguration(faults: FaultPlan(errorRate: ["*": 1.0], errorStatuses: [500, 502])))
-        _ = try await failing.start()
+        let failingHost = ServiceHost(failing)
+        _ = try await failing.listeningPort()
         let workspace = try await Self.workspace(azureBase: failing.azureEndpoint)
         defer {
             Task {
                 await workspace.close()
-                await failing.stop()
+                await failingHost.stopQuietly()
             }
         }
         let result = try await FerryProcess.run(["reconcile"], in: workspace)
@@ -134,12 +136,13 @@ struct ProviderFailureTests {
     @Test func providerRefusingCreates() async throws {
         let failing = Simulator(
             configuration: SimulatorConfiguration(faults: FaultPlan(errorRate: ["create": 1.0], errorStatuses: [400])))
-        _ = try await failing.start()
+        let failingHost = ServiceHost(failing)
+        _ = try await failing.listeningPort()
         let workspace = try await Self.workspace(azureBase: failing.azureEndpoint)
         defer {
             Task {
                 await workspace.close()
-                await failing.stop()
+                await failingHost.stopQuietly()
             }
         }
         let result = try await FerryProcess.run(["reconcile"], in: workspace)

@@ -77,16 +77,21 @@ struct SecretsCanaryTests {
         return String((0..<count).map { _ in alphabet.randomElement()! })
     }
 
-    /// The routes of `Sources/FerryServer/StatusRoutes.swift`, read from the source, so a route added later is
-    /// either scanned here or fails this test.
+    /// The routes the status view registers, read from every source file of `Sources/FerryServer/`, so a route
+    /// added later (in any file) is either scanned here or fails this test.
     static func statusRoutesInSource() throws -> [String] {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/FerryServer/StatusRoutes.swift")
-        let text = try String(contentsOf: source, encoding: .utf8)
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/FerryServer")
         let regex = try NSRegularExpression(pattern: #"router\.get\("([^"]+)"\)"#)
-        return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
-            Range($0.range(at: 1), in: text).map { String(text[$0]) }
+        var routes: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        where name.hasSuffix(".swift") {
+            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            routes += regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+                Range($0.range(at: 1), in: text).map { String(text[$0]) }
+            }
         }
+        return routes
     }
 
     /// GETs every status route (each file's `/v1/files/{id}` too, and the error answers), checks each answer's

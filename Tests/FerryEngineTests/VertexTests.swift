@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FerryCore
 import FerryEngine
 import FerrySimulator
+import FerryTestSupport
 import Foundation
 import Testing
 import _CryptoExtras
@@ -123,7 +124,7 @@ final class StorageEmulator: @unchecked Sendable {
                 .deletingLastPathComponent().appendingPathComponent(".venv-test").path
         let executable = venv + "/bin/gcp-storage-emulator"
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw EngineError("gcp-storage-emulator is not installed at \(executable); run the tests with scripts/test.sh")
+            throw TestFailure("gcp-storage-emulator is not installed at \(executable); run the tests with scripts/test.sh")
         }
         port = try Self.freePort()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -142,7 +143,7 @@ final class StorageEmulator: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         stop()
-        throw EngineError("gcp-storage-emulator did not start on port \(port)")
+        throw TestFailure("gcp-storage-emulator did not start on port \(port)")
     }
 
     /// SIGTERM, then SIGKILL if it has not gone within 3 s (its server thread can outlive SIGTERM).
@@ -165,7 +166,7 @@ final class StorageEmulator: @unchecked Sendable {
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard bound else { throw EngineError("cannot find a free port") }
+        guard bound else { throw TestFailure("cannot find a free port") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -4,6 +4,7 @@ import FerryEngine
 import FerryProviders
 import FerrySimulator
 import FerryStore
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -17,6 +18,7 @@ final class Workspace: @unchecked Sendable {
     let root: URL
     let statePath: String
     let simulator: Simulator
+    let simulatorHost: ServiceHost
     let httpClient: HTTPClient
     static let openAIKey = "sk-test-openai-key"
     static let azureKey = "azure-test-key"
@@ -26,7 +28,8 @@ final class Workspace: @unchecked Sendable {
         try FileManager.default.createDirectory(at: root.appendingPathComponent("manifests/docs"), withIntermediateDirectories: true)
         statePath = root.appendingPathComponent("state/state.sqlite").path
         simulator = Simulator(configuration: SimulatorConfiguration(faults: faults, gcsAuthentication: gcsAuthentication))
-        _ = try await simulator.start()
+        simulatorHost = ServiceHost(simulator)
+        _ = try await simulator.listeningPort()
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         write(
             "manifests/models.yaml",
@@ -112,7 +115,7 @@ final class Workspace: @unchecked Sendable {
 
     func close() async {
         try? await httpClient.shutdown()
-        await simulator.stop()
+        await simulatorHost.stopQuietly()
         try? FileManager.default.removeItem(at: root)
     }
 }

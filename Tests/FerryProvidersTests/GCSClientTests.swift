@@ -1,8 +1,11 @@
 import AsyncHTTPClient
 import Crypto
 import FerryCore
+import FerrySimulator
+import FerryTestSupport
 import Foundation
 import Testing
+import _CryptoExtras
 
 @testable import FerryProviders
 
@@ -17,7 +20,8 @@ struct TestSigner: JWTSigner {
 /// Wall-clock seconds that move only when a test says so.
 final class ManualWallClock: @unchecked Sendable {
     private let lock = NSLock()
-    private var value: Double = 1_000_000
+    private var value: Double
+    init(start: Double = 1_000_000) { value = start }
     var now: Double { lock.withLock { value } }
     func advance(_ seconds: Double) { lock.withLock { value += seconds } }
 }
@@ -122,24 +126,30 @@ final class ManualWallClock: @unchecked Sendable {
 
 @Suite struct GCSClientIntegrationTests {
     static let bucket = "ferry-test"
+    static let email = "ferry@p.iam.gserviceaccount.com"
 
-    /// Runs `body` with a started fake Cloud Storage and an HTTP client, and stops both whatever happens.
-    private func withFakeGCS(_ body: (FakeGCS, HTTPClient) async throws -> Void) async throws {
-        let fake = FakeGCS()
-        try await fake.start()
+    /// Runs `body` with a running simulator (Cloud Storage requests need `authentication`) and an HTTP client, and
+    /// stops both whatever happens.
+    private func withGCS(
+        _ authentication: GCSAuthentication = .anonymous, _ body: (Simulator, HTTPClient) async throws -> Void
+    ) async throws {
+        let simulator = Simulator(
+            configuration: SimulatorConfiguration(logLevel: .critical, gcsAuthentication: authentication))
+        let host = ServiceHost(simulator)
         let http = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
             configuration: ProviderClientConfiguration().makeHTTPClientConfiguration()
         )
         do {
-            try await body(fake, http)
+            _ = try await simulator.listeningPort()
+            try await body(simulator, http)
         } catch {
             try? await http.shutdown()
-            await fake.stop()
+            await host.stopQuietly()
             throw error
         }
         try await http.shutdown()
-        await fake.stop()
+        try await host.stop()
     }
 
     private func endpoint(_ bucket: String = "\(Self.bucket)/ferry") -> Endpoint {
@@ -149,25 +159,35 @@ final class ManualWallClock: @unchecked Sendable {
 
     /// A client for the emulator, made the way the CLI makes it (STORAGE_EMULATOR_HOST, anonymous).
     private func emulatorClient(
-        _ fake: FakeGCS, _ http: HTTPClient, configure: (inout ProviderClientConfiguration) -> Void = { _ in }
+        _ simulator: Simulator, _ http: HTTPClient, configure: (inout ProviderClientConfiguration) -> Void = { _ in }
     ) throws -> GCSClient {
-        var configuration = ProviderClientConfiguration(sleep: { _ in })
+        var configuration = ProviderClientConfiguration(clock: .system.sleeping { _ in })
         configure(&configuration)
         let provider = try ProviderFactory.makeProvider(
             endpoint: endpoint(), apiKey: Secret("ignored with an emulator"), httpClient: http,
-            configuration: configuration, environment: ["STORAGE_EMULATOR_HOST": "127.0.0.1:\(fake.port)"]
+            configuration: configuration, environment: ["STORAGE_EMULATOR_HOST": "127.0.0.1:\(simulator.port)"]
         )
         return try #require(provider as? GCSClient)
     }
 
+    /// Requests the simulator counted for a route key.
+    private func count(_ simulator: Simulator, _ route: String) -> Int { simulator.stats().requests[route] ?? 0 }
+
+    static let uploadRoute = "POST /upload/storage/v1/b/{bucket}/o"
+    static let sessionRoute = "PUT /upload/storage/v1/b/{bucket}/o"
+    static let listRoute = "GET /storage/v1/b/{bucket}/o"
+    static let tokenRoute = "POST /token"
+
+    private func names(_ simulator: Simulator) -> [String] { simulator.objects(bucket: Self.bucket).map(\.filename) }
+
     /// create, list, retrieve, content, delete against the emulator; the bytes come back identical.
     @Test func mediaRoundTrip() async throws {
-        try await withFakeGCS { fake, http in
+        try await withGCS { simulator, http in
             let directory = try TemporaryDirectory()
             let data = randomBytes(300_000, seed: 11)
             let source = try directory.write("doc.pdf", data)
-            let client = try emulatorClient(fake, http)
-            #expect(client.storageBaseURL == fake.baseURL)
+            let client = try emulatorClient(simulator, http)
+            #expect(client.storageBaseURL == simulator.gcsBaseURL)
 
             let created = try await client.create(
                 UploadRequest(sourcePath: source, filename: "doc.pdf", purpose: "user_data", bytes: 300_000)
@@ -176,9 +196,9 @@ final class ManualWallClock: @unchecked Sendable {
             #expect(created.id.hasSuffix("/doc.pdf"))
             #expect(created.filename == "doc.pdf" && created.purpose == "user_data" && created.bytes == 300_000)
             let (_, object) = try #require(GCSLayout.parse(fileID: created.id))
-            #expect(fake.object(Self.bucket, object) == data)
+            #expect(simulator.objectContent(bucket: Self.bucket, name: object) == data)
 
-            fake.seed(Self.bucket, "elsewhere/not-ours.txt", [1])
+            simulator.seedObject(bucket: Self.bucket, name: "elsewhere/not-ours.txt", data: [1])
             let listing = try await client.list()
             #expect(listing.files == [created])
             #expect(try await client.retrieve(id: created.id) == created)
@@ -190,16 +210,19 @@ final class ManualWallClock: @unchecked Sendable {
             try await client.delete(id: created.id)
             let missing = await expectProviderError { _ = try await client.retrieve(id: created.id) }
             #expect(missing?.classification == .notFound)
-            #expect(fake.names(Self.bucket) == ["elsewhere/not-ours.txt"])
+            #expect(names(simulator) == ["elsewhere/not-ours.txt"])
         }
     }
 
     /// Token pages are followed to the end; an empty page that points further is fine for Cloud Storage.
     @Test func pagination() async throws {
-        try await withFakeGCS { fake, http in
-            for index in 0..<7 { fake.seed(Self.bucket, "ferry/batch/u\(index)/f\(index).jsonl", [UInt8(index)]) }
-            fake.configure { $0.emptyFirstPage = true }
-            let client = try emulatorClient(fake, http) { $0.pageSize = 3 }
+        try await withGCS { simulator, http in
+            for index in 0..<7 {
+                simulator.seedObject(
+                    bucket: Self.bucket, name: "ferry/batch/u\(index)/f\(index).jsonl", data: [UInt8(index)])
+            }
+            simulator.setFaults(FaultPlan(gcsEmptyFirstPage: true))
+            let client = try emulatorClient(simulator, http) { $0.pageSize = 3 }
             let listing = try await client.list()
             #expect(listing.files.map(\.filename) == (0..<7).map { "f\($0).jsonl" })
             #expect(listing.pages == 4)
@@ -208,29 +231,30 @@ final class ManualWallClock: @unchecked Sendable {
 
     /// A page token that never changes stops the listing instead of looping.
     @Test func stuckPageToken() async throws {
-        try await withFakeGCS { fake, http in
-            fake.seed(Self.bucket, "ferry/batch/u/f.jsonl", [1])
-            fake.configure { $0.stuckPageToken = "0" }
-            let client = try emulatorClient(fake, http)
+        try await withGCS { simulator, http in
+            simulator.seedObject(bucket: Self.bucket, name: "ferry/batch/u/f.jsonl", data: [1])
+            simulator.setFaults(FaultPlan(gcsStuckPageToken: true))
+            let client = try emulatorClient(simulator, http)
             let error = await expectProviderError { _ = try await client.list() }
             #expect(error?.code == .paginationStalled)
             #expect(error?.classification == .terminal)
-            #expect(fake.count("list") == 2)
+            #expect(count(simulator, Self.listRoute) == 2)
         }
     }
 
     /// A create whose answer was lost is repeated safely: the repeat meets 412 and adopts the stored object.
     @Test func lostAnswerOnCreateIsAdoptedNotDuplicated() async throws {
-        try await withFakeGCS { fake, http in
+        try await withGCS { simulator, http in
             let directory = try TemporaryDirectory()
             let source = try directory.write("a.txt", Array("hello".utf8))
-            fake.configure { $0.storeThenFailNext = true }
-            let client = try emulatorClient(fake, http)
+            simulator.setFaults(FaultPlan(acceptThenFailRate: 1))
+            let client = try emulatorClient(simulator, http)
             let created = try await client.create(
                 UploadRequest(sourcePath: source, filename: "a.txt", purpose: "batch", bytes: 5)
             )
-            #expect(fake.count("media") == 2)
-            #expect(fake.names(Self.bucket).count == 1)
+            #expect(count(simulator, Self.uploadRoute) == 2)
+            #expect(simulator.stats().acceptedThenFailed == 1)
+            #expect(names(simulator).count == 1)
             #expect(try await client.list().files.map(\.id) == [created.id])
             #expect(client.stats[.create].retries == 1)
         }
@@ -238,133 +262,136 @@ final class ManualWallClock: @unchecked Sendable {
 
     /// A 503 on a media upload is retried and leaves one object.
     @Test func refusedCreateIsRetried() async throws {
-        try await withFakeGCS { fake, http in
+        try await withGCS { simulator, http in
             let directory = try TemporaryDirectory()
             let source = try directory.write("b.txt", Array("bbb".utf8))
-            fake.configure { $0.failNext["media"] = [503, 500] }
-            let client = try emulatorClient(fake, http)
+            simulator.setFaults(FaultPlan(failNext: ["gcs.upload": [503, 500]]))
+            let client = try emulatorClient(simulator, http)
             _ = try await client.create(
                 UploadRequest(sourcePath: source, filename: "b.txt", purpose: "batch", bytes: 3))
-            #expect(fake.count("media") == 3)
-            #expect(fake.names(Self.bucket).count == 1)
+            #expect(count(simulator, Self.uploadRoute) == 3)
+            #expect(simulator.stats().injectedErrorsByStatus == ["503": 1, "500": 1])
+            #expect(names(simulator).count == 1)
         }
     }
 
     /// A large file goes through a resumable session; after a partial write it resumes where the session stopped.
     @Test func resumableUploadResumes() async throws {
-        try await withFakeGCS { fake, http in
+        try await withGCS { simulator, http in
             let directory = try TemporaryDirectory()
-            let data = randomBytes(5000, seed: 12)
+            // Cloud Storage keeps whole multiples of 256 KiB of a broken chunk: 262,144 of these bytes survive.
+            let data = randomBytes(700_000, seed: 12)
             let source = try directory.write("big.bin", data)
-            fake.configure { $0.keepOnlyOnNextPut = 2048 }
-            let client = try emulatorClient(fake, http) { $0.largeFileThreshold = 1000 }
+            simulator.setFaults(FaultPlan(truncateNextChunks: [300_000]))
+            let client = try emulatorClient(simulator, http) { $0.largeFileThreshold = 1000 }
             let created = try await client.create(
-                UploadRequest(sourcePath: source, filename: "big.bin", purpose: "batch", bytes: 5000)
+                UploadRequest(sourcePath: source, filename: "big.bin", purpose: "batch", bytes: 700_000)
             )
             let (_, object) = try #require(GCSLayout.parse(fileID: created.id))
-            #expect(fake.object(Self.bucket, object) == data)
-            #expect(created.bytes == 5000)
-            #expect(fake.count("resumable-start") == 1)
-            #expect(fake.count("resumable-put") == 2)
-            #expect(fake.count("resumable-status") == 2)
-            #expect(fake.count("media") == 0)
+            #expect(simulator.objectContent(bucket: Self.bucket, name: object) == data)
+            #expect(created.bytes == 700_000)
+            #expect(count(simulator, Self.uploadRoute) == 1)  // the session start, no media upload
+            // Status, data (cut at 262,144 bytes, 503), status (Range: bytes=0-262143), the rest.
+            #expect(count(simulator, Self.sessionRoute) == 4)
+            #expect(simulator.stats().injectedErrorsByStatus == ["503": 1])
+            #expect(simulator.stats().bytesUploaded == 700_000)
         }
     }
 
     /// A wrong-size source is refused before a session is opened.
     @Test func resumableSizeMismatch() async throws {
-        try await withFakeGCS { fake, http in
+        try await withGCS { simulator, http in
             let directory = try TemporaryDirectory()
             let source = try directory.write("short.bin", randomBytes(1500))
-            let client = try emulatorClient(fake, http) { $0.largeFileThreshold = 1000 }
+            let client = try emulatorClient(simulator, http) { $0.largeFileThreshold = 1000 }
             let error = await expectProviderError {
                 _ = try await client.create(
                     UploadRequest(sourcePath: source, filename: "s", purpose: "batch", bytes: 1600))
             }
             #expect(error?.code == .sourceChanged)
-            #expect(fake.count("resumable-start") == 0)
+            #expect(simulator.stats().total == 0)
         }
     }
 
+    /// A service-account key (RS256, as Google requires) whose JWTs go to the simulator's token endpoint.
+    private static func serviceAccountKey(_ simulator: Simulator) -> ServiceAccountKey {
+        ServiceAccountKey(
+            clientEmail: email, privateKey: Secret("unused: the tests pass a signer"), privateKeyID: "kid",
+            tokenURI: simulator.tokenURL)
+    }
+
     private func serviceAccountClient(
-        _ fake: FakeGCS, _ http: HTTPClient, maxConcurrentRequests: Int = 8
+        _ simulator: Simulator, _ http: HTTPClient, signingKey: _RSA.Signing.PrivateKey,
+        maxConcurrentRequests: Int = 8
     ) throws -> GCSClient {
-        let key = ServiceAccountKey(
-            clientEmail: "ferry@p.iam.gserviceaccount.com", privateKey: Secret("-----BEGIN PRIVATE KEY-----"),
-            privateKeyID: "kid"
-        )
-        return try GCSClient(
-            endpoint: endpoint(), credentials: .serviceAccount(key), httpClient: http,
-            configuration: ProviderClientConfiguration(maxConcurrentRequests: maxConcurrentRequests, sleep: { _ in }),
-            storageBaseURL: fake.baseURL, tokenURL: fake.tokenURL, signer: TestSigner(),
-            logger: .init(label: "test")
+        try GCSClient(
+            endpoint: endpoint(), credentials: .serviceAccount(Self.serviceAccountKey(simulator)), httpClient: http,
+            configuration: ProviderClientConfiguration(maxConcurrentRequests: maxConcurrentRequests, clock: .system.sleeping { _ in }),
+            storageBaseURL: simulator.gcsBaseURL, tokenURL: simulator.tokenURL,
+            signer: try RS256Signer(pem: signingKey.pemRepresentation), logger: .init(label: "test")
         )
     }
 
     /// A service account's JWT is exchanged once; the access token is reused and sent as a bearer token.
     @Test func serviceAccountTokenIsFetchedOnceAndUsed() async throws {
-        try await withFakeGCS { fake, http in
-            fake.configure { $0.requireToken = true }
+        try await withGCS(.issuedTokens) { simulator, http in
+            let signingKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            try simulator.registerServiceAccount(email: Self.email, pem: signingKey.publicKey.pemRepresentation)
+            simulator.seedObject(bucket: Self.bucket, name: "elsewhere/x", data: [1])
             // One slot only: the token fetch inside an attempt must not wait for that same slot.
-            let client = try serviceAccountClient(fake, http, maxConcurrentRequests: 1)
+            let client = try serviceAccountClient(simulator, http, signingKey: signingKey, maxConcurrentRequests: 1)
             _ = try await client.list()
             _ = try await client.list()
-            #expect(fake.tokensIssued == ["tok-1"])
-            #expect(fake.count("list") == 2)
+            // The simulator only lets listings through with a token it issued (and still valid).
+            #expect(count(simulator, Self.tokenRoute) == 1)
+            #expect(count(simulator, Self.listRoute) == 2)
+            #expect(simulator.stats().responses["401"] == nil)
             #expect(client.stats[.token].requests == 1)
         }
     }
 
     /// A refused JWT is a terminal authentication failure carrying the endpoint's explanation.
     @Test func refusedTokenIsAuthenticationFailure() async throws {
-        try await withFakeGCS { fake, http in
-            fake.configure { $0.failNext["token"] = [400] }
-            let client = try serviceAccountClient(fake, http)
+        try await withGCS(.issuedTokens) { simulator, http in
+            // The simulator knows another key for this account: the signature does not verify.
+            let registered = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            try simulator.registerServiceAccount(email: Self.email, pem: registered.publicKey.pemRepresentation)
+            let client = try serviceAccountClient(
+                simulator, http, signingKey: try _RSA.Signing.PrivateKey(keySize: .bits2048))
             let error = await expectProviderError { _ = try await client.list() }
             #expect(error?.code == .authentication)
             #expect(error?.classification == .terminal)
             #expect(error?.status == 400)
             #expect(error?.providerMessage == "Invalid JWT Signature.")
             #expect(error?.providerCode == "invalid_grant")
-            #expect(fake.count("list") == 0)
+            #expect(count(simulator, Self.listRoute) == 0)
         }
     }
 
     /// Tokens are refreshed five minutes before they expire, not before.
     @Test func tokenRefreshBeforeExpiry() async throws {
-        try await withFakeGCS { fake, http in
-            let clock = ManualWallClock()
+        try await withGCS(.issuedTokens) { simulator, http in
+            // The simulator checks the JWT's times against its own clock (an hour at most, `iat` at most five
+            // minutes ahead): the test clock starts 3,300 s in the past so that every JWT it makes is acceptable.
+            let clock = ManualWallClock(start: Date().timeIntervalSince1970.rounded(.down) - 3300)
             let transport = ProviderTransport(
-                endpoint: endpoint(), httpClient: http, configuration: ProviderClientConfiguration(sleep: { _ in }),
+                endpoint: endpoint(), httpClient: http,
+                configuration: ProviderClientConfiguration(clock: FerryClock(now: { clock.now }, sleep: { _ in })),
                 secrets: [], logger: .init(label: "test")
             )
+            let signingKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
             let source = GoogleTokenSource(
-                key: ServiceAccountKey(clientEmail: "a@b", privateKey: Secret("k")), tokenURL: fake.tokenURL,
-                signer: TestSigner(), transport: transport, now: { clock.now }
+                key: Self.serviceAccountKey(simulator), tokenURL: simulator.tokenURL,
+                signer: try RS256Signer(pem: signingKey.pemRepresentation), transport: transport
             )
             let first = try await source.token()
             clock.advance(3200)
             let stillValid = try await source.token()
             clock.advance(200)
             let refreshed = try await source.token()
-            #expect([first, stillValid, refreshed] == ["tok-1", "tok-1", "tok-2"])
-            #expect(fake.jwtAssertions.count == 2)
-        }
-    }
-
-    /// Without RS256 support in the build, a service-account key is refused with a clear explanation.
-    @Test func serviceAccountNeedsRS256() throws {
-        guard !rs256SigningAvailable else { return }
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-        defer { _ = http.shutdown() }
-        let json = #"{"client_email":"a@b","private_key":"-----BEGIN PRIVATE KEY-----\nX\n"}"#
-        do {
-            _ = try ProviderFactory.makeProvider(
-                endpoint: endpoint(), apiKey: Secret(json), httpClient: http, environment: [:])
-            Issue.record("expected a refusal")
-        } catch let error as ProviderError {
-            #expect(error.code == .invalidConfiguration)
-            #expect(error.description.contains("_CryptoExtras"))
+            #expect(first == stillValid)
+            #expect(refreshed != first)
+            #expect(count(simulator, Self.tokenRoute) == 2)
         }
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import FerryCore
 import FerrySimulator
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
 /// engine closes its write-ahead intent and the object is orphaned (then uploaded again: a duplicate).
 ///
 /// Each test is deterministic: the simulator's fault plan is switched between attempts from the client's retry
-/// pause (`ProviderClientConfiguration.sleep`), so attempt 1 and attempt 2 meet exactly the faults named.
+/// pause (`ProviderClientConfiguration.clock`), so attempt 1 and attempt 2 meet exactly the faults named.
 @Suite("Cloud Storage creates that stored the object and then failed", .serialized)
 struct GCSStoredThenFailedTests {
     static let bucket = "ferry-test"
@@ -20,20 +21,21 @@ struct GCSStoredThenFailedTests {
     private func withGCSSimulator(_ body: (Simulator, HTTPClient) async throws -> Void) async throws {
         let simulator = Simulator(
             configuration: SimulatorConfiguration(logLevel: .critical, gcsAuthentication: .anonymous))
-        _ = try await simulator.start()
+        let host = ServiceHost(simulator)
         let http = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
             configuration: ProviderClientConfiguration().makeHTTPClientConfiguration()
         )
         do {
+            _ = try await simulator.listeningPort()
             try await body(simulator, http)
         } catch {
             try? await http.shutdown()
-            await simulator.stop()
+            await host.stopQuietly()
             throw error
         }
         try await http.shutdown()
-        await simulator.stop()
+        try await host.stop()
     }
 
     /// A client whose retry pause calls `between(retry)` (1 before the second attempt) instead of sleeping.
@@ -43,7 +45,7 @@ struct GCSStoredThenFailedTests {
     ) throws -> GCSClient {
         let retries = Counter()
         var configuration = ProviderClientConfiguration(
-            requestTimeout: .seconds(30), sleep: { _ in between(retries.next()) })
+            requestTimeout: .seconds(30), clock: .system.sleeping { _ in between(retries.next()) })
         configuration.largeFileThreshold = largeFileThreshold
         let endpoint = Endpoint(
             kind: .vertex, baseURL: simulator.gcsBaseURL, bucket: "\(Self.bucket)/ferry", credential: .none)

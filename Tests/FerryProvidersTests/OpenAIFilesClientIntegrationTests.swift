@@ -124,7 +124,7 @@ import Testing
             let recorder = SleepRecorder()
             let client = try openAIClient(simulator, http) { configuration in
                 // The "pause" records the delay and lifts the rate limit, so the retry goes through.
-                configuration.sleep = { delay in
+                configuration.clock = .system.sleeping { delay in
                     try await recorder.sleep(delay)
                     simulator.setFaults(.none)
                 }
@@ -146,7 +146,7 @@ import Testing
             let recorder = SleepRecorder()
             let client = try openAIClient(simulator, http) { configuration in
                 configuration.retry = RetryPolicy(maxAttempts: 3)
-                configuration.sleep = recorder.sleep
+                configuration.clock = .system.sleeping(recorder.sleep)
             }
             let error = await expectProviderError { _ = try await client.retrieve(id: "file-x") }
             #expect(error?.classification == .retryable(after: .seconds(2)))
@@ -162,7 +162,7 @@ import Testing
         try await withSimulator(faults: FaultPlan(resetConnectionRate: 1)) { simulator, http in
             let recorder = SleepRecorder()
             let client = try openAIClient(simulator, http) { configuration in
-                configuration.sleep = { delay in
+                configuration.clock = .system.sleeping { delay in
                     try await recorder.sleep(delay)
                     simulator.setFaults(.none)
                 }
@@ -182,7 +182,7 @@ import Testing
             let directory = try TemporaryDirectory()
             let source = try directory.write("a.txt", Array("hello".utf8))
             let recorder = SleepRecorder()
-            let client = try openAIClient(simulator, http) { $0.sleep = recorder.sleep }
+            let client = try openAIClient(simulator, http) { $0.clock = .system.sleeping(recorder.sleep) }
             let error = await expectProviderError {
                 _ = try await client.create(
                     UploadRequest(sourcePath: source, filename: "a.txt", purpose: "batch", bytes: 5))
@@ -222,7 +222,7 @@ import Testing
             let source = try directory.write("c.txt", Array("ccc".utf8))
             let recorder = SleepRecorder()
             let client = try openAIClient(simulator, http) { configuration in
-                configuration.sleep = { delay in
+                configuration.clock = .system.sleeping { delay in
                     try await recorder.sleep(delay)
                     simulator.setFaults(.none)
                 }
@@ -257,7 +257,7 @@ import Testing
             let endpoint = Endpoint(kind: .openai, baseURL: simulator.openAIBaseURL, credential: .none)
             let anonymous = try OpenAIFilesClient(
                 endpoint: endpoint, apiKey: nil, httpClient: http,
-                configuration: ProviderClientConfiguration(sleep: { _ in })
+                configuration: ProviderClientConfiguration(clock: .system.sleeping { _ in })
             )
             let error = await expectProviderError { _ = try await anonymous.list() }
             #expect(error?.classification == .terminal)
@@ -309,15 +309,15 @@ import Testing
 
     /// With nothing listening, a create is retried (the provider never saw it) and ends retryable, not ambiguous.
     @Test func connectionRefusedIsRetryableEvenForCreate() async throws {
-        try await withSimulator(connectTimeout: .milliseconds(200)) { simulator, http in
+        try await withSimulatorHost(connectTimeout: .milliseconds(200)) { simulator, http, host in
             let directory = try TemporaryDirectory()
             let source = try directory.write("e.txt", Array("e".utf8))
             let recorder = SleepRecorder()
             let client = try openAIClient(simulator, http) { configuration in
                 configuration.retry = RetryPolicy(maxAttempts: 3)
-                configuration.sleep = recorder.sleep
+                configuration.clock = .system.sleeping(recorder.sleep)
             }
-            await simulator.stop()
+            try await host.stop()
             let error = await expectProviderError {
                 _ = try await client.create(
                     UploadRequest(sourcePath: source, filename: "e.txt", purpose: "batch", bytes: 1))
@@ -341,7 +341,7 @@ import Testing
             )
             let provider = try ProviderFactory.makeProvider(
                 endpoint: endpoint, apiKey: Secret(Self.key), httpClient: http,
-                configuration: ProviderClientConfiguration(pageSize: 2, sleep: { _ in })
+                configuration: ProviderClientConfiguration(pageSize: 2, clock: .system.sleeping { _ in })
             )
             let client = try #require(provider as? OpenAIFilesClient)
             #expect(client.flavor == .azure(apiVersion: Self.azureVersion))

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import FerryCore
 import FerrySimulator
+import FerryTestSupport
 import Testing
 
 @testable import FerryProviders
@@ -10,27 +11,39 @@ enum SimulatorHarness {
     static let key = "sk-ferry-integration-0123456789abcdef"
 }
 
-/// Runs `body` with a started simulator and an HTTP client, and stops both whatever happens.
+/// Runs `body` with a running simulator and an HTTP client, and stops both whatever happens.
 func withSimulator(
     faults: FaultPlan = .none, connectTimeout: Duration = .seconds(5),
     _ body: (Simulator, HTTPClient) async throws -> Void
 ) async throws {
+    try await withSimulatorHost(faults: faults, connectTimeout: connectTimeout) { simulator, http, _ in
+        try await body(simulator, http)
+    }
+}
+
+/// `withSimulator`, also handing over the `ServiceHost` the simulator runs in (to stop it early).
+func withSimulatorHost(
+    faults: FaultPlan = .none, connectTimeout: Duration = .seconds(5),
+    _ body: (Simulator, HTTPClient, ServiceHost) async throws -> Void
+) async throws {
     let simulator = Simulator(configuration: SimulatorConfiguration(faults: faults, logLevel: .critical))
-    _ = try await simulator.start()
+    let host = ServiceHost(simulator)
     let configuration = ProviderClientConfiguration(connectTimeout: connectTimeout, readTimeout: .seconds(30))
     let http = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
         configuration: configuration.makeHTTPClientConfiguration()
     )
     do {
-        try await body(simulator, http)
+        _ = try await simulator.listeningPort()
+        try await body(simulator, http, host)
     } catch {
         try? await http.shutdown()
-        await simulator.stop()
+        await host.stopQuietly()
         throw error
     }
     try await http.shutdown()
-    await simulator.stop()
+    // Stopping twice (after a test stopped it early) is harmless.
+    try await host.stop()
 }
 
 /// An OpenAI-flavor client for the simulator that never really sleeps between retries.
@@ -38,7 +51,7 @@ func openAIClient(
     _ simulator: Simulator, _ http: HTTPClient, key: String = SimulatorHarness.key,
     configure: (inout ProviderClientConfiguration) -> Void = { _ in }
 ) throws -> OpenAIFilesClient {
-    var configuration = ProviderClientConfiguration(requestTimeout: .seconds(30), sleep: { _ in })
+    var configuration = ProviderClientConfiguration(requestTimeout: .seconds(30), clock: .system.sleeping { _ in })
     configure(&configuration)
     let endpoint = Endpoint(kind: .openai, baseURL: simulator.openAIBaseURL, credential: .environment("TEST_KEY"))
     return try OpenAIFilesClient(

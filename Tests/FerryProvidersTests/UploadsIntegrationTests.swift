@@ -63,7 +63,7 @@ import Testing
             let recorder = SleepRecorder()
             let client = try partsClient(simulator, http) { configuration in
                 configuration.uploadPartConcurrency = 1
-                configuration.sleep = { delay in
+                configuration.clock = .system.sleeping { delay in
                     try await recorder.sleep(delay)
                     simulator.setFaults(.none)
                 }

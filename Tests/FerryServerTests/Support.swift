@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FerryCore
 import FerryServer
 import FerryStore
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -237,7 +238,8 @@ final class TestDatabase: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: directory) }
 }
 
-/// Starts a status server over `database` (opened read-only, as `ferry serve` does) and always stops it.
+/// Runs a status server over `database` (opened read-only, as `ferry serve` does) in a service group, and always
+/// shuts it down gracefully.
 func withServer<T>(
     _ database: TestDatabase, token: String? = nil, dashboardPlacementLimit: Int = 200,
     _ body: (Int) async throws -> T
@@ -248,13 +250,13 @@ func withServer<T>(
         configuration: StatusServerConfiguration(
             host: "127.0.0.1", port: 0, bearerToken: token, dashboardPlacementLimit: dashboardPlacementLimit,
             now: { Fixture.now }))
-    let port = try await server.start()
+    let host = ServiceHost(server)
     do {
-        let result = try await body(port)
-        await server.stop()
+        let result = try await body(try await server.listeningPort())
+        try await host.stop()
         return result
     } catch {
-        await server.stop()
+        await host.stopQuietly()
         throw error
     }
 }
@@ -267,7 +269,7 @@ func populatedDatabase() throws -> TestDatabase {
 }
 
 /// A plain TCP connection to 127.0.0.1, for what an HTTP client library hides (keep-alive, half-sent requests).
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }

@@ -1,3 +1,4 @@
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -76,39 +77,47 @@ struct AdminAndStatsTests {
         }
     }
 
-    @Test("start is idempotent while running; stop is idempotent; a stopped simulator restarts")
+    @Test("port is 0 until listening and after the run; a graceful shutdown closes the listener; one run only")
     func lifecycle() async throws {
         let sim = Simulator()
-        await sim.stop()
         #expect(sim.port == 0)
-        let port = try await sim.start()
+        let host = ServiceHost(sim)
+        let port = try await sim.listeningPort()
         #expect(port > 0)
         #expect(sim.port == port)
         #expect(sim.openAIBaseURL == "http://127.0.0.1:\(port)/v1")
         #expect(sim.azureEndpoint == "http://127.0.0.1:\(port)")
-        #expect(try await sim.start() == port)
+        #expect(try await sim.listeningPort() == port)
         sim.seedFile(apiKey: "k", filename: "kept.txt", purpose: "assistants", data: [1])
-        await sim.stop()
-        await sim.stop()
+        try await host.stop()
         #expect(sim.port == 0)
         await #expect(throws: (any Error).self) {
             // AsyncHTTPClient retries a refused connection until the deadline: keep it short.
             _ = try await send(.GET, "http://127.0.0.1:\(port)/_sim/health", timeout: .seconds(2))
         }
-        let again = try await sim.start()
-        let list = try await send(.GET, "\(sim.openAIBaseURL)/files", headers: bearer("k"))
-        #expect(list.data.map { $0["filename"] as? String } == ["kept.txt"])
-        #expect(again == sim.port)
-        await sim.stop()
+        // An instance runs once; what it held stays inspectable.
+        await #expect(throws: SimulatorError.self) { try await sim.run() }
+        #expect(sim.files(apiKey: "k").map(\.filename) == ["kept.txt"])
     }
 
-    @Test("a busy port is reported by start")
+    @Test("a graceful shutdown lets a request in flight finish")
+    func drainsInFlight() async throws {
+        let sim = Simulator(configuration: SimulatorConfiguration(faults: FaultPlan(latencyMilliseconds: 500)))
+        let host = ServiceHost(sim)
+        _ = try await sim.listeningPort()
+        async let answer = send(.GET, "\(sim.openAIBaseURL)/files", headers: bearer("k"))
+        try await Task.sleep(for: .milliseconds(150))
+        try await host.stop()
+        #expect(try await answer.status == 200)
+    }
+
+    @Test("a busy port is reported by run and listeningPort")
     func busyPort() async throws {
         try await withSimulator { first in
             let second = Simulator(configuration: SimulatorConfiguration(port: first.port))
-            await #expect(throws: (any Error).self) { _ = try await second.start() }
+            await #expect(throws: (any Error).self) { try await second.run() }
+            await #expect(throws: (any Error).self) { _ = try await second.listeningPort() }
             #expect(second.port == 0)
-            await second.stop()
         }
     }
 }

@@ -24,7 +24,7 @@ struct AzureFilesTests {
     @Test("create answers 201 with Location; pending until processed; round trip")
     func roundTrip() async throws {
         var configuration = SimulatorConfiguration()
-        configuration.processingDelay = .milliseconds(600)
+        configuration.processingDelay = .milliseconds(2000)
         try await withSimulator(configuration) { sim in
             let data = Array("{\"messages\":[]}\n".utf8)
             let created = try await upload(
@@ -41,7 +41,7 @@ struct AzureFilesTests {
             let key = [("api-key", "az-key")]
             let pending = try await send(.GET, "\(base)/\(id)?api-version=\(Self.version)", headers: key)
             #expect(pending.json["status"] as? String == "pending")
-            try await Task.sleep(for: .milliseconds(900))
+            try await Task.sleep(for: .milliseconds(2300))
             let processed = try await send(.GET, "\(base)/\(id)?api-version=\(Self.version)", headers: key)
             #expect(processed.json["status"] as? String == "processed")
 

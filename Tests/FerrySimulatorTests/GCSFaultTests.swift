@@ -169,14 +169,4 @@ struct GCSUnitTests {
         #expect(SimulatorRoutes.aligned(300_000, floor: 262_144) == 262_144)
     }
 
-    @Test("modular powers")
-    func bigIntegers() {
-        let n = BigUInt(bigEndian: [0x00, 0xC5])  // 197
-        #expect(BigUInt(bigEndian: [4]).power(BigUInt(bigEndian: [13]), modulus: n).bigEndianBytes(length: 1) == [26])  // 4^13 mod 197
-        let big = BigUInt(bigEndian: [UInt8](repeating: 0xff, count: 40) + [0xfd])  // odd, 328 bits
-        let x = BigUInt(bigEndian: [0x12, 0x34, 0x56])
-        // x^1 = x, x^2 = x·x (small enough not to wrap).
-        #expect(x.power(BigUInt(bigEndian: [1]), modulus: big) == x)
-        #expect(x.power(BigUInt(bigEndian: [2]), modulus: big).bigEndianBytes(length: 6) == [0x01, 0x4b, 0x66, 0xcb, 0x0c, 0xe4])
-    }
 }

@@ -96,7 +96,7 @@ struct GCSObjectsTests {
             #expect(objects.map(\.filename) == ["ferry/abc/a.txt", "ferry/abc/b.txt", "ferry/abc/c.txt", "ferry/abc/d.txt", "ferry/abd", "other/x.txt"])
             #expect(objects[0].id == "gs://\(testBucket)/ferry/abc/a.txt")
             #expect(objects[0].bytes == 15)
-            #expect(objects[0].sha256 == SHA256Hasher.hex(Array("ferry/abc/a.txt".utf8)))
+            #expect(objects[0].sha256 == Digests.sha256Hex(Array("ferry/abc/a.txt".utf8)))
             #expect(objects[0].flavor == .gcs)
             #expect(objects[0].status == "processed")
             #expect(abs(objects[0].createdAt - Int64(Date().timeIntervalSince1970)) <= 5)

@@ -1,9 +1,11 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import Testing
 
 @testable import FerrySimulator
+import _CryptoExtras
 
 // Helpers for the Cloud Storage flavor's tests.
 
@@ -168,18 +170,9 @@ enum TestServiceAccount {
     /// `openssl dgst -sha256 -sign key.pem` of the bytes `abc.def`.
     static let opensslSignatureOfABCDotDEF = "RLSt/A2+cYvRgU7R4MpR6elKpwVFADxAUCm/0dXm7xQMp/QI4dDc0X1FzAHlVIsYnIKITMcybPHtUBr4ZTLF+HfgUujjD+uHRdoFXdGeqIYc0WDvgkNfEhZf7zfdF12/OBL37qWLG0YRQKqSCt7ufIWGDBcAzWc3TiRSfmeiE7bmxV3sLuxunQTYsA+iSxRwwLXW39OMKW3R8NnHGB7a97wCg1vIhh6Y9U0lkiDdb31eDXAbUlXR3ybf+8T1rK+pdqSPWtlS7UtnUogWBdFr6+MMRXMN2fXiRrXEN6q99IyBKj3aK7WXmLYZ5pjVGUd4vyfQPcVtDri4brPmSJpLOA=="
 
-    /// RS256-signs `message` (s = EM^d mod n) with the simulator's own big-integer code.
+    /// RS256-signs `message` with the test key (swift-crypto; PKCS #1 v1.5 is deterministic).
     static func sign(_ message: [UInt8]) throws -> [UInt8] {
-        let der = Array(Data(base64Encoded: privateKeyBase64)!)
-        let outer = try DER.sequence(der)
-        let inner = try DER.sequence(DER.parse(outer[2].content))
-        let modulus = try DER.integer(inner[1])
-        let privateExponent = try DER.integer(inner[3])
-        let n = BigUInt(bigEndian: modulus)
-        let length = RSAPublicKey(modulus: modulus, exponent: [1]).modulus.count
-        var hasher = SHA256Hasher()
-        hasher.update(message)
-        let em = RSAPublicKey.encodedMessage(sha256: hexBytes(hasher.finalizeHex()), length: length)!
-        return BigUInt(bigEndian: em).power(BigUInt(bigEndian: privateExponent), modulus: n).bigEndianBytes(length: length)
+        let key = try _RSA.Signing.PrivateKey(pemRepresentation: privateKeyPEM)
+        return Array(try key.signature(for: SHA256.hash(data: message), padding: .insecurePKCS1v1_5).rawRepresentation)
     }
 }

@@ -45,7 +45,7 @@ struct OpenAIFilesTests {
 
             let inspected = sim.files(apiKey: "sk-a")
             #expect(inspected.count == 1)
-            #expect(inspected.first?.sha256 == SHA256Hasher.hex(data))
+            #expect(inspected.first?.sha256 == Digests.sha256Hex(data))
             #expect(inspected.first?.bytes == Int64(data.count))
             #expect(sim.fileContent(apiKey: "sk-a", id: id) == data)
 

@@ -38,7 +38,7 @@ struct StorageTests {
             #expect(kept.filename == "big \"one\".bin")
             #expect(kept.bytes == Int64(big.count))
             #expect(kept.purpose == "batch")
-            #expect(kept.sha256 == SHA256Hasher.hex(big))
+            #expect(kept.sha256 == Digests.sha256Hex(big))
             #expect(files.first { $0.id == seeded.id } == seeded)
 
             let content = try await send(.GET, "\(sim.openAIBaseURL)/files/\(keptID)/content", headers: bearer(secretKey))
@@ -62,16 +62,17 @@ struct StorageTests {
         }
     }
 
-    @Test("in-memory files survive a stop and start of the same instance")
+    @Test("in-memory files stay inspectable after the run ends; a new instance starts empty")
     func memoryRestart() async throws {
         let sim = Simulator()
-        _ = try await sim.start()
-        let created = try await upload(sim, key: secretKey, filename: "m.txt", data: [1, 2])
+        let created = try await withSimulatorHost(sim) {
+            try await upload(sim, key: secretKey, filename: "m.txt", data: [1, 2])
+        }
         #expect(created.status == 200)
-        await sim.stop()
-        _ = try await sim.start()
-        let list = try await send(.GET, "\(sim.openAIBaseURL)/files", headers: bearer(secretKey))
-        #expect(list.ids == [created.json["id"] as? String ?? ""])
-        await sim.stop()
+        #expect(sim.files(apiKey: secretKey).map(\.id) == [created.json["id"] as? String ?? ""])
+        try await withSimulator { fresh in
+            let list = try await send(.GET, "\(fresh.openAIBaseURL)/files", headers: bearer(secretKey))
+            #expect(list.ids.isEmpty)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -87,18 +88,33 @@ struct Multipart {
     func finished() -> [UInt8] { bytes + Array("--\(boundary)--\r\n".utf8) }
 }
 
-/// Starts a simulator for one test and always stops it.
+/// Runs a simulator for one test (under a `ServiceHost`) and always shuts it down.
 func withSimulator<T>(
     _ configuration: SimulatorConfiguration = .init(), _ body: (Simulator) async throws -> T
 ) async throws -> T {
     let simulator = Simulator(configuration: configuration)
-    _ = try await simulator.start()
+    let host = ServiceHost(simulator)
     do {
+        _ = try await simulator.listeningPort()
         let result = try await body(simulator)
-        await simulator.stop()
+        try await host.stop()
         return result
     } catch {
-        await simulator.stop()
+        await host.stopQuietly()
+        throw error
+    }
+}
+
+/// Runs `simulator` (created by the test) for `body` only.
+func withSimulatorHost<T>(_ simulator: Simulator, _ body: () async throws -> T) async throws -> T {
+    let host = ServiceHost(simulator)
+    do {
+        _ = try await simulator.listeningPort()
+        let result = try await body()
+        try await host.stop()
+        return result
+    } catch {
+        await host.stopQuietly()
         throw error
     }
 }

@@ -93,7 +93,7 @@ struct UploadsTests {
             let more = try #require(try await addPart(sim, upload, [4, 5, 6]).json["id"] as? String)
             let done = try await complete(sim, upload, [part, more])
             #expect(done.status == 200)
-            #expect(sim.files(apiKey: "k").first?.sha256 == SHA256Hasher.hex([1, 2, 3, 4, 5, 6]))
+            #expect(sim.files(apiKey: "k").first?.sha256 == Digests.sha256Hex([1, 2, 3, 4, 5, 6]))
         }
     }
 

@@ -35,7 +35,8 @@ struct StateStoreTests {
         #expect {
             try StateStore(path: garbage)
         } throws: { error in
-            "\(error)".contains("cannot open state database") && "\(error)".contains("--state")
+            (error as? StateStoreError)?.code == .cannotOpen
+                && "\(error)".contains("cannot open state database") && "\(error)".contains("--state")
         }
         let foreign = temporaryDatabasePath()
         let queue = try DatabaseQueue(path: foreign)
@@ -43,7 +44,8 @@ struct StateStoreTests {
         #expect {
             try StateStore(path: foreign)
         } throws: { error in
-            "\(error)" == "\(foreign) is a SQLite database that does not belong to Ferry; pass --state with another path"
+            (error as? StateStoreError)?.code == .foreignDatabase
+                && "\(error)" == "\(foreign) is a SQLite database that does not belong to Ferry; pass --state with another path"
         }
         // And nothing was added to it.
         #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") } == 1)
@@ -52,8 +54,40 @@ struct StateStoreTests {
     /// Read-only opening never creates a file.
     @Test func readOnlyNeedsExistingDatabase() {
         let path = temporaryDatabasePath()
-        #expect(throws: StateStoreError.self) { try StateStore(path: path, readOnly: true) }
+        #expect {
+            try StateStore(path: path, readOnly: true)
+        } throws: { error in
+            (error as? StateStoreError)?.code == .missingDatabase
+                && "\(error)" == "state database \(path) does not exist; run 'ferry apply' or 'ferry reconcile' first"
+        }
         #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    /// Read-only opening of a database no migration has run on says so.
+    @Test func readOnlyRefusesAnEmptyDatabase() throws {
+        let path = temporaryDatabasePath()
+        try Data().write(to: URL(fileURLWithPath: path))
+        #expect {
+            try StateStore(path: path, readOnly: true)
+        } throws: { error in
+            (error as? StateStoreError)?.code == .emptyDatabase
+                && "\(error)" == "state database \(path) is empty; run 'ferry apply' first"
+        }
+    }
+
+    /// A database migrated by a newer Ferry is refused, naming the migrations this one does not know.
+    @Test func refusesADatabaseFromANewerFerry() throws {
+        let path = temporaryDatabasePath()
+        _ = try StateStore(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
+        try queue.close()
+        #expect {
+            try StateStore(path: path)
+        } throws: { error in
+            (error as? StateStoreError)?.code == .newerVersion
+                && "\(error)" == "state database \(path) was written by a newer Ferry (migrations [\"v99\"]); upgrade Ferry"
+        }
     }
 
     /// An intent and its answer: recording the owned file closes the intent in the same transaction.

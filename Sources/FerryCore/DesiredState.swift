@@ -1,0 +1,124 @@
+/// What happens to a remote file when its declaration is removed from the manifests.
+public enum DeletionPolicy: String, Codable, Sendable, CaseIterable {
+    /// Delete the remote file (the default).
+    case delete = "Delete"
+    /// Stop managing it and leave it on the provider.
+    case retain = "Retain"
+}
+
+/// One declared file: where its bytes come from and where they must be available.
+public struct DesiredFile: Hashable, Codable, Sendable {
+    /// Unique name, e.g. `employee-handbook` or `faq/billing.md` for a FileSet member.
+    public var name: String
+    /// Stable id for this file across providers and content updates.
+    public var unifiedID: String
+    /// Source path relative to the manifest root, normalised (no `.` or `..`).
+    public var sourcePath: String
+    /// Size of the source when the manifests were loaded.
+    public var bytes: Int64
+    public var purpose: String
+    /// The name uploaded to providers (defaults to the source's base name).
+    public var filename: String
+    /// `model_name`s from the model list, sorted and unique.
+    public var targetModels: [String]
+    public var labels: [String: String]
+    public var deletionPolicy: DeletionPolicy
+    /// `kind` of the declaring manifest (`File` or `FileSet`) and its name.
+    public var declaredBy: String
+    /// `path:line` of the declaration.
+    public var origin: String
+
+    public init(
+        name: String, sourcePath: String, bytes: Int64, purpose: String, filename: String, targetModels: [String],
+        labels: [String: String] = [:], deletionPolicy: DeletionPolicy = .delete, declaredBy: String = "File",
+        origin: String = ""
+    ) {
+        self.name = name
+        self.unifiedID = UnifiedID.make(for: name)
+        self.sourcePath = sourcePath
+        self.bytes = bytes
+        self.purpose = purpose
+        self.filename = filename
+        self.targetModels = Array(Set(targetModels)).sorted()
+        self.labels = labels
+        self.deletionPolicy = deletionPolicy
+        self.declaredBy = declaredBy
+        self.origin = origin
+    }
+}
+
+/// A model from the model list, resolved to the endpoint its files live on.
+public struct ModelDefinition: Hashable, Codable, Sendable {
+    /// `model_name`.
+    public var name: String
+    /// `litellm_params.model`, e.g. `azure/my-deployment`.
+    public var model: String
+    /// Provider as LiteLLM names it (`openai`, `azure`, `vertex_ai`, `anthropic`, …).
+    public var provider: String
+    /// The endpoint files for this model live on; nil when the provider has no files API Ferry manages.
+    public var endpoint: Endpoint?
+    /// `path:line` of the entry.
+    public var origin: String
+
+    public init(name: String, model: String, provider: String, endpoint: Endpoint?, origin: String) {
+        self.name = name
+        self.model = model
+        self.provider = provider
+        self.endpoint = endpoint
+        self.origin = origin
+    }
+}
+
+/// A desired file on one endpoint: the unit that is planned, applied and reported.
+public struct PlacementKey: Hashable, Codable, Sendable, Comparable, CustomStringConvertible {
+    public var file: String
+    public var endpointID: String
+
+    public init(file: String, endpointID: String) {
+        self.file = file
+        self.endpointID = endpointID
+    }
+
+    public static func < (lhs: PlacementKey, rhs: PlacementKey) -> Bool {
+        (lhs.file, lhs.endpointID) < (rhs.file, rhs.endpointID)
+    }
+
+    public var description: String { "\(file) @ \(endpointID)" }
+}
+
+/// Everything the manifests declare, validated.
+public struct DesiredState: Sendable, Hashable {
+    public var files: [DesiredFile]
+    /// Every model in the model list (including ones no file targets).
+    public var models: [ModelDefinition]
+    /// Endpoints that at least one desired file targets, sorted.
+    public var endpoints: [Endpoint]
+    /// Every endpoint the model list resolves to, targeted or not (Ferry may still own files there), sorted.
+    public var knownEndpoints: [Endpoint]
+
+    public init(files: [DesiredFile], models: [ModelDefinition]) {
+        self.files = files.sorted { $0.name < $1.name }
+        self.models = models
+        self.knownEndpoints = Array(Set(models.compactMap(\.endpoint))).sorted()
+        self.endpoints = []
+        self.endpoints = Array(Set(self.files.flatMap { placements(of: $0).map(\.endpoint) })).sorted()
+    }
+
+    /// Endpoints (by id) that a model name resolves to. A model name listed several times
+    /// (LiteLLM load balancing) resolves to each of its deployments' endpoints.
+    public func endpoints(forModel name: String) -> [Endpoint] {
+        var seen = Set<String>()
+        return models.filter { $0.name == name }.compactMap(\.endpoint).filter { seen.insert($0.id).inserted }
+    }
+
+    /// Placements of one file: one per endpoint, with the models on that endpoint.
+    public func placements(of file: DesiredFile) -> [(endpoint: Endpoint, models: [String])] {
+        var byEndpoint: [String: (Endpoint, Set<String>)] = [:]
+        for model in file.targetModels {
+            for endpoint in endpoints(forModel: model) {
+                byEndpoint[endpoint.id, default: (endpoint, [])].1.insert(model)
+            }
+        }
+        return byEndpoint.values.map { ($0.0, $0.1.sorted()) }.sorted { $0.0 < $1.0 }
+    }
+}

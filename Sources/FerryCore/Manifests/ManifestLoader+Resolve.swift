@@ -1,0 +1,226 @@
+/// Cross-document checks: models to endpoints, sources to files, names, purposes and secrets.
+extension LoadContext {
+    /// Providers whose files Ferry manages, by LiteLLM provider name.
+    static let providerKinds: [String: ProviderKind] = [
+        "openai": .openai, "text-completion-openai": .openai, "azure": .azure, "azure_text": .azure,
+        "vertex_ai": .vertex, "vertex_ai_beta": .vertex,
+    ]
+
+    /// Largest single file each provider accepts through its files endpoint.
+    static func maxBytes(_ kind: ProviderKind) -> Int64 {
+        switch kind {
+        // Files over 256 MiB go through OpenAI's Uploads API, which accepts up to 8 GB.
+        case .openai: return 8_000_000_000
+        // Azure OpenAI's files API takes 512 MiB per file.
+        case .azure: return 512 * 1024 * 1024
+        case .vertex: return 5 * 1024 * 1024 * 1024 * 1024
+        }
+    }
+
+    mutating func finish(tree: some SourceTree) throws(ValidationFailed) -> LoadedManifests {
+        var secrets: [String: Secret] = [:]
+        // Resolve only models some declaration targets: a LiteLLM config lists many chat models whose
+        // credentials Ferry never needs, and a missing key there must not block a run.
+        let targeted = Set(declarations.flatMap { $0.targetModels.map(\.0) })
+        var resolvedModels: [ModelDefinition] = []
+        for raw in models {
+            // Untargeted models are resolved quietly: when they resolve, Ferry can still prune files it owns
+            // there; when they do not, nothing needs them.
+            let mark = diagnostics.count
+            let endpoint = resolveEndpoint(raw, secrets: &secrets)
+            if !targeted.contains(raw.name) { diagnostics.removeSubrange(mark...) }
+            resolvedModels.append(
+                ModelDefinition(
+                    name: raw.name, model: raw.model, provider: raw.provider, endpoint: endpoint,
+                    origin: raw.place.short))
+        }
+        let modelNames = Set(models.map(\.name))
+
+        var files: [DesiredFile] = []
+        var names: [String: Place] = [:]
+        for declaration in declarations {
+            // Targets and purposes.
+            var kinds: Set<ProviderKind> = []
+            for (model, place) in declaration.targetModels {
+                guard modelNames.contains(model) else {
+                    let hint = Self.closest(model, in: Array(modelNames)).map { "did you mean '\($0)'?" }
+                        ?? (modelNames.isEmpty
+                            ? "no model_list was found; add a LiteLLM config with model_list to the manifests"
+                            : "known models: \(modelNames.sorted().joined(separator: ", "))")
+                    error(place, "unknown model '\(model)'", hint: hint)
+                    continue
+                }
+                for raw in models where raw.name == model {
+                    if let kind = Self.providerKinds[raw.provider] {
+                        kinds.insert(kind)
+                    } else {
+                        error(
+                            place,
+                            "model '\(model)' uses provider '\(raw.provider)', which has no files API Ferry can manage",
+                            hint: "target openai, azure or vertex_ai models (\(raw.place.short))")
+                    }
+                }
+            }
+            if !declaration.purpose.isEmpty {
+                for kind in kinds.sorted() {
+                    if let accepted = kind.acceptedPurposes, !accepted.contains(declaration.purpose) {
+                        error(
+                            declaration.purposePlace,
+                            "purpose '\(declaration.purpose)' is not accepted by \(kind.rawValue)",
+                            hint: "use one of: \(accepted.sorted().joined(separator: ", "))")
+                    }
+                }
+            }
+            let maxBytes = kinds.map(Self.maxBytes).min() ?? Int64.max
+
+            // Sources.
+            let members = expandSources(declaration, tree: tree)
+            for member in members {
+                if let previous = names[member.name] {
+                    error(
+                        declaration.namePlace, "duplicate file name '\(member.name)'",
+                        hint: "already declared at \(previous.short); names must be unique")
+                    continue
+                }
+                names[member.name] = declaration.namePlace
+                if member.bytes == 0 {
+                    error(member.place, "source '\(member.path)' is empty", hint: "providers reject empty files")
+                    continue
+                }
+                if member.bytes > maxBytes {
+                    error(
+                        member.place,
+                        "source '\(member.path)' is \(member.bytes) bytes, over the \(maxBytes)-byte limit of its target providers",
+                        hint: "split the file or target a provider that accepts larger files")
+                    continue
+                }
+                if declaration.purpose == "batch", !member.path.hasSuffix(".jsonl") {
+                    error(
+                        member.place, "purpose 'batch' needs a .jsonl source, got '\(member.path)'",
+                        hint: "batch input files are JSON Lines")
+                }
+                files.append(
+                    DesiredFile(
+                        name: member.name, sourcePath: member.path, bytes: member.bytes, purpose: declaration.purpose,
+                        filename: declaration.filename ?? RelativePath.baseName(of: member.path),
+                        targetModels: declaration.targetModels.map(\.0), labels: declaration.labels,
+                        deletionPolicy: declaration.deletionPolicy,
+                        declaredBy: "\(declaration.kind)/\(declaration.name)", origin: declaration.place.short))
+            }
+        }
+
+        var unifiedIDs: [String: String] = [:]
+        for file in files {
+            if let other = unifiedIDs[file.unifiedID] {
+                error(
+                    Place(file: file.origin, line: 0, column: 0),
+                    "files '\(other)' and '\(file.name)' map to the same unified id", hint: "rename one of them")
+            }
+            unifiedIDs[file.unifiedID] = file.name
+        }
+
+        let failures = diagnostics.filter { $0.severity == .error }
+        if !failures.isEmpty {
+            throw ValidationFailed(diagnostics: diagnostics.sorted(by: Self.order))
+        }
+        let desired = DesiredState(files: files, models: resolvedModels)
+        let known = Set(desired.knownEndpoints.map(\.id))
+        return LoadedManifests(
+            desired: desired, secrets: secrets.filter { known.contains($0.key) },
+            warnings: diagnostics.sorted(by: Self.order))
+    }
+
+    static func order(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
+        (a.file, a.line, a.column, a.message) < (b.file, b.line, b.column, b.message)
+    }
+
+    struct Member {
+        var name: String
+        var path: String
+        var bytes: Int64
+        var place: Place
+    }
+
+    mutating func expandSources(_ declaration: RawDesired, tree: some SourceTree) -> [Member] {
+        switch declaration.source {
+        case .single(let path, let place):
+            guard let member = checkSource(path, base: declaration.manifestDirectory, place: place, tree: tree) else {
+                return []
+            }
+            return [Member(name: declaration.name, path: member.0, bytes: member.1, place: place)]
+        case .globs(let include, let exclude):
+            var members: [Member] = []
+            var seen = Set<String>()
+            for (pattern, place) in include {
+                guard let prefix = RelativePath.normalize(pattern.literalPrefix, relativeTo: declaration.manifestDirectory)
+                else {
+                    error(
+                        place, "glob '\(pattern.pattern)' leaves the manifest root",
+                        hint: "sources must stay inside the repository")
+                    continue
+                }
+                var matched = 0
+                let base = declaration.manifestDirectory
+                for candidate in tree.files(under: prefix) {
+                    let relative = Self.relative(candidate, to: base)
+                    guard let relative, pattern.matches(relative), !exclude.contains(where: { $0.matches(relative) })
+                    else { continue }
+                    matched += 1
+                    guard seen.insert(candidate).inserted else { continue }
+                    guard let checked = checkSource(relative, base: base, place: place, tree: tree) else { continue }
+                    // Members are named by their path below the glob's literal folder: `faq/*.md` → `<set>/billing.md`.
+                    let memberPath = Self.relative(candidate, to: prefix) ?? relative
+                    members.append(
+                        Member(name: declaration.name + "/" + memberPath, path: checked.0, bytes: checked.1, place: place))
+                }
+                if matched == 0 {
+                    error(
+                        place, "glob '\(pattern.pattern)' matches no files",
+                        hint: "patterns are relative to the manifest's folder; check the path and extension")
+                }
+            }
+            return members.sorted { $0.name < $1.name }
+        }
+    }
+
+    static func relative(_ path: String, to base: String) -> String? {
+        if base.isEmpty { return path }
+        guard path.hasPrefix(base + "/") else { return nil }
+        return String(path.dropFirst(base.count + 1))
+    }
+
+    /// Checks one source path; returns its normalised path and size.
+    mutating func checkSource(_ path: String, base: String, place: Place, tree: some SourceTree) -> (String, Int64)? {
+        if path.isEmpty {
+            error(place, "source path is empty", hint: "give a path relative to this manifest")
+            return nil
+        }
+        if path.hasPrefix("/") || path.hasPrefix("~") {
+            error(
+                place, "source '\(path)' is an absolute path",
+                hint: "use a path relative to this manifest, inside the repository")
+            return nil
+        }
+        guard let normalized = RelativePath.normalize(path, relativeTo: base), !normalized.isEmpty else {
+            error(
+                place, "source '\(path)' is outside the manifest root",
+                hint: "sources must stay inside the repository; move the file under the manifest root")
+            return nil
+        }
+        switch tree.inspect(normalized) {
+        case .file(let bytes):
+            return (normalized, bytes)
+        case .missing:
+            error(place, "source '\(path)' does not exist", hint: "check the path; it is relative to this manifest")
+        case .notRegularFile:
+            error(place, "source '\(path)' is not a regular file", hint: "point source at a file, or use a FileSet glob")
+        case .escapesRoot(let resolved):
+            error(
+                place, "source '\(path)' is a symlink that leaves the manifest root (to \(resolved))",
+                hint: "sources must stay inside the repository")
+        case .unreadable(let reason):
+            error(place, "source '\(path)' cannot be read: \(reason)", hint: "check its permissions")
+        }
+        return nil
+    }
+}

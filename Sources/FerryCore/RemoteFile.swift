@@ -1,0 +1,44 @@
+/// Processing state of a remote file, as the provider reports it.
+public enum RemoteFileStatus: String, Codable, Sendable, CaseIterable {
+    case uploaded, pending, running, processed, error, deleting, deleted
+    /// A value Ferry does not know; treated like `processed`.
+    case unknown
+
+    public init(providerValue: String?) {
+        self = providerValue.flatMap(RemoteFileStatus.init(rawValue:)) ?? (providerValue == nil ? .processed : .unknown)
+    }
+
+    /// The file exists and is, or will become, usable.
+    public var isUsable: Bool {
+        switch self {
+        case .uploaded, .pending, .running, .processed, .unknown: return true
+        case .error, .deleting, .deleted: return false
+        }
+    }
+}
+
+/// One row of a provider's listing, as last seen.
+public struct RemoteFile: Hashable, Codable, Sendable {
+    /// The provider's file id (`file-…`, or `gs://bucket/object` for Vertex AI).
+    public var id: String
+    public var filename: String
+    public var bytes: Int64
+    public var purpose: String
+    /// Unix seconds.
+    public var createdAt: Int64
+    public var status: RemoteFileStatus
+    public var statusDetails: String?
+
+    public init(
+        id: String, filename: String, bytes: Int64, purpose: String, createdAt: Int64,
+        status: RemoteFileStatus = .processed, statusDetails: String? = nil
+    ) {
+        self.id = id
+        self.filename = filename
+        self.bytes = bytes
+        self.purpose = purpose
+        self.createdAt = createdAt
+        self.status = status
+        self.statusDetails = statusDetails
+    }
+}

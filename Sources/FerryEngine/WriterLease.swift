@@ -1,0 +1,80 @@
+import FerryCore
+import FerryStore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The single-writer lease (invariant 6), held in the state store and renewed by a heartbeat while work runs.
+public final class WriterLease: Sendable {
+    /// Who holds it: host, process id and a random suffix.
+    public let holder: String
+    let store: StateStore
+    let ttl: Double
+    let heartbeat: Task<Void, Never>
+
+    /// A lease holder name: host, process id and a random suffix.
+    public static func makeHolderName() -> String {
+        let host = ProcessInfo.processInfo.hostName
+        return "\(host) pid \(ProcessInfo.processInfo.processIdentifier) #\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Takes the lease, waiting up to `wait` seconds for another holder to finish or expire.
+    /// - Throws: `EngineError.Code.lockHeld` naming the holder when it cannot be taken in time.
+    public static func acquire(
+        store: StateStore, ttl: Double = 30, wait: Double = 0, clock: FerryClock = .system
+    ) async throws -> WriterLease {
+        let holder = makeHolderName()
+        let deadline = clock.now() + wait
+        while true {
+            guard
+                let current = try store.acquireLease(
+                    holder: holder, ttl: ttl, now: clock.now(), isAbandoned: isDeadLocalProcess)
+            else {
+                return WriterLease(holder: holder, store: store, ttl: ttl, clock: clock)
+            }
+            if clock.now() >= deadline {
+                let expires = Date(timeIntervalSince1970: current.expiresAt)
+                throw EngineError(
+                    .lockHeld,
+                    "another Ferry run holds the state lock (\(current.holder), until \(expires) unless renewed); "
+                        + "wait for it, or pass --lock-timeout to wait longer")
+            }
+            try await clock.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// True when the holder ran on this host and its process no longer exists (it was killed or crashed),
+    /// so waiting for the lease to expire would only delay the next run.
+    static func isDeadLocalProcess(_ lease: LeaseHolder) -> Bool {
+        let parts = lease.holder.split(separator: " ")
+        guard parts.count >= 3, parts[1] == "pid", String(parts[0]) == ProcessInfo.processInfo.hostName,
+            let pid = Int32(parts[2]), pid > 0
+        else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    init(holder: String, store: StateStore, ttl: Double, clock: FerryClock) {
+        self.holder = holder
+        self.store = store
+        self.ttl = ttl
+        self.heartbeat = Task {
+            while !Task.isCancelled {
+                try? await clock.sleep(for: .seconds(ttl / 3))
+                if Task.isCancelled { break }
+                _ = try? store.renewLease(holder: holder, ttl: ttl, now: clock.now())
+            }
+        }
+    }
+
+    /// Stops renewing and frees the lease.
+    public func release() {
+        heartbeat.cancel()
+        try? store.releaseLease(holder: holder)
+    }
+}

@@ -1,0 +1,63 @@
+/// Escaping text where the status view writes it: HTML content and attributes, and JSON strings. One loop, one
+/// table per format.
+enum Escaping {
+    /// Appends `text` to `out`, each Unicode scalar that `replacement` names replaced. `mayNeedEscaping` is a
+    /// quick test on the UTF-8 bytes: text with no byte it accepts is appended whole (most ids, names and dates).
+    static func append(
+        _ text: String, to out: inout String, mayNeedEscaping: (UInt8) -> Bool,
+        replacement: (Unicode.Scalar) -> String?
+    ) {
+        guard text.utf8.contains(where: mayNeedEscaping) else {
+            out += text
+            return
+        }
+        for scalar in text.unicodeScalars {
+            if let replaced = replacement(scalar) {
+                out += replaced
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+
+    /// The five characters that matter in HTML content and quoted attribute values.
+    static let htmlEntities: [Unicode.Scalar: String] = [
+        "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;",
+    ]
+
+    /// JSON's required escapes, plus `<`, `>`, `&`, U+2028 and U+2029 so the JSON is safe to embed anywhere HTML
+    /// might sniff it. Other control characters become `\u00XX`.
+    static let jsonEscapes: [Unicode.Scalar: String] = [
+        "\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "<": "\\u003c", ">": "\\u003e",
+        "&": "\\u0026", "\u{2028}": "\\u2028", "\u{2029}": "\\u2029",
+    ]
+
+    /// Appends `value` as a quoted JSON string.
+    static func appendJSONString(_ value: String, to out: inout String) {
+        out += "\""
+        // 0xE2 leads the UTF-8 of U+2028 and U+2029.
+        append(
+            value, to: &out,
+            mayNeedEscaping: {
+                $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0xE2
+            },
+            replacement: { scalar in
+                if let escape = jsonEscapes[scalar] { return escape }
+                guard scalar.value < 0x20 else { return nil }
+                let hex = String(scalar.value, radix: 16)
+                return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            })
+        out += "\""
+    }
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+func html(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    Escaping.append(
+        text, to: &out,
+        mayNeedEscaping: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 },
+        replacement: { Escaping.htmlEntities[$0] })
+    return out
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Hummingbird
+
+/// Files of the OpenAI and Azure flavors: status, storage layout and loading, commit, lookup, delete, listing.
+///
+/// With a storage directory a file lives in `<storage>/tenants/<flavor>-<key hash>/<id>.bin` with its metadata in
+/// `<id>.json`; otherwise its bytes stay in memory.
+extension SimulatorCore {
+    // MARK: Status
+
+    func status(of record: FileRecord, now: Double) -> String {
+        if now - record.createdAtPrecise < processingDelaySeconds {
+            return record.flavor == .azure ? "pending" : "uploaded"
+        }
+        return "processed"
+    }
+
+    func simulatedFile(_ record: FileRecord, now: Double) -> SimulatedFile {
+        SimulatedFile(
+            id: record.id, filename: record.filename, bytes: record.bytes, purpose: record.purpose,
+            createdAt: record.createdAt, expiresAt: record.expiresAt, status: status(of: record, now: now),
+            sha256: sha256(of: record), flavor: record.flavor
+        )
+    }
+
+    /// The content's SHA-256, computed (and remembered) on first use.
+    func sha256(of record: FileRecord) -> String {
+        if let known = record.sha256 { return known }
+        guard let owner = state.withLockedValue({ state in state.tenants.first { $0.value.files[record.id] != nil }?.key }),
+            let content = content(of: owner, id: record.id), let digest = Digests.sha256Hex(content)
+        else { return "" }
+        state.withLockedValue { $0.tenants[owner]?.files[record.id]?.sha256 = digest }
+        return digest
+    }
+
+    // MARK: Storage layout
+
+    var tempDirectory: String? { storageRoot.map { $0 + "/tmp" } }
+
+    func tenantDirectory(_ tenant: TenantID) -> String? {
+        storageRoot.map { "\($0)/tenants/\(tenant.directoryName)" }
+    }
+
+    /// A fresh path for streaming an incoming body to disk (nil: keep it in memory).
+    func newTempPath() -> String? {
+        guard let temp = tempDirectory else { return nil }
+        return "\(temp)/\(UUID().uuidString).part"
+    }
+
+    /// Creates the storage folders and loads every persisted file. Called by `Simulator.run()`.
+    func loadStorage() throws {
+        guard let root = storageRoot else { return }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/tenants", withIntermediateDirectories: true)
+        // In-flight uploads and upload parts do not survive a restart.
+        try? fm.removeItem(atPath: root + "/tmp")
+        try fm.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+
+        var loaded: [TenantID: Tenant] = [:]
+        let decoder = JSONDecoder()
+        for folder in (try? fm.contentsOfDirectory(atPath: root + "/tenants")) ?? [] {
+            guard let dash = folder.firstIndex(of: "-"),
+                let flavor = SimulatorFlavor(rawValue: String(folder[..<dash]))
+            else { continue }
+            let tenantID = TenantID(flavor: flavor, keyHash: String(folder[folder.index(after: dash)...]))
+            let directory = "\(root)/tenants/\(folder)"
+            var tenant = Tenant()
+            for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] {
+                let path = "\(directory)/\(name)"
+                if name.hasSuffix(".json") {
+                    let id = String(name.dropLast(5))
+                    guard let data = fm.contents(atPath: path),
+                        let record = try? decoder.decode(FileRecord.self, from: data), record.id == id,
+                        fm.fileExists(atPath: "\(directory)/\(id).bin")
+                    else {
+                        try? fm.removeItem(atPath: path)
+                        continue
+                    }
+                    tenant.files[id] = record
+                } else if name.hasSuffix(".tmp") {
+                    try? fm.removeItem(atPath: path)
+                }
+            }
+            // A .bin without metadata is an interrupted create: drop it.
+            for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".bin") {
+                if tenant.files[String(name.dropLast(4))] == nil { try? fm.removeItem(atPath: "\(directory)/\(name)") }
+            }
+            loaded[tenantID] = tenant
+        }
+        state.withLockedValue { state in
+            // Keep tombstones and uploads of tenants seen before a restart of the same instance.
+            var merged = loaded
+            for (id, tenant) in state.tenants {
+                merged[id, default: Tenant()].tombstones = tenant.tombstones
+            }
+            state.tenants = merged
+        }
+        try loadGCSStorage()
+    }
+
+    /// Where the content of a committed file lives.
+    func content(of tenant: TenantID, id: String) -> StoredContent? {
+        if let directory = tenantDirectory(tenant) {
+            return .disk("\(directory)/\(id).bin")
+        }
+        return state.withLockedValue { $0.tenants[tenant]?.contents[id] }
+    }
+
+    // MARK: Files
+
+    /// Stores a finished content as a new file. `id` must come from `reserveFileID`.
+    func commitFile(
+        tenant: TenantID, id: String, filename: String, purpose: String, content: StoredContent,
+        size: Int64, sha256: String?, createdAt: Int64? = nil, expiresAfterSeconds: Int64? = nil
+    ) throws -> FileRecord {
+        defer { releaseReservation(id) }
+        let now = SimulatorCore.now()
+        let created = createdAt ?? Int64(now)
+        let record = FileRecord(
+            id: id, flavor: tenant.flavor, filename: filename, bytes: size, purpose: purpose,
+            createdAt: created, createdAtPrecise: createdAt.map(Double.init) ?? now,
+            expiresAt: expiresAfterSeconds.map { created + $0 }, sha256: sha256
+        )
+        var memoryContent: StoredContent?
+        if let directory = tenantDirectory(tenant) {
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let binPath = "\(directory)/\(id).bin"
+            try content.place(at: binPath)
+            guard writeJSONAtomically(record, to: "\(directory)/\(id).json") else {
+                try? fm.removeItem(atPath: binPath)
+                throw SimIOError("cannot write metadata", path: directory)
+            }
+        } else {
+            memoryContent = content
+        }
+        state.withLockedValue { state in
+            state.tenants[tenant, default: Tenant()].files[id] = record
+            if let memoryContent { state.tenants[tenant, default: Tenant()].contents[id] = memoryContent }
+        }
+        return record
+    }
+
+    /// The file, unless it is unknown or expired (expired files are removed on the way).
+    func file(_ tenant: TenantID, id: String, now: Double) -> FileRecord? {
+        guard let record = state.withLockedValue({ $0.tenants[tenant]?.files[id] }) else { return nil }
+        if let expires = record.expiresAt, now >= Double(expires) {
+            _ = deleteFile(tenant, id: id)
+            return nil
+        }
+        return record
+    }
+
+    /// Removes a file; returns false when there was none.
+    @discardableResult
+    func deleteFile(_ tenant: TenantID, id: String) -> Bool {
+        let removed = state.withLockedValue { state -> FileRecord? in
+            guard let record = state.tenants[tenant]?.files.removeValue(forKey: id) else { return nil }
+            state.tenants[tenant]?.contents.removeValue(forKey: id)
+            state.tenants[tenant]?.tombstones[id] = record.sortKey
+            return record
+        }
+        guard removed != nil else { return false }
+        if let directory = tenantDirectory(tenant) {
+            unlink("\(directory)/\(id).json")
+            unlink("\(directory)/\(id).bin")
+        }
+        return true
+    }
+
+    enum ListError: Error { case unknownCursor }
+
+    /// One page of a listing: files sorted by (created_at, id), newest first for `descending`.
+    func list(
+        _ tenant: TenantID, purpose: String?, descending: Bool, after: String?, limit: Int, now: Double
+    ) throws -> (page: [FileRecord], hasMore: Bool) {
+        let (records, cursor) = try state.withLockedValue { state -> ([FileRecord], SortKey?) in
+            let t = state.tenants[tenant] ?? Tenant()
+            var cursor: SortKey?
+            if let after {
+                guard let key = t.files[after]?.sortKey ?? t.tombstones[after] else { throw ListError.unknownCursor }
+                cursor = key
+            }
+            return (Array(t.files.values), cursor)
+        }
+        let lag = currentPlan().listLagSeconds
+        var expired: [String] = []
+        var visible = records.filter { record in
+            if let expires = record.expiresAt, now >= Double(expires) {
+                expired.append(record.id)
+                return false
+            }
+            if let purpose, record.purpose != purpose { return false }
+            if lag > 0, now - record.createdAtPrecise < lag { return false }
+            if let cursor {
+                return descending ? record.sortKey < cursor : cursor < record.sortKey
+            }
+            return true
+        }
+        for id in expired { deleteFile(tenant, id: id) }
+        visible.sort { descending ? $1.sortKey < $0.sortKey : $0.sortKey < $1.sortKey }
+        let hasMore = visible.count > limit
+        return (Array(visible.prefix(limit)), hasMore)
+    }
+
+    func allFiles(_ tenant: TenantID) -> [FileRecord] {
+        state.withLockedValue { Array(($0.tenants[tenant] ?? Tenant()).files.values) }.sorted { $0.sortKey < $1.sortKey }
+    }
+}

@@ -1,0 +1,151 @@
+import GRDB
+
+extension StateStore {
+    /// Migrations. One that has shipped is never edited; add a new one instead.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Set in the same transaction as the schema, so a concurrent opener never sees Ferry's tables
+            // without Ferry's application id.
+            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+            try db.execute(
+                sql: """
+                    CREATE TABLE endpoints (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        kind TEXT NOT NULL,
+                        display_name TEXT NOT NULL,
+                        base_url TEXT NOT NULL,
+                        observed_at INTEGER,
+                        listed INTEGER,
+                        pages INTEGER,
+                        error TEXT,
+                        last_success_at INTEGER
+                    );
+                    CREATE TABLE observed_files (
+                        endpoint_id TEXT NOT NULL,
+                        remote_id TEXT NOT NULL,
+                        filename TEXT NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        purpose TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        status_details TEXT,
+                        PRIMARY KEY (endpoint_id, remote_id)
+                    );
+                    CREATE TABLE owned_files (
+                        endpoint_id TEXT NOT NULL,
+                        remote_id TEXT NOT NULL,
+                        file TEXT NOT NULL,
+                        unified_id TEXT NOT NULL,
+                        digest TEXT NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        filename TEXT NOT NULL,
+                        purpose TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        deletion_policy TEXT NOT NULL,
+                        recorded_at INTEGER NOT NULL,
+                        PRIMARY KEY (endpoint_id, remote_id)
+                    );
+                    CREATE INDEX owned_files_by_file ON owned_files (file);
+                    CREATE TABLE intents (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        endpoint_id TEXT NOT NULL,
+                        file TEXT NOT NULL,
+                        digest TEXT NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        filename TEXT NOT NULL,
+                        purpose TEXT NOT NULL,
+                        deletion_policy TEXT NOT NULL,
+                        started_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE digest_cache (
+                        path TEXT PRIMARY KEY NOT NULL,
+                        size INTEGER NOT NULL,
+                        mtime_ns INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        digest TEXT NOT NULL
+                    );
+                    CREATE TABLE runs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        command TEXT NOT NULL,
+                        started_at REAL NOT NULL,
+                        finished_at REAL,
+                        outcome TEXT,
+                        summary TEXT,
+                        applied INTEGER NOT NULL DEFAULT 0,
+                        failed INTEGER NOT NULL DEFAULT 0,
+                        requests INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE run_events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                        at REAL NOT NULL,
+                        level TEXT NOT NULL,
+                        file TEXT,
+                        endpoint_id TEXT,
+                        action TEXT,
+                        message TEXT NOT NULL
+                    );
+                    CREATE INDEX run_events_by_run ON run_events (run_id);
+                    CREATE TABLE placement_errors (
+                        file TEXT NOT NULL,
+                        endpoint_id TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        message TEXT NOT NULL,
+                        at INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 1,
+                        PRIMARY KEY (file, endpoint_id)
+                    );
+                    CREATE TABLE desired_files (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        unified_id TEXT NOT NULL UNIQUE,
+                        source_path TEXT NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        digest TEXT NOT NULL,
+                        purpose TEXT NOT NULL,
+                        filename TEXT NOT NULL,
+                        target_models TEXT NOT NULL,
+                        labels TEXT NOT NULL,
+                        deletion_policy TEXT NOT NULL,
+                        declared_by TEXT NOT NULL
+                    );
+                    CREATE TABLE placements (
+                        file TEXT NOT NULL,
+                        endpoint_id TEXT NOT NULL,
+                        models TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        remote_id TEXT,
+                        pending_action TEXT,
+                        detail TEXT,
+                        PRIMARY KEY (file, endpoint_id)
+                    );
+                    CREATE TABLE leases (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        holder TEXT NOT NULL,
+                        acquired_at REAL NOT NULL,
+                        expires_at REAL NOT NULL
+                    );
+                    """)
+        }
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE request_stats (
+                        endpoint_id TEXT NOT NULL,
+                        operation TEXT NOT NULL,
+                        requests INTEGER NOT NULL DEFAULT 0,
+                        failures INTEGER NOT NULL DEFAULT 0,
+                        retries INTEGER NOT NULL DEFAULT 0,
+                        latency_seconds REAL NOT NULL DEFAULT 0,
+                        PRIMARY KEY (endpoint_id, operation)
+                    );
+                    CREATE TABLE snapshots (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        json TEXT NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}

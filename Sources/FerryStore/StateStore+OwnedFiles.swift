@@ -1,0 +1,125 @@
+import FerryCore
+import Foundation
+import GRDB
+
+extension StateStore {
+    /// Every owned file.
+    public func ownedFiles() throws -> [OwnedFile] {
+        try writer.read { db in try Self.fetchOwnedFiles(db) }
+    }
+
+    /// Owned files and open intents read in one transaction, so an upload recorded by another process between two
+    /// reads cannot be missing from both (the planner must see it either as owned or through its intent).
+    public func ownedFilesAndIntents() throws -> (owned: [OwnedFile], intents: [CreateIntent]) {
+        try writer.read { db in (try Self.fetchOwnedFiles(db), try Self.fetchIntents(db)) }
+    }
+
+    static func fetchOwnedFiles(_ db: Database) throws -> [OwnedFile] {
+        // Columns read by position: a name lookup compares names case-insensitively, for each of 30,000 rows.
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy
+                FROM owned_files ORDER BY file, endpoint_id, remote_id
+                """)
+        var files: [OwnedFile] = []
+        while let row = try rows.next() {
+            files.append(
+                OwnedFile(
+                    endpointID: row[0], remoteID: row[1], file: row[2], digest: row[3], bytes: row[4],
+                    filename: row[5], purpose: row[6], createdAt: row[7],
+                    deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete))
+        }
+        return files
+    }
+
+    static func owned(_ row: Row) -> OwnedFile {
+        OwnedFile(
+            endpointID: row["endpoint_id"], remoteID: row["remote_id"], file: row["file"], digest: row["digest"],
+            bytes: row["bytes"], filename: row["filename"], purpose: row["purpose"], createdAt: row["created_at"],
+            deletionPolicy: DeletionPolicy(rawValue: row["deletion_policy"]) ?? .delete)
+    }
+
+    /// Open write-ahead intents.
+    public func intents() throws -> [CreateIntent] {
+        try writer.read { db in try Self.fetchIntents(db) }
+    }
+
+    static func fetchIntents(_ db: Database) throws -> [CreateIntent] {
+        try Row.fetchAll(db, sql: "SELECT * FROM intents ORDER BY id").map { row in
+            CreateIntent(
+                id: row["id"], endpointID: row["endpoint_id"], file: row["file"], digest: row["digest"],
+                bytes: row["bytes"], filename: row["filename"], purpose: row["purpose"],
+                startedAt: row["started_at"],
+                deletionPolicy: DeletionPolicy(rawValue: row["deletion_policy"]) ?? .delete)
+        }
+    }
+
+    /// Records, durably, that an upload is about to be sent. Returns the intent's id.
+    public func beginCreate(
+        endpointID: String, file: String, digest: String, bytes: Int64, filename: String, purpose: String,
+        deletionPolicy: DeletionPolicy, startedAt: Int64
+    ) throws -> Int64 {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO intents (endpoint_id, file, digest, bytes, filename, purpose, deletion_policy, started_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [endpointID, file, digest, bytes, filename, purpose, deletionPolicy.rawValue, startedAt])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records an upload's answer: the file becomes owned and its intent is closed, in one transaction.
+    /// Also used to adopt an upload found for an intent.
+    public func recordOwned(_ owned: OwnedFile, closingIntent intentID: Int64?, at now: Int64) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO owned_files (endpoint_id, remote_id, file, unified_id, digest, bytes, filename,
+                        purpose, created_at, deletion_policy, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    owned.endpointID, owned.remoteID, owned.file, owned.unifiedID, owned.digest, owned.bytes,
+                    owned.filename, owned.purpose, owned.createdAt, owned.deletionPolicy.rawValue, now,
+                ])
+            if let intentID { try db.execute(sql: "DELETE FROM intents WHERE id = ?", arguments: [intentID]) }
+            try db.execute(
+                sql: "DELETE FROM placement_errors WHERE file = ? AND endpoint_id = ?",
+                arguments: [owned.file, owned.endpointID])
+        }
+    }
+
+    /// Closes an intent whose upload certainly did not happen (a terminal refusal) or never appeared.
+    public func closeIntent(_ id: Int64) throws {
+        try writer.write { db in try db.execute(sql: "DELETE FROM intents WHERE id = ?", arguments: [id]) }
+    }
+
+    /// Forgets an owned file: deleted by Ferry, gone from the provider, or released.
+    public func removeOwned(endpointID: String, remoteID: String) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM owned_files WHERE endpoint_id = ? AND remote_id = ?", arguments: [endpointID, remoteID])
+            try db.execute(
+                sql: "DELETE FROM observed_files WHERE endpoint_id = ? AND remote_id = ?",
+                arguments: [endpointID, remoteID])
+        }
+    }
+
+    /// Updates the stored deletion policy of owned files to what the manifests now say.
+    public func refreshPolicies(_ desired: DesiredState) throws {
+        try writer.write { db in
+            for file in desired.files {
+                try db.execute(
+                    sql: "UPDATE owned_files SET deletion_policy = ? WHERE file = ? AND deletion_policy != ?",
+                    arguments: [file.deletionPolicy.rawValue, file.name, file.deletionPolicy.rawValue])
+            }
+        }
+    }
+
+    /// Endpoints on which Ferry owns at least one file (cheaper than loading every owned file to find them).
+    public func ownedEndpointIDs() throws -> Set<String> {
+        try writer.read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT endpoint_id FROM owned_files")) }
+    }
+}

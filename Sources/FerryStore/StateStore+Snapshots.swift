@@ -1,0 +1,152 @@
+import FerryCore
+import Foundation
+import GRDB
+
+// The status snapshot of the latest plan, read by the status view (`ferry serve`).
+
+extension StateStore {
+    /// Stores the desired files and placement statuses of the latest plan, for readers such as `ferry serve`.
+    /// Only rows that changed are written: a converged run of 10,000 files rewrites nothing but the snapshot's time.
+    /// A fingerprint of everything stored (`SnapshotFingerprint`), kept next to the plan in the same transaction,
+    /// lets an unchanged snapshot be recognised without encoding the plan or reading the stored rows back.
+    public func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        // Most files share their models and labels: encode each distinct value once.
+        var encodedModels: [[String]: String] = [:]
+        var encodedLabels: [[String: String]: String] = [:]
+        func json<Value: Encodable & Hashable>(_ value: Value, cache: inout [Value: String]) throws -> String {
+            if let known = cache[value] { return known }
+            let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+            cache[value] = text
+            return text
+        }
+        var fingerprint = SnapshotFingerprint()
+        let usable = fingerprint.add(plan)
+        var desiredRowList: [(name: String, row: [DatabaseValue])] = []
+        desiredRowList.reserveCapacity(desired.files.count)
+        for file in desired.files {
+            let models = try json(file.targetModels, cache: &encodedModels)
+            let labels = try json(file.labels, cache: &encodedLabels)
+            let values: [any DatabaseValueConvertible] = [
+                file.name, file.unifiedID, file.sourcePath, file.bytes, digests[file.sourcePath] ?? "",
+                file.purpose, file.filename, models, labels, file.deletionPolicy.rawValue, file.declaredBy,
+            ]
+            let row = values.map(\.databaseValue)
+            fingerprint.add(row: row)
+            desiredRowList.append((file.name, row))
+        }
+        // The placement rows derive from `plan.placements` alone (already in the fingerprint): built only when the
+        // snapshot changed. (Change `SnapshotFingerprint.version` when their derivation changes.)
+        let digest = usable ? fingerprint.hexDigest() : nil
+        try writer.write { db in
+            let now = Date().timeIntervalSince1970
+            // The fingerprint counts only if it was written with the stored plan (same time: a version of Ferry that
+            // does not know fingerprints would have rewritten the plan alone) and the row counts still agree.
+            if let digest,
+                try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT f.json = ? AND f.updated_at = p.updated_at FROM snapshots f, snapshots p
+                        WHERE f.name = 'plan-fingerprint' AND p.name = 'plan'
+                        """, arguments: [digest]) == true,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM desired_files") == desired.files.count,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM placements") == plan.placements.count
+            {
+                try db.execute(
+                    sql: "UPDATE snapshots SET updated_at = ? WHERE name IN ('plan', 'plan-fingerprint')", arguments: [now])
+                return
+            }
+            var desiredRows: [String: [DatabaseValue]] = [:]
+            for (name, row) in desiredRowList { desiredRows[name] = row }
+            var placementRows: [PlacementKey: [DatabaseValue]] = [:]
+            for status in plan.placements {
+                placementRows[PlacementKey(file: status.file, endpointID: status.endpointID)] = [
+                    status.file.databaseValue, status.endpointID.databaseValue,
+                    status.models.joined(separator: ",").databaseValue, status.state.rawValue.databaseValue,
+                    status.remoteID.databaseValue, status.pendingAction?.rawValue.databaseValue ?? .null,
+                    status.detail.databaseValue,
+                ]
+            }
+            // Written first: should anything below fail, the transaction rolls back with it.
+            if let digest {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO snapshots (name, json, updated_at) VALUES ('plan-fingerprint', ?, ?)",
+                    arguments: [digest, now])
+            } else {
+                try db.execute(sql: "DELETE FROM snapshots WHERE name = 'plan-fingerprint'")
+            }
+
+            try Self.replaceRows(
+                db, table: "desired_files",
+                columns: [
+                    "name", "unified_id", "source_path", "bytes", "digest", "purpose", "filename", "target_models",
+                    "labels", "deletion_policy", "declared_by",
+                ],
+                keyColumns: 1, wanted: consume desiredRows, key: { row in row[0] as String })
+
+            let planJSON = String(decoding: try encoder.encode(plan), as: UTF8.self)
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO snapshots (name, json, updated_at) VALUES ('plan', ?, ?)",
+                arguments: [planJSON, now])
+
+            try Self.replaceRows(
+                db, table: "placements",
+                columns: ["file", "endpoint_id", "models", "state", "remote_id", "pending_action", "detail"],
+                keyColumns: 2, wanted: consume placementRows,
+                key: { row in PlacementKey(file: row[0], endpointID: row[1]) })
+        }
+    }
+
+    /// Makes `table` hold exactly the `wanted` rows: deletes stored rows whose key is not wanted, writes the wanted
+    /// rows that are new or differ, and leaves equal rows untouched. The first `keyColumns` columns are the key.
+    private static func replaceRows<Key: Hashable>(
+        _ db: Database, table: String, columns: [String], keyColumns: Int, wanted: consuming [Key: [DatabaseValue]],
+        key: (Row) -> Key
+    ) throws {
+        let list = columns.joined(separator: ", ")
+        let placeholders = columns.map { _ in "?" }.joined(separator: ", ")
+        let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO \(table) (\(list)) VALUES (\(placeholders))")
+        let keyMatch = columns.prefix(keyColumns).map { "\($0) = ?" }.joined(separator: " AND ")
+        let delete = try db.makeStatement(sql: "DELETE FROM \(table) WHERE \(keyMatch)")
+        var stale: [[DatabaseValue]] = []
+        let stored = try Row.fetchCursor(db, sql: "SELECT \(list) FROM \(table)")
+        while let row = try stored.next() {
+            let rowKey = key(row)
+            if let values = wanted[rowKey], values == Array(row.databaseValues) {
+                wanted[rowKey] = nil
+            } else if wanted[rowKey] == nil {
+                stale.append(Array(row.databaseValues.prefix(keyColumns)))
+            }
+        }
+        for keyValues in stale { try delete.execute(arguments: StatementArguments(keyValues)) }
+        for (_, values) in wanted { try insert.execute(arguments: StatementArguments(values)) }
+    }
+
+    /// The latest plan, as stored by `saveSnapshot`.
+    public func latestPlan() throws -> (plan: Plan, at: Double)? {
+        try writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT json, updated_at FROM snapshots WHERE name = 'plan'") else {
+                return nil
+            }
+            let json: String = row["json"]
+            guard let plan = try? JSONDecoder().decode(Plan.self, from: Data(json.utf8)) else { return nil }
+            return (plan, row["updated_at"])
+        }
+    }
+
+    /// Placement statuses from the latest snapshot.
+    public func placementStatuses() throws -> [PlacementStatus] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM placements ORDER BY file, endpoint_id").map { row in
+                let models: String = row["models"]
+                return PlacementStatus(
+                    file: row["file"], endpointID: row["endpoint_id"],
+                    models: models.split(separator: ",").map(String.init),
+                    state: PlacementStatus.State(rawValue: row["state"]) ?? .unknown, remoteID: row["remote_id"],
+                    pendingAction: (row["pending_action"] as String?).flatMap(PlannedAction.Kind.init(rawValue:)),
+                    detail: row["detail"])
+            }
+        }
+    }
+}

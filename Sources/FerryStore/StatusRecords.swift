@@ -1,0 +1,94 @@
+import FerryCore
+
+// What the status view (`ferry serve`) reads from the state store (`StateStore+StatusQueries.swift`).
+
+/// One declared file as stored by the latest snapshot.
+public struct DesiredFileRecord: Hashable, Codable, Sendable {
+    public var name: String
+    public var unifiedID: String
+    /// Relative to the manifest root.
+    public var sourcePath: String
+    public var bytes: Int64
+    /// SHA-256 of the source when the snapshot was taken; empty when unknown.
+    public var digest: String
+    public var purpose: String
+    public var filename: String
+    public var targetModels: [String]
+    public var labels: [String: String]
+    public var deletionPolicy: String
+    public var declaredBy: String
+
+    public init(
+        name: String, unifiedID: String, sourcePath: String, bytes: Int64, digest: String, purpose: String,
+        filename: String, targetModels: [String], labels: [String: String], deletionPolicy: String, declaredBy: String
+    ) {
+        self.name = name
+        self.unifiedID = unifiedID
+        self.sourcePath = sourcePath
+        self.bytes = bytes
+        self.digest = digest
+        self.purpose = purpose
+        self.filename = filename
+        self.targetModels = targetModels
+        self.labels = labels
+        self.deletionPolicy = deletionPolicy
+        self.declaredBy = declaredBy
+    }
+}
+
+/// A declared file with a roll-up of its placements.
+public struct DesiredFileStatus: Hashable, Sendable {
+    public var file: DesiredFileRecord
+    /// Earliest provider `created_at` among the file's owned remote files; nil when none is owned.
+    public var firstCreatedAt: Int64?
+    public var placements: Int
+    public var inSync: Int
+    public var processing: Int
+    /// Placements not in sync whose last attempt failed.
+    public var failed: Int
+}
+
+/// One placement from the latest snapshot, with its last failure if any.
+public struct PlacementRecord: Hashable, Sendable {
+    public var status: PlacementStatus
+    /// The last failure recorded for this placement; kept until it succeeds.
+    public var error: PlacementError?
+    /// The declared file's upload name; nil when the file is no longer declared.
+    public var filename: String?
+
+    /// `failed` when the placement is not in sync and its last attempt failed, else the planner's state.
+    public var displayState: String {
+        if error != nil && status.state != .inSync { return "failed" }
+        return status.state.rawValue
+    }
+}
+
+/// An endpoint as last observed, with counts of owned and unmanaged files.
+public struct EndpointRecord: Hashable, Codable, Sendable {
+    public var id: String
+    public var kind: String
+    public var displayName: String
+    public var baseURL: String
+    /// Unix seconds of the last listing attempt.
+    public var observedAt: Int64?
+    /// Files in the last successful listing.
+    public var listed: Int?
+    public var pages: Int?
+    /// Why the last listing failed; nil when it succeeded.
+    public var error: String?
+    /// Unix seconds of the last successful listing.
+    public var lastSuccessAt: Int64?
+    /// Remote files Ferry owns on this endpoint.
+    public var owned: Int
+    /// Listed files Ferry does not own.
+    public var unmanaged: Int
+}
+
+/// Totals over the recorded runs (the store keeps the last 1,000).
+public struct RunTotals: Hashable, Sendable {
+    public var runs: Int
+    public var applied: Int
+    public var failed: Int
+    /// `finished_at` of the latest run whose outcome was `converged`.
+    public var lastConvergedAt: Double?
+}
