@@ -92,7 +92,7 @@ public struct ApplyReport: Sendable {
 /// observe → plan → apply → verify. Owns no global state; each call reads the store afresh (level-based).
 public final class Engine: Sendable {
     public let configuration: EngineConfiguration
-    public let store: StateStore
+    public let store: any StateStore
     let makeProvider: ProviderMaker
     let report: @Sendable (EngineEvent) -> Void
     /// The one source of time: records, leases and waits.
@@ -108,7 +108,7 @@ public final class Engine: Sendable {
     ///   - clock: time for records, leases and waits (`.system` unless a test injects another).
     ///   - report: progress events for a user interface.
     public init(
-        configuration: EngineConfiguration, store: StateStore, makeProvider: @escaping ProviderMaker,
+        configuration: EngineConfiguration, store: any StateStore, makeProvider: @escaping ProviderMaker,
         logger: Logger = Logger(label: "ferry.engine"), clock: FerryClock = .system,
         report: @escaping @Sendable (EngineEvent) -> Void = { _ in }
     ) throws {

@@ -14,7 +14,7 @@ import Foundation
 /// Computes SHA-256 digests of sources, skipping files whose size, mtime and inode match the cache.
 public struct SourceDigester: Sendable {
     public let tree: FileSystemSourceTree
-    public let store: StateStore
+    public let store: any StateStore
 
     /// What one digest pass did, for reporting and benchmarks.
     public struct Report: Sendable, Hashable {
@@ -23,7 +23,7 @@ public struct SourceDigester: Sendable {
         public var bytesRead: Int64 = 0
     }
 
-    public init(tree: FileSystemSourceTree, store: StateStore) {
+    public init(tree: FileSystemSourceTree, store: any StateStore) {
         self.tree = tree
         self.store = store
     }

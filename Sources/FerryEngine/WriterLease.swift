@@ -14,7 +14,7 @@ import Foundation
 public final class WriterLease: Sendable {
     /// Who holds it: host, process id and a random suffix.
     public let holder: String
-    let store: StateStore
+    let store: any StateStore
     let ttl: Double
     let heartbeat: Task<Void, Never>
 
@@ -27,7 +27,7 @@ public final class WriterLease: Sendable {
     /// Takes the lease, waiting up to `wait` seconds for another holder to finish or expire.
     /// - Throws: `EngineError.Code.lockHeld` naming the holder when it cannot be taken in time.
     public static func acquire(
-        store: StateStore, ttl: Double = 30, wait: Double = 0, clock: FerryClock = .system
+        store: any StateStore, ttl: Double = 30, wait: Double = 0, clock: FerryClock = .system
     ) async throws -> WriterLease {
         let holder = makeHolderName()
         let deadline = clock.now() + wait
@@ -59,7 +59,7 @@ public final class WriterLease: Sendable {
         return kill(pid, 0) != 0 && errno == ESRCH
     }
 
-    init(holder: String, store: StateStore, ttl: Double, clock: FerryClock) {
+    init(holder: String, store: any StateStore, ttl: Double, clock: FerryClock) {
         self.holder = holder
         self.store = store
         self.ttl = ttl

@@ -11,13 +11,13 @@ import NIOPosix
 ///   - store: the state database; only read.
 ///   - configuration: token, limits and dashboard sizes (host and port are not used here).
 public func makeStatusRouter(
-    store: StateStore, configuration: StatusServerConfiguration, logger: Logger = Logger(label: "ferry.status")
+    store: any StateStore, configuration: StatusServerConfiguration, logger: Logger = Logger(label: "ferry.status")
 ) -> Router<StatusRequestContext> {
     makeStatusRouter(store: store, configuration: configuration, requests: InFlightRequests(), logger: logger)
 }
 
 func makeStatusRouter(
-    store: StateStore, configuration: StatusServerConfiguration, requests: InFlightRequests, logger: Logger
+    store: any StateStore, configuration: StatusServerConfiguration, requests: InFlightRequests, logger: Logger
 ) -> Router<StatusRequestContext> {
     let router = Router(context: StatusRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: StatusGuard(configuration: configuration, requests: requests, logger: logger))
@@ -53,12 +53,12 @@ func makeStatusRouter(
 
 /// The handlers' shared state: the store, the configuration, the redactor and the response cache.
 struct StatusView: Sendable {
-    let store: StateStore
+    let store: any StateStore
     let configuration: StatusServerConfiguration
     let redact: Redactor
     let cache: ResponseCache
 
-    init(store: StateStore, configuration: StatusServerConfiguration) {
+    init(store: any StateStore, configuration: StatusServerConfiguration) {
         self.store = store
         self.configuration = configuration
         self.redact = Redactor(secrets: configuration.bearerToken.map { [$0] } ?? [])
@@ -70,14 +70,16 @@ struct StatusView: Sendable {
     {
         // The stamp is taken before reading, so an answer read after a commit is stored under the older stamp
         // and simply recomputed next time.
-        guard cache.isEnabled, let stamp = DatabaseStamp(path: store.path) else { return try await produce().response }
+        guard cache.isEnabled, let stamp = store.filePath.flatMap(DatabaseStamp.init(path:)) else {
+            return try await produce().response
+        }
         let key = request.uri.path + "?" + (request.uri.query ?? "")
         return try await cache.answer(key, stamp: stamp, produce: produce).response
     }
 
     /// Runs blocking database reads off the cooperative pool, so a large read never stalls other tasks in the
     /// process (the reconcile loop shares it in `reconcile --listen`).
-    func read<T: Sendable>(_ body: @escaping @Sendable (StateStore) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StateStore) throws -> T) async throws -> T {
         let store = self.store
         return try await NIOThreadPool.singleton.runIfActive { try body(store) }
     }

@@ -15,7 +15,7 @@ import Synchronization
 /// `reconcile --listen`), and stop it with the group's graceful shutdown (SIGTERM or SIGINT in `ferry serve`):
 ///
 /// ```swift
-/// let server = StatusServer(store: try StateStore(path: path, readOnly: true), configuration: .init(port: 0))
+/// let server = StatusServer(store: try StateStores.open(path, readOnly: true), configuration: .init(port: 0))
 /// let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 /// async let running: Void = group.run()
 /// let port = try await server.listeningPort()
@@ -28,7 +28,7 @@ import Synchronization
 public final class StatusServer: Service, Sendable {
     /// Address, token and limits.
     public let configuration: StatusServerConfiguration
-    let store: StateStore
+    let store: any StateStore
     private let logger: Logger
     private let requests = InFlightRequests()
     private let hasRun = Atomic<Bool>(false)
@@ -43,7 +43,7 @@ public final class StatusServer: Service, Sendable {
     ///   - configuration: address, token and limits.
     ///   - logger: where request errors and lifecycle events go; its level is set to `configuration.logLevel`.
     public init(
-        store: StateStore, configuration: StatusServerConfiguration = .init(),
+        store: any StateStore, configuration: StatusServerConfiguration = .init(),
         logger: Logger = Logger(label: "ferry.status")
     ) {
         self.store = store

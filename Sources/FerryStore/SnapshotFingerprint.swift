@@ -2,7 +2,7 @@ import FerryCore
 import GRDB
 
 /// A SHA-256 over everything a status snapshot stores, so a converged run whose snapshot is unchanged can tell so
-/// without encoding the plan into JSON and comparing 40,000 rows (`StateStore.saveSnapshot`).
+/// without encoding the plan into JSON and comparing 40,000 rows (`SQLiteStateStore.saveSnapshot`).
 ///
 /// Values go through `Encodable` (every stored property, whatever is added later) into an unambiguous byte stream:
 /// each string and key is length-prefixed, each value typed, each nested value closed by an end mark. It is a

@@ -1,90 +1,184 @@
 import FerryCore
-import Foundation
-import GRDB
 
-/// The single owner of Ferry's SQLite state: listings, owned files, intents, digests, runs and the lease.
-/// Write methods are named for intent and each runs in one transaction.
-public final class StateStore: Sendable {
-    /// `PRAGMA application_id` of Ferry state files ("FRRY").
-    public static let applicationID: Int32 = 0x4652_5259
+/// Where Ferry keeps its state: listings, owned files, write-ahead intents, the digest cache, runs, the writer lease
+/// and the status snapshot. Every method is synchronous and each write runs in one transaction.
+///
+/// Two implementations: `SQLiteStateStore` (one file, the default) and `PostgresStateStore` (a shared database,
+/// partitioned by workspace). Open one with `StateStores.open(_:workspace:readOnly:)`.
+public protocol StateStore: AnyObject, Sendable {
+    /// Where the state lives, safe to show: a file path, or a PostgreSQL URL with its password replaced by `***`.
+    var location: String { get }
+    /// The workspace this store reads and writes.
+    var workspace: String { get }
+    /// The database file when the state is a local file (the status view's cache stamps it); nil otherwise.
+    var filePath: String? { get }
 
-    let writer: any DatabaseWriter
-    public let path: String
+    /// Identifiers of applied migrations, sorted, for diagnostics and tests.
+    func appliedMigrations() throws -> [String]
+    /// A consistency check of the underlying database; "ok" when healthy.
+    func integrityCheck() throws -> String
 
-    /// Opens (creating if needed) the state database at `path`, in WAL mode, and runs migrations.
-    /// - Parameter readOnly: open an existing database without ever writing (the status server).
-    /// - Throws: `StateStoreError` when the file is not a SQLite database, belongs to another program,
-    ///   or was written by a newer Ferry.
-    public init(path: String, readOnly: Bool = false) throws {
-        self.path = path
-        var configuration = Configuration()
-        configuration.readonly = readOnly
-        configuration.busyMode = .timeout(10)
-        configuration.label = "ferry-state"
-        if !readOnly {
-            let directory = (path as NSString).deletingLastPathComponent
-            if !directory.isEmpty {
-                try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            }
-        } else if !FileManager.default.fileExists(atPath: path) {
-            throw StateStoreError.missingDatabase(path)
-        }
-        // Two processes creating the same new database (overlapping cron runs) must not interleave
-        // WAL setup and migrations: serialise opening with an advisory lock beside the database.
-        let initLock = readOnly ? nil : try InitLock(path: path + ".lock")
-        defer { initLock?.unlock() }
-        do {
-            // Check what an existing file is before opening it for writing (which would switch it to WAL).
-            if FileManager.default.fileExists(atPath: path) {
-                var probe = Configuration()
-                probe.readonly = true
-                let queue = try DatabaseQueue(path: path, configuration: probe)
-                try Self.checkIdentity(queue, path: path)
-                try queue.close()
-            }
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            if !readOnly {
-                try Self.migrator.migrate(pool)
-            } else {
-                let applied = try pool.read { db in try Self.migrator.appliedIdentifiers(db) }
-                if applied.isEmpty { throw StateStoreError.emptyDatabase(path) }
-            }
-            self.writer = pool
-        } catch let error as StateStoreError {
-            throw error
-        } catch let error as DatabaseError {
-            throw StateStoreError.cannotOpen(path, reason: error.message ?? "\(error.resultCode)")
-        }
+    // MARK: Digest cache
+
+    /// Cached digests by path, with the stamp they were computed for.
+    func cachedDigests() throws -> [String: (FileStamp, String)]
+    /// Stores freshly computed digests.
+    func storeDigests(_ digests: [String: (FileStamp, String)]) throws
+
+    // MARK: Lease
+
+    /// Takes the named lease if it is free, expired, or already ours. Returns nil on success, or the current holder.
+    /// Two callers can never both succeed.
+    /// - Parameter isAbandoned: says whether a live-looking holder is known to be gone (e.g. a dead process on
+    ///   this host), so its lease can be taken before it expires.
+    func acquireLease(
+        _ name: String, holder: String, ttl: Double, now: Double, isAbandoned: (LeaseHolder) -> Bool
+    ) throws -> LeaseHolder?
+    /// Extends our lease; returns false if it was lost (expired and taken by someone else).
+    func renewLease(_ name: String, holder: String, ttl: Double, now: Double) throws -> Bool
+    /// Frees our lease (nothing happens when another holder has it).
+    func releaseLease(_ name: String, holder: String) throws
+    /// The current holder of the named lease, expired or not; nil when nobody holds it.
+    func leaseHolder(_ name: String) throws -> LeaseHolder?
+    /// Removes the named lease whoever holds it (`ferry state unlock`). Returns the holder that was removed.
+    func forceReleaseLease(_ name: String) throws -> LeaseHolder?
+
+    // MARK: Listings
+
+    /// Replaces an endpoint's stored listing with a fresh one (or records why listing failed, keeping the old rows).
+    func recordObservation(_ observation: EndpointObservation, endpoint: Endpoint, pages: Int) throws
+    /// The latest successful listing of each endpoint.
+    func observations() throws -> [String: EndpointObservation]
+
+    // MARK: Owned files and intents
+
+    /// Every owned file.
+    func ownedFiles() throws -> [OwnedFile]
+    /// Owned files and open intents read in one transaction, so an upload recorded by another process between two
+    /// reads cannot be missing from both.
+    func ownedFilesAndIntents() throws -> (owned: [OwnedFile], intents: [CreateIntent])
+    /// Open write-ahead intents.
+    func intents() throws -> [CreateIntent]
+    /// Records, durably, that an upload is about to be sent. Returns the intent's id.
+    func beginCreate(
+        endpointID: String, file: String, digest: String, bytes: Int64, filename: String, purpose: String,
+        deletionPolicy: DeletionPolicy, startedAt: Int64
+    ) throws -> Int64
+    /// Records an upload's answer: the file becomes owned and its intent is closed, in one transaction.
+    func recordOwned(_ owned: OwnedFile, closingIntent intentID: Int64?, at now: Int64) throws
+    /// Closes an intent whose upload certainly did not happen (a terminal refusal) or never appeared.
+    func closeIntent(_ id: Int64) throws
+    /// Forgets an owned file: deleted by Ferry, gone from the provider, or released.
+    func removeOwned(endpointID: String, remoteID: String) throws
+    /// Updates the stored deletion policy of owned files to what the manifests now say.
+    func refreshPolicies(_ desired: DesiredState) throws
+    /// Endpoints on which Ferry owns at least one file.
+    func ownedEndpointIDs() throws -> Set<String>
+
+    // MARK: Placement errors
+
+    /// Records the last failure of a placement (counting attempts).
+    func recordPlacementError(file: String, endpointID: String, action: String, message: String, at: Int64) throws
+    /// Forgets the last failure of a placement.
+    func clearPlacementError(file: String, endpointID: String) throws
+    /// Every recorded placement failure, sorted by file and endpoint.
+    func placementErrors() throws -> [PlacementError]
+
+    // MARK: Request statistics
+
+    /// Adds a run's request counts to the totals.
+    func addRequestStats(_ rows: [RequestStatsRow]) throws
+    /// The accumulated request counts, sorted by endpoint and operation.
+    func requestStats() throws -> [RequestStatsRow]
+
+    // MARK: Runs
+
+    /// Records the start of a run; returns its id.
+    func startRun(command: String, at now: Double) throws -> Int64
+    /// Records how a run ended, and keeps history bounded.
+    func finishRun(
+        _ id: Int64, outcome: String, summary: String, applied: Int, failed: Int, requests: Int, at now: Double
+    ) throws
+    /// Records one event of a run.
+    func recordEvent(
+        run: Int64, level: String, file: String?, endpointID: String?, action: String?, message: String, at now: Double
+    ) throws
+    /// The latest runs, newest first.
+    func recentRuns(limit: Int) throws -> [RunRecord]
+
+    // MARK: Status snapshot
+
+    /// Stores the desired files and placement statuses of the latest plan, for readers such as `ferry serve`.
+    func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan) throws
+    /// The latest plan, as stored by `saveSnapshot`.
+    func latestPlan() throws -> (plan: Plan, at: Double)?
+    /// Placement statuses from the latest snapshot.
+    func placementStatuses() throws -> [PlacementStatus]
+
+    // MARK: Status view queries (read-only)
+
+    /// Declared files of the latest snapshot, sorted by name.
+    func desiredFiles() throws -> [DesiredFileRecord]
+    /// How many files the latest snapshot declares.
+    func desiredFileCount() throws -> Int
+    /// Declared files with a roll-up of their placements, sorted by name.
+    func desiredFileStatuses() throws -> [DesiredFileStatus]
+    /// One declared file by unified id, with its roll-up; nil when no declared file has that id.
+    func desiredFileStatus(unifiedID: String) throws -> DesiredFileStatus?
+    /// One page of declared files in creation order, for OpenAI-style listing (see `SQLiteStateStore`).
+    func desiredFilePage(
+        ascending: Bool, after: String?, purpose: String?, limit: Int, createdAtFallback: Int64
+    ) throws -> (files: [DesiredFileStatus], hasMore: Bool)?
+    /// Placements of the latest snapshot with their last failures.
+    func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws -> [PlacementRecord]
+    /// Placements per display state (`in-sync`, `out-of-sync`, `failed`, `processing`, `unknown`).
+    func placementStateCounts() throws -> [String: Int]
+    /// Every endpoint ever observed, sorted by id, with owned and unmanaged counts.
+    func endpointRecords() throws -> [EndpointRecord]
+    /// Unix seconds of the latest successful listing of any endpoint; nil when none ever succeeded.
+    func lastSuccessfulObservation() throws -> Int64?
+    /// Applied and failed actions over the recorded runs, and when a run last converged.
+    func runTotals() throws -> RunTotals
+    /// When the latest snapshot was stored, in unix seconds; nil before the first.
+    func snapshotUpdatedAt() throws -> Double?
+    /// The latest plan exactly as stored (sorted-key JSON), and when; nil before the first snapshot.
+    func latestPlanJSON() throws -> (json: String, at: Double)?
+    /// Owned remote files of one desired file, newest first.
+    func ownedFiles(file: String) throws -> [OwnedFile]
+}
+
+extension StateStore {
+    /// Takes the writer lease (see `acquireLease(_:holder:ttl:now:isAbandoned:)`).
+    public func acquireLease(
+        holder: String, ttl: Double, now: Double, isAbandoned: (LeaseHolder) -> Bool = { _ in false }
+    ) throws -> LeaseHolder? {
+        try acquireLease("writer", holder: holder, ttl: ttl, now: now, isAbandoned: isAbandoned)
     }
 
-    static func checkIdentity(_ pool: some DatabaseReader, path: String) throws {
-        try pool.read { db in
-            let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
-            let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-            let tables = names.count
-            // A creation killed before its first migration committed leaves at most GRDB's bookkeeping table and
-            // no application id: that file is Ferry's, not yet initialised, and migrating it is safe.
-            let unfinished = id == 0 && Set(names).isSubset(of: ["grdb_migrations"])
-            if id != applicationID && !unfinished {
-                throw StateStoreError.foreignDatabase(path)
-            }
-            if tables > 0 {
-                let known = Set(migrator.migrations)
-                let applied = try migrator.appliedIdentifiers(db)
-                if !applied.isSubset(of: known) {
-                    throw StateStoreError.newerVersion(path, migrations: applied.subtracting(known).sorted())
-                }
-            }
-        }
+    /// Extends the writer lease.
+    public func renewLease(holder: String, ttl: Double, now: Double) throws -> Bool {
+        try renewLease("writer", holder: holder, ttl: ttl, now: now)
     }
 
-    /// Identifiers of applied migrations, for diagnostics and tests.
-    public func appliedMigrations() throws -> [String] {
-        try writer.read { db in try Self.migrator.appliedIdentifiers(db).sorted() }
+    /// Frees the writer lease if we hold it.
+    public func releaseLease(holder: String) throws { try releaseLease("writer", holder: holder) }
+
+    /// The writer lease's holder.
+    public func leaseHolder() throws -> LeaseHolder? { try leaseHolder("writer") }
+
+    /// Removes the writer lease whoever holds it.
+    public func forceReleaseLease() throws -> LeaseHolder? { try forceReleaseLease("writer") }
+
+    /// The latest 20 runs, newest first.
+    public func recentRuns() throws -> [RunRecord] { try recentRuns(limit: 20) }
+
+    /// Every placement record, sorted by file and endpoint, or with the ones needing attention first.
+    public func placementRecords(attentionFirst: Bool = false, limit: Int? = nil) throws -> [PlacementRecord] {
+        try placementRecords(file: nil, attentionFirst: attentionFirst, limit: limit)
     }
 
-    /// `PRAGMA integrity_check`; "ok" when healthy.
-    public func integrityCheck() throws -> String {
-        try writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    /// The placement records of one declared file, sorted by endpoint.
+    public func placementRecords(file: String) throws -> [PlacementRecord] {
+        try placementRecords(file: file, attentionFirst: false, limit: nil)
     }
 }

@@ -10,6 +10,10 @@ public struct StateStoreError: Error, CustomStringConvertible, Sendable {
             case foreignDatabase = "foreign database"
             case newerVersion = "newer version"
             case lockFailed = "lock failed"
+            case workspaceMismatch = "workspace mismatch"
+            case invalidLocation = "invalid location"
+            case connectionFailed = "connection failed"
+            case queryFailed = "query failed"
         }
 
         fileprivate let base: Base
@@ -26,6 +30,14 @@ public struct StateStoreError: Error, CustomStringConvertible, Sendable {
         public static let newerVersion = Code(base: .newerVersion)
         /// The lock file beside the database could not be created or locked.
         public static let lockFailed = Code(base: .lockFailed)
+        /// A SQLite state file recorded under another workspace name than the one asked for.
+        public static let workspaceMismatch = Code(base: .workspaceMismatch)
+        /// A `--state` value that is neither a file path nor a valid `postgres://` URL, or a bad workspace name.
+        public static let invalidLocation = Code(base: .invalidLocation)
+        /// The PostgreSQL server could not be reached or refused the login.
+        public static let connectionFailed = Code(base: .connectionFailed)
+        /// A statement failed on the PostgreSQL server (the connection dropped, a constraint, permissions).
+        public static let queryFailed = Code(base: .queryFailed)
 
         public var description: String { base.rawValue }
     }
@@ -75,5 +87,26 @@ public struct StateStoreError: Error, CustomStringConvertible, Sendable {
     ///   - reason: the system's message (`strerror`).
     static func lockFailed(_ path: String, step: String, reason: String) -> StateStoreError {
         StateStoreError(.lockFailed, "cannot \(step) \(path): \(reason)")
+    }
+
+    static func workspaceMismatch(_ path: String, recorded: String, requested: String) -> StateStoreError {
+        StateStoreError(
+            .workspaceMismatch,
+            "state database \(path) holds workspace '\(recorded)', not '\(requested)'; one SQLite file holds one "
+                + "workspace: pass --workspace \(recorded), or another --state file for '\(requested)'")
+    }
+
+    static func invalidLocation(_ location: String, reason: String) -> StateStoreError {
+        StateStoreError(.invalidLocation, "invalid state location \(location): \(reason)")
+    }
+
+    /// - Parameter location: the redacted URL.
+    static func connectionFailed(_ location: String, reason: String) -> StateStoreError {
+        StateStoreError(.connectionFailed, "cannot connect to state database \(location): \(reason)")
+    }
+
+    /// - Parameter location: the redacted URL.
+    static func queryFailed(_ location: String, reason: String) -> StateStoreError {
+        StateStoreError(.queryFailed, "state database \(location) failed: \(reason)")
     }
 }

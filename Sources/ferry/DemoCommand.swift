@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryCore
 import FerryEngine
+import FerryStore
 import FerrySimulator
 import Foundation
 import Logging
@@ -48,7 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
         environment["STORAGE_EMULATOR_HOST"] = simulator.gcsBaseURL
         environment["GCS_BUCKET_NAME"] = "ferry-demo"
         let statePath = state ?? (NSTemporaryDirectory() + "ferry-demo-\(UUID().uuidString.prefix(8))/state.sqlite")
-        console.err("Simulator on 127.0.0.1:\(port); state in \(statePath)")
+        console.err("Simulator on 127.0.0.1:\(port); state in \(StateStores.redacted(statePath))")
 
         // A file someone else uploaded: Ferry must list it as unmanaged and never touch it.
         simulator.seedFile(

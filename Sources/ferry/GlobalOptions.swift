@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryCore
 import FerryEngine
+import FerryStore
 import Foundation
 
 /// Flags every command that reads manifests or state shares.
@@ -13,8 +14,13 @@ struct GlobalOptions: ParsableArguments {
         help: "Directory sources must stay inside (default: the manifests directory; env FERRY_ROOT).")
     var root: String?
 
-    @Option(name: .long, help: "State database path (env FERRY_STATE).")
+    @Option(
+        name: .long,
+        help: "State: a SQLite file path or postgres://USER@HOST:PORT/DB?sslmode=disable|require (env FERRY_STATE).")
     var state: String = ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite"
+
+    @Option(name: .long, help: "Workspace within the state (env FERRY_WORKSPACE; default 'default').")
+    var workspace: String = ProcessInfo.processInfo.environment["FERRY_WORKSPACE"] ?? StateStores.defaultWorkspace
 
     @Flag(name: .long, help: "Disable colours (also when NO_COLOR is set or output is not a terminal).")
     var noColor = false
@@ -26,6 +32,16 @@ struct GlobalOptions: ParsableArguments {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
         }
+        do {
+            try StateStores.validate(workspace: workspace)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// Opens the state these options name.
+    func openStore(readOnly: Bool = false) throws -> any StateStore {
+        try StateStores.open(state, workspace: workspace, readOnly: readOnly)
     }
 
     /// The engine's view of these paths: root, manifests relative to it, and how to print it.

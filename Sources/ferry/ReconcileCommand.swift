@@ -64,7 +64,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         let status = try listen.map { listen in
             let (host, port) = try StatusServerConfiguration.parseListen(listen)
             return StatusServer(
-                store: try StateStore(path: options.state),
+                store: try options.openStore(),
                 configuration: StatusServerConfiguration(
                     host: host, port: port, bearerToken: ProcessInfo.processInfo.environment["FERRY_STATUS_TOKEN"]))
         }

@@ -10,7 +10,7 @@ import Logging
 /// Always call `shutdown()`.
 struct Runtime: Sendable {
     let engine: Engine
-    let store: StateStore
+    let store: any StateStore
     let httpClient: HTTPClient
     let console: Console
     /// The manifests as validated when the runtime was made; passes use them instead of reading them again.
@@ -25,7 +25,7 @@ struct Runtime: Sendable {
         var configuration = try options.engineConfiguration(policy: policy, environment: environment)
         // Refuse bad manifests before the state file is created or opened: bad input changes nothing.
         let manifests = try Engine.validate(configuration)
-        let store = try StateStore(path: options.state)
+        let store = try options.openStore()
         let clock = FerryClock.system
         var clientConfiguration = ProviderClientConfiguration(clock: clock)
         var httpConfiguration = clientConfiguration.makeHTTPClientConfiguration()

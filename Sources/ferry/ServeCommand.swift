@@ -17,8 +17,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to listen on: HOST:PORT, [IPV6]:PORT or PORT (loopback by default).")
     var listen: String = "127.0.0.1:8080"
 
-    @Option(name: .long, help: "State database path (env FERRY_STATE).")
+    @Option(
+        name: .long,
+        help: "State: a SQLite file path or postgres://USER@HOST:PORT/DB?sslmode=disable|require (env FERRY_STATE).")
     var state: String = ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite"
+
+    @Option(name: .long, help: "Workspace within the state (env FERRY_WORKSPACE; default 'default').")
+    var workspace: String = ProcessInfo.processInfo.environment["FERRY_WORKSPACE"] ?? StateStores.defaultWorkspace
 
     @Option(
         name: .long,
@@ -45,9 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging(level: logLevel)
         let console = Console(noColor: true)
-        let store: StateStore
+        let store: any StateStore
         do {
-            store = try StateStore(path: state, readOnly: true)
+            store = try StateStores.open(state, workspace: workspace, readOnly: true)
         } catch {
             console.error("\(error)")
             throw ExitCode(1)
@@ -69,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let bound = try await server.listeningPort()
                 let shown = host.contains(":") ? "[\(host)]" : host
                 let tokenNote = (token ?? "").isEmpty ? "" : "; bearer token required"
-                console.out("Status view on http://\(shown):\(bound)/ (state \(state)\(tokenNote))\n")
+                console.out("Status view on http://\(shown):\(bound)/ (state \(store.location)\(tokenNote))\n")
             }
         } catch {
             console.error("cannot serve on \(listen): \(error)")

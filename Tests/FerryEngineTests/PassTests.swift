@@ -128,7 +128,7 @@ struct PassTests {
     @Test func leaseWaitsOnTheInjectedClock() async throws {
         let workspace = try await Workspace()
         defer { Task { await workspace.close() } }
-        let store = try StateStore(path: workspace.statePath)
+        let store = try SQLiteStateStore(path: workspace.statePath)
         let other = try await WriterLease.acquire(store: store)
         defer { other.release() }
         let manual = ManualClock()

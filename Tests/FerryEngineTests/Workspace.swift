@@ -82,7 +82,7 @@ final class Workspace: @unchecked Sendable {
     }
 
     func engine(policy: PlanPolicy = PlanPolicy(), wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil) throws -> Engine {
-        let store = try StateStore(path: statePath)
+        let store = try SQLiteStateStore(path: statePath)
         let client = httpClient
         let environment = self.environment
         return try Engine(

@@ -12,7 +12,7 @@ struct StatusServerLifecycleTests {
     ) throws -> StatusServer {
         var configuration = StatusServerConfiguration(port: 0)
         configure(&configuration)
-        return StatusServer(store: try StateStore(path: database.path, readOnly: true), configuration: configuration)
+        return StatusServer(store: try SQLiteStateStore(path: database.path, readOnly: true), configuration: configuration)
     }
 
     /// listeningPort() returns the bound port; a graceful shutdown closes the listener and idle keep-alive

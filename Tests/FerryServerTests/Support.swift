@@ -164,7 +164,7 @@ enum Fixture {
     }
 
     /// Observations: OpenAI lists four files (one unmanaged); Azure listed one, then failed to list.
-    static func observe(_ store: StateStore) throws {
+    static func observe(_ store: any StateStore) throws {
         try store.recordObservation(
             EndpointObservation(
                 endpointID: openAI.id,
@@ -190,7 +190,7 @@ enum Fixture {
     }
 
     /// Fills a state database through StateStore's public write methods only.
-    static func populate(_ store: StateStore) throws {
+    static func populate(_ store: any StateStore) throws {
         try observe(store)
         try store.recordOwned(owned(handbook, openAI, "file-aaa", createdAt: 1_700_000_100), closingIntent: nil, at: 1)
         try store.recordOwned(
@@ -226,13 +226,13 @@ enum Fixture {
 final class TestDatabase: @unchecked Sendable {
     let directory: URL
     let path: String
-    let writer: StateStore
+    let writer: any StateStore
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("state.sqlite").path
-        writer = try StateStore(path: path)
+        writer = try SQLiteStateStore(path: path)
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
@@ -244,7 +244,7 @@ func withServer<T>(
     _ database: TestDatabase, token: String? = nil, dashboardPlacementLimit: Int = 200,
     _ body: (Int) async throws -> T
 ) async throws -> T {
-    let store = try StateStore(path: database.path, readOnly: true)
+    let store = try SQLiteStateStore(path: database.path, readOnly: true)
     let server = StatusServer(
         store: store,
         configuration: StatusServerConfiguration(

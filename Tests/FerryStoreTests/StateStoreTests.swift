@@ -17,14 +17,14 @@ struct StateStoreTests {
     /// A new file gets the v1 schema, WAL mode and Ferry's application id; it passes integrity_check.
     @Test func migratesNewDatabase() throws {
         let path = temporaryDatabasePath()
-        let store = try StateStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        let store = try SQLiteStateStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
         #expect(try store.integrityCheck() == "ok")
         let queue = try DatabaseQueue(path: path)
         #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
-        #expect(try queue.read { try Int32.fetchOne($0, sql: "PRAGMA application_id") } == StateStore.applicationID)
+        #expect(try queue.read { try Int32.fetchOne($0, sql: "PRAGMA application_id") } == SQLiteStateStore.applicationID)
         // Reopening is idempotent.
-        _ = try StateStore(path: path)
+        _ = try SQLiteStateStore(path: path)
     }
 
     /// A file that is not SQLite, or a SQLite database of another program, is refused with a clear message.
@@ -33,7 +33,7 @@ struct StateStoreTests {
         try Data("this is not a database, just text that is long enough to have a header".utf8).write(
             to: URL(fileURLWithPath: garbage))
         #expect {
-            try StateStore(path: garbage)
+            try SQLiteStateStore(path: garbage)
         } throws: { error in
             (error as? StateStoreError)?.code == .cannotOpen
                 && "\(error)".contains("cannot open state database") && "\(error)".contains("--state")
@@ -42,7 +42,7 @@ struct StateStoreTests {
         let queue = try DatabaseQueue(path: foreign)
         try queue.write { try $0.execute(sql: "CREATE TABLE customers (id INTEGER)") }
         #expect {
-            try StateStore(path: foreign)
+            try SQLiteStateStore(path: foreign)
         } throws: { error in
             (error as? StateStoreError)?.code == .foreignDatabase
                 && "\(error)" == "\(foreign) is a SQLite database that does not belong to Ferry; pass --state with another path"
@@ -55,7 +55,7 @@ struct StateStoreTests {
     @Test func readOnlyNeedsExistingDatabase() {
         let path = temporaryDatabasePath()
         #expect {
-            try StateStore(path: path, readOnly: true)
+            try SQLiteStateStore(path: path, readOnly: true)
         } throws: { error in
             (error as? StateStoreError)?.code == .missingDatabase
                 && "\(error)" == "state database \(path) does not exist; run 'ferry apply' or 'ferry reconcile' first"
@@ -68,7 +68,7 @@ struct StateStoreTests {
         let path = temporaryDatabasePath()
         try Data().write(to: URL(fileURLWithPath: path))
         #expect {
-            try StateStore(path: path, readOnly: true)
+            try SQLiteStateStore(path: path, readOnly: true)
         } throws: { error in
             (error as? StateStoreError)?.code == .emptyDatabase
                 && "\(error)" == "state database \(path) is empty; run 'ferry apply' first"
@@ -78,12 +78,12 @@ struct StateStoreTests {
     /// A database migrated by a newer Ferry is refused, naming the migrations this one does not know.
     @Test func refusesADatabaseFromANewerFerry() throws {
         let path = temporaryDatabasePath()
-        _ = try StateStore(path: path)
+        _ = try SQLiteStateStore(path: path)
         let queue = try DatabaseQueue(path: path)
         try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         try queue.close()
         #expect {
-            try StateStore(path: path)
+            try SQLiteStateStore(path: path)
         } throws: { error in
             (error as? StateStoreError)?.code == .newerVersion
                 && "\(error)" == "state database \(path) was written by a newer Ferry (migrations [\"v99\"]); upgrade Ferry"
@@ -92,7 +92,7 @@ struct StateStoreTests {
 
     /// An intent and its answer: recording the owned file closes the intent in the same transaction.
     @Test func intentLifecycle() throws {
-        let store = try StateStore(path: temporaryDatabasePath())
+        let store = try SQLiteStateStore(path: temporaryDatabasePath())
         let id = try store.beginCreate(
             endpointID: endpoint.id, file: "a", digest: "d", bytes: 3, filename: "a.md", purpose: "assistants",
             deletionPolicy: .retain, startedAt: 100)
@@ -110,7 +110,7 @@ struct StateStoreTests {
 
     /// A listing replaces the previous one; a failed listing keeps the last good rows and records the error.
     @Test func observations() throws {
-        let store = try StateStore(path: temporaryDatabasePath())
+        let store = try SQLiteStateStore(path: temporaryDatabasePath())
         let first = [RemoteFile(id: "file-1", filename: "a", bytes: 1, purpose: "assistants", createdAt: 5)]
         try store.recordObservation(EndpointObservation(endpointID: endpoint.id, files: first, observedAt: 10), endpoint: endpoint, pages: 1)
         let second = [RemoteFile(id: "file-2", filename: "b", bytes: 2, purpose: "batch", createdAt: 6, status: .error)]
@@ -124,7 +124,7 @@ struct StateStoreTests {
 
     /// A listing stored again only writes what differs: unchanged, changed, gone and new rows all end up as listed.
     @Test func observationsDiffed() throws {
-        let store = try StateStore(path: temporaryDatabasePath())
+        let store = try SQLiteStateStore(path: temporaryDatabasePath())
         let a = RemoteFile(id: "file-a", filename: "a", bytes: 1, purpose: "assistants", createdAt: 5)
         let b = RemoteFile(id: "file-b", filename: "b", bytes: 2, purpose: "assistants", createdAt: 6)
         let c = RemoteFile(id: "file-c", filename: "c", bytes: 3, purpose: "assistants", createdAt: 7)
@@ -147,7 +147,7 @@ struct StateStoreTests {
     /// written; rows a fingerprint-unaware writer changed are not trusted to the fingerprint.
     @Test func snapshotShortcut() throws {
         let path = temporaryDatabasePath()
-        let store = try StateStore(path: path)
+        let store = try SQLiteStateStore(path: path)
         let file = DesiredFile(name: "kb", sourcePath: "kb.md", bytes: 3, purpose: "assistants", filename: "kb.md", targetModels: ["m"])
         let desired = DesiredState(files: [file], models: [])
         func plan(_ state: PlacementStatus.State, remote: String?) -> Plan {
@@ -184,7 +184,7 @@ struct StateStoreTests {
 
     /// The lease: one holder at a time; renewals by the holder only; expiry frees it; release frees it.
     @Test func lease() throws {
-        let store = try StateStore(path: temporaryDatabasePath())
+        let store = try SQLiteStateStore(path: temporaryDatabasePath())
         #expect(try store.acquireLease(holder: "a", ttl: 30, now: 1_000) == nil)
         #expect(try store.acquireLease(holder: "b", ttl: 30, now: 1_010)?.holder == "a")
         #expect(try store.renewLease(holder: "b", ttl: 30, now: 1_010) == false)
@@ -199,15 +199,15 @@ struct StateStoreTests {
     /// Two stores on one file (two processes) cannot both take the lease.
     @Test func leaseAcrossConnections() throws {
         let path = temporaryDatabasePath()
-        let one = try StateStore(path: path)
-        let two = try StateStore(path: path)
+        let one = try SQLiteStateStore(path: path)
+        let two = try SQLiteStateStore(path: path)
         #expect(try one.acquireLease(holder: "one", ttl: 30, now: 1) == nil)
         #expect(try two.acquireLease(holder: "two", ttl: 30, now: 2)?.holder == "one")
     }
 
     /// Digests are cached by path with their stamp.
     @Test func digestCache() throws {
-        let store = try StateStore(path: temporaryDatabasePath())
+        let store = try SQLiteStateStore(path: temporaryDatabasePath())
         let stamp = FileStamp(size: 3, mtimeNanoseconds: 42, inode: 7)
         try store.storeDigests(["a.md": (stamp, "abc")])
         let cached = try store.cachedDigests()
@@ -217,7 +217,7 @@ struct StateStoreTests {
 
     /// Runs are recorded with outcome and counts, newest first.
     @Test func runs() throws {
-        let store = try StateStore(path: temporaryDatabasePath())
+        let store = try SQLiteStateStore(path: temporaryDatabasePath())
         let first = try store.startRun(command: "plan", at: 1)
         try store.finishRun(first, outcome: "planned", summary: "No changes.", applied: 0, failed: 0, requests: 2, at: 2)
         let second = try store.startRun(command: "apply", at: 3)
@@ -239,7 +239,7 @@ struct InterruptedCreationTests {
         let queue = try DatabaseQueue(path: path)
         try queue.write { try $0.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)") }
         try queue.close()
-        let store = try StateStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        let store = try SQLiteStateStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
     }
 }

@@ -4,7 +4,7 @@ import GRDB
 
 // Read-only queries for the status view (`ferry serve`). None of these writes.
 
-extension StateStore {
+extension SQLiteStateStore {
     /// The columns `desiredRecord` reads, by position (name lookups cost more than the query when listing 10,000).
     static let desiredColumns = """
         d.name, d.unified_id, d.source_path, d.bytes, d.digest, d.purpose, d.filename, d.target_models, d.labels,
@@ -166,7 +166,7 @@ extension StateStore {
     ///   - attentionFirst: put the ones needing attention first (failed, out of sync, unknown, processing,
     ///     in sync), then sort by file and endpoint.
     ///   - limit: at most this many rows.
-    public func placementRecords(file: String? = nil, attentionFirst: Bool = false, limit: Int? = nil) throws
+    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws
         -> [PlacementRecord]
     {
         try writer.read { db in

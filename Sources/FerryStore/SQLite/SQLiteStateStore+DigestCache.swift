@@ -1,19 +1,6 @@
 import GRDB
 
-/// What identifies a source file's content without reading it.
-public struct FileStamp: Hashable, Sendable {
-    public var size: Int64
-    public var mtimeNanoseconds: Int64
-    public var inode: Int64
-
-    public init(size: Int64, mtimeNanoseconds: Int64, inode: Int64) {
-        self.size = size
-        self.mtimeNanoseconds = mtimeNanoseconds
-        self.inode = inode
-    }
-}
-
-extension StateStore {
+extension SQLiteStateStore {
     /// Cached digests by path, with the stamp they were computed for.
     public func cachedDigests() throws -> [String: (FileStamp, String)] {
         try writer.read { db in

@@ -1,6 +1,6 @@
 import GRDB
 
-extension StateStore {
+extension SQLiteStateStore {
     /// Migrations. One that has shipped is never edited; add a new one instead.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -145,6 +145,10 @@ extension StateStore {
                         updated_at REAL NOT NULL
                     );
                     """)
+        }
+        migrator.registerMigration("v3") { db in
+            // Settings of the whole file; `workspace` is the workspace name this file holds.
+            try db.execute(sql: "CREATE TABLE settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
         }
         return migrator
     }

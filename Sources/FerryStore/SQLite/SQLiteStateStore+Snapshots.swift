@@ -4,7 +4,7 @@ import GRDB
 
 // The status snapshot of the latest plan, read by the status view (`ferry serve`).
 
-extension StateStore {
+extension SQLiteStateStore {
     /// Stores the desired files and placement statuses of the latest plan, for readers such as `ferry serve`.
     /// Only rows that changed are written: a converged run of 10,000 files rewrites nothing but the snapshot's time.
     /// A fingerprint of everything stored (`SnapshotFingerprint`), kept next to the plan in the same transaction,

@@ -1,16 +1,6 @@
 import GRDB
 
-/// The last failure of a placement, shown until it succeeds.
-public struct PlacementError: Hashable, Codable, Sendable {
-    public var file: String
-    public var endpointID: String
-    public var action: String
-    public var message: String
-    public var at: Int64
-    public var attempts: Int
-}
-
-extension StateStore {
+extension SQLiteStateStore {
     public func recordPlacementError(file: String, endpointID: String, action: String, message: String, at: Int64) throws {
         try writer.write { db in
             try db.execute(

@@ -2,7 +2,7 @@ import FerryCore
 import Foundation
 import GRDB
 
-extension StateStore {
+extension SQLiteStateStore {
     /// Every owned file.
     public func ownedFiles() throws -> [OwnedFile] {
         try writer.read { db in try Self.fetchOwnedFiles(db) }

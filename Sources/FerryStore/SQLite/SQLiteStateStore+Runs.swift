@@ -2,22 +2,7 @@ import FerryCore
 import Foundation
 import GRDB
 
-/// One recorded run of plan, apply or reconcile.
-public struct RunRecord: Hashable, Codable, Sendable {
-    public var id: Int64
-    public var command: String
-    /// Unix seconds (fractional).
-    public var startedAt: Double
-    public var finishedAt: Double?
-    /// `converged`, `applied`, `failed`, `not-converged`, `refused`, or nil while running.
-    public var outcome: String?
-    public var summary: String?
-    public var applied: Int
-    public var failed: Int
-    public var requests: Int
-}
-
-extension StateStore {
+extension SQLiteStateStore {
     public func startRun(command: String, at now: Double) throws -> Int64 {
         try writer.write { db in
             try db.execute(sql: "INSERT INTO runs (command, started_at) VALUES (?, ?)", arguments: [command, now])
@@ -51,7 +36,7 @@ extension StateStore {
         }
     }
 
-    public func recentRuns(limit: Int = 20) throws -> [RunRecord] {
+    public func recentRuns(limit: Int) throws -> [RunRecord] {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
                 RunRecord(

@@ -2,7 +2,7 @@ import FerryCore
 import Foundation
 import GRDB
 
-extension StateStore {
+extension SQLiteStateStore {
     /// Replaces an endpoint's stored listing with a fresh one (or records why listing failed, keeping the old rows).
     public func recordObservation(_ observation: EndpointObservation, endpoint: Endpoint, pages: Int) throws {
         try writer.write { db in

@@ -1,20 +1,12 @@
 import GRDB
 
-/// Who holds the writer lease.
-public struct LeaseHolder: Hashable, Sendable {
-    public var holder: String
-    public var acquiredAt: Double
-    public var expiresAt: Double
-}
-
-extension StateStore {
+extension SQLiteStateStore {
     /// Takes the named lease if it is free, expired, or already ours. Returns nil on success, or the current holder.
     /// Runs in an immediate transaction, so two processes cannot both succeed.
     /// - Parameter isAbandoned: says whether a live-looking holder is known to be gone (e.g. a dead process on
     ///   this host), so its lease can be taken before it expires.
     public func acquireLease(
-        _ name: String = "writer", holder: String, ttl: Double, now: Double,
-        isAbandoned: (LeaseHolder) -> Bool = { _ in false }
+        _ name: String, holder: String, ttl: Double, now: Double, isAbandoned: (LeaseHolder) -> Bool
     ) throws -> LeaseHolder? {
         try writer.write { db in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE name = ?", arguments: [name]) {
@@ -29,7 +21,7 @@ extension StateStore {
     }
 
     /// Extends our lease; returns false if it was lost (expired and taken by someone else).
-    public func renewLease(_ name: String = "writer", holder: String, ttl: Double, now: Double) throws -> Bool {
+    public func renewLease(_ name: String, holder: String, ttl: Double, now: Double) throws -> Bool {
         try writer.write { db in
             try db.execute(
                 sql: "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?",
@@ -38,17 +30,27 @@ extension StateStore {
         }
     }
 
-    public func releaseLease(_ name: String = "writer", holder: String) throws {
+    public func releaseLease(_ name: String, holder: String) throws {
         try writer.write { db in
             try db.execute(sql: "DELETE FROM leases WHERE name = ? AND holder = ?", arguments: [name, holder])
         }
     }
 
-    public func leaseHolder(_ name: String = "writer") throws -> LeaseHolder? {
+    public func leaseHolder(_ name: String) throws -> LeaseHolder? {
         try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE name = ?", arguments: [name]).map { row in
                 LeaseHolder(holder: row["holder"], acquiredAt: row["acquired_at"], expiresAt: row["expires_at"])
             }
+        }
+    }
+
+    public func forceReleaseLease(_ name: String) throws -> LeaseHolder? {
+        try writer.write { db in
+            let current = try Row.fetchOne(db, sql: "SELECT * FROM leases WHERE name = ?", arguments: [name]).map {
+                LeaseHolder(holder: $0["holder"], acquiredAt: $0["acquired_at"], expiresAt: $0["expires_at"])
+            }
+            try db.execute(sql: "DELETE FROM leases WHERE name = ?", arguments: [name])
+            return current
         }
     }
 }

@@ -2,26 +2,7 @@ import GRDB
 
 // Provider request statistics accumulated across runs, for `/metrics`.
 
-/// Accumulated provider requests of one operation on one endpoint, across runs.
-public struct RequestStatsRow: Hashable, Codable, Sendable {
-    public var endpointID: String
-    public var operation: String
-    public var requests: Int
-    public var failures: Int
-    public var retries: Int
-    public var latencySeconds: Double
-
-    public init(endpointID: String, operation: String, requests: Int, failures: Int, retries: Int, latencySeconds: Double) {
-        self.endpointID = endpointID
-        self.operation = operation
-        self.requests = requests
-        self.failures = failures
-        self.retries = retries
-        self.latencySeconds = latencySeconds
-    }
-}
-
-extension StateStore {
+extension SQLiteStateStore {
     /// Adds a run's request counts to the totals.
     public func addRequestStats(_ rows: [RequestStatsRow]) throws {
         guard !rows.isEmpty else { return }
