@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Works on a fresh clone: it installs the
 # real third-party peers the tests talk to (gcp-storage-emulator, the official OpenAI Python SDK) into a local
-# virtual environment, .venv-test/, then builds and runs every test.
+# virtual environment, .venv-test/, starts a private PostgreSQL server (scripts/postgres.sh; installed with
+# apt-get when missing) so the state-store and engine suites run on both backends, then builds and runs every test.
+# Set FERRY_TEST_POSTGRES_URL to use a server of your own instead; FERRY_TEST_REQUIRE_POSTGRES=1 (set here) makes
+# the tests fail, not skip, when no server is reachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/postgres.sh
 
 venv=.venv-test
 if [ ! -x "$venv/bin/python" ]; then
@@ -12,6 +16,9 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "gcp-storage-emulator==2026.7.19" "openai>=1.40"
 export FERRY_TEST_VENV="$PWD/$venv"
+
+if [ -z "${FERRY_TEST_POSTGRES_URL:-}" ]; then ferry_postgres_start; fi
+export FERRY_TEST_REQUIRE_POSTGRES=1
 
 swift build --build-tests
 swift test --skip-build "$@"

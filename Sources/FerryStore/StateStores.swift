@@ -18,8 +18,7 @@ public enum StateStores {
         try validate(workspace: workspace)
         if PostgresLocation.isPostgres(location) {
             let parsed = try PostgresLocation(parsing: location, environment: environment)
-            _ = parsed
-            throw StateStoreError.invalidLocation(location, reason: "PostgreSQL state is not available in this build")
+            return try PostgresStateStore(location: parsed, workspace: workspace, readOnly: readOnly)
         }
         return try SQLiteStateStore(path: location, workspace: workspace, readOnly: readOnly)
     }

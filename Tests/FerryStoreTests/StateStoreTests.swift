@@ -1,5 +1,6 @@
 import FerryCore
 import FerryStore
+import FerryTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -91,8 +92,8 @@ struct StateStoreTests {
     }
 
     /// An intent and its answer: recording the owned file closes the intent in the same transaction.
-    @Test func intentLifecycle() throws {
-        let store = try SQLiteStateStore(path: temporaryDatabasePath())
+    @Test(arguments: StateBackend.all) func intentLifecycle(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
         let id = try store.beginCreate(
             endpointID: endpoint.id, file: "a", digest: "d", bytes: 3, filename: "a.md", purpose: "assistants",
             deletionPolicy: .retain, startedAt: 100)
@@ -109,8 +110,8 @@ struct StateStoreTests {
     }
 
     /// A listing replaces the previous one; a failed listing keeps the last good rows and records the error.
-    @Test func observations() throws {
-        let store = try SQLiteStateStore(path: temporaryDatabasePath())
+    @Test(arguments: StateBackend.all) func observations(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
         let first = [RemoteFile(id: "file-1", filename: "a", bytes: 1, purpose: "assistants", createdAt: 5)]
         try store.recordObservation(EndpointObservation(endpointID: endpoint.id, files: first, observedAt: 10), endpoint: endpoint, pages: 1)
         let second = [RemoteFile(id: "file-2", filename: "b", bytes: 2, purpose: "batch", createdAt: 6, status: .error)]
@@ -123,8 +124,8 @@ struct StateStoreTests {
     }
 
     /// A listing stored again only writes what differs: unchanged, changed, gone and new rows all end up as listed.
-    @Test func observationsDiffed() throws {
-        let store = try SQLiteStateStore(path: temporaryDatabasePath())
+    @Test(arguments: StateBackend.all) func observationsDiffed(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
         let a = RemoteFile(id: "file-a", filename: "a", bytes: 1, purpose: "assistants", createdAt: 5)
         let b = RemoteFile(id: "file-b", filename: "b", bytes: 2, purpose: "assistants", createdAt: 6)
         let c = RemoteFile(id: "file-c", filename: "c", bytes: 3, purpose: "assistants", createdAt: 7)
@@ -183,8 +184,8 @@ struct StateStoreTests {
     }
 
     /// The lease: one holder at a time; renewals by the holder only; expiry frees it; release frees it.
-    @Test func lease() throws {
-        let store = try SQLiteStateStore(path: temporaryDatabasePath())
+    @Test(arguments: StateBackend.all) func lease(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
         #expect(try store.acquireLease(holder: "a", ttl: 30, now: 1_000) == nil)
         #expect(try store.acquireLease(holder: "b", ttl: 30, now: 1_010)?.holder == "a")
         #expect(try store.renewLease(holder: "b", ttl: 30, now: 1_010) == false)
@@ -194,20 +195,26 @@ struct StateStoreTests {
         #expect(try store.renewLease(holder: "a", ttl: 30, now: 1_052) == false)  // a lost it
         try store.releaseLease(holder: "b")
         #expect(try store.leaseHolder() == nil)
+        // Forced release (`ferry state unlock`) removes whoever holds it and says who that was.
+        #expect(try store.acquireLease(holder: "host-a pid 7 #1 apply", ttl: 30, now: 2_000) == nil)
+        let removed = try store.forceReleaseLease()
+        #expect(removed?.holder == "host-a pid 7 #1 apply")
+        #expect(removed?.host == "host-a" && removed?.pid == 7 && removed?.command == "apply")
+        #expect(try store.leaseHolder() == nil)
     }
 
     /// Two stores on one file (two processes) cannot both take the lease.
-    @Test func leaseAcrossConnections() throws {
-        let path = temporaryDatabasePath()
-        let one = try SQLiteStateStore(path: path)
-        let two = try SQLiteStateStore(path: path)
+    @Test(arguments: StateBackend.all) func leaseAcrossConnections(_ backend: StateBackend) throws {
+        let (_, location, workspace) = try backend.makeStore()
+        let one = try StateStores.open(location, workspace: workspace)
+        let two = try StateStores.open(location, workspace: workspace)
         #expect(try one.acquireLease(holder: "one", ttl: 30, now: 1) == nil)
         #expect(try two.acquireLease(holder: "two", ttl: 30, now: 2)?.holder == "one")
     }
 
     /// Digests are cached by path with their stamp.
-    @Test func digestCache() throws {
-        let store = try SQLiteStateStore(path: temporaryDatabasePath())
+    @Test(arguments: StateBackend.all) func digestCache(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
         let stamp = FileStamp(size: 3, mtimeNanoseconds: 42, inode: 7)
         try store.storeDigests(["a.md": (stamp, "abc")])
         let cached = try store.cachedDigests()
@@ -216,8 +223,8 @@ struct StateStoreTests {
     }
 
     /// Runs are recorded with outcome and counts, newest first.
-    @Test func runs() throws {
-        let store = try SQLiteStateStore(path: temporaryDatabasePath())
+    @Test(arguments: StateBackend.all) func runs(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
         let first = try store.startRun(command: "plan", at: 1)
         try store.finishRun(first, outcome: "planned", summary: "No changes.", applied: 0, failed: 0, requests: 2, at: 2)
         let second = try store.startRun(command: "apply", at: 3)

@@ -47,7 +47,7 @@ extension SQLiteStateStore {
         return start == nil ? strings : nil
     }
 
-    private static func pairs(_ strings: [String]) -> [String: String]? {
+    static func pairs(_ strings: [String]) -> [String: String]? {
         guard strings.count % 2 == 0 else { return nil }
         var result: [String: String] = [:]
         for index in stride(from: 0, to: strings.count, by: 2) { result[strings[index]] = strings[index + 1] }

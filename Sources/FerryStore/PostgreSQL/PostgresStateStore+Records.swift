@@ -1,0 +1,384 @@
+import FerryCore
+import Foundation
+import PostgresNIO
+
+// Listings, owned files and intents, placement errors, request statistics and runs.
+
+extension PostgresStateStore {
+    // MARK: Listings
+
+    public func recordObservation(_ observation: EndpointObservation, endpoint: Endpoint, pages: Int) throws {
+        try session.transaction { connection in
+            try connection.execute(
+                """
+                INSERT INTO endpoints (workspace, id, kind, display_name, base_url) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (workspace, id) DO UPDATE SET kind = excluded.kind, display_name = excluded.display_name,
+                    base_url = excluded.base_url
+                """, binds(workspace, endpoint.id, endpoint.kind.rawValue, endpoint.displayName, endpoint.baseURL))
+            guard let files = observation.files else {
+                try connection.execute(
+                    "UPDATE endpoints SET observed_at = $3, error = $4 WHERE workspace = $1 AND id = $2",
+                    binds(workspace, endpoint.id, observation.observedAt, observation.error))
+                return
+            }
+            // Only rows that differ from the stored listing are written (a converged endpoint writes nothing).
+            struct Listed: Equatable {
+                var filename: String, bytes: Int64, purpose: String, createdAt: Int64, status: String
+                var details: String?
+            }
+            var wanted: [String: Listed] = [:]
+            wanted.reserveCapacity(files.count)
+            for file in files {
+                wanted[file.id] = Listed(
+                    filename: file.filename, bytes: file.bytes, purpose: file.purpose, createdAt: file.createdAt,
+                    status: file.status.rawValue, details: file.statusDetails)
+            }
+            // The same id twice in one listing is refused, as on SQLite (whose primary key refuses it); the last
+            // good listing stays.
+            guard wanted.count == files.count else {
+                throw StateStoreError.queryFailed(
+                    url.description, reason: "the listing of \(endpoint.displayName) names one file id twice")
+            }
+            var stale: [String] = []
+            for row in try connection.query(
+                """
+                SELECT remote_id, filename, bytes, purpose, created_at, status, status_details FROM observed_files
+                WHERE workspace = $1 AND endpoint_id = $2
+                """, binds(workspace, endpoint.id))
+            {
+                let id: String = try row.get(0)
+                let stored = Listed(
+                    filename: try row.get(1), bytes: try row.get(2), purpose: try row.get(3), createdAt: try row.get(4),
+                    status: try row.get(5), details: try row.get(6))
+                if let listed = wanted[id] {
+                    if listed == stored { wanted[id] = nil }
+                } else {
+                    stale.append(id)
+                }
+            }
+            if !stale.isEmpty {
+                try connection.execute(
+                    "DELETE FROM observed_files WHERE workspace = $1 AND endpoint_id = $2 AND remote_id = ANY($3)",
+                    binds(workspace, endpoint.id, stale))
+            }
+            if !wanted.isEmpty {
+                let rows = Array(wanted)
+                try connection.execute(
+                    """
+                    INSERT INTO observed_files (workspace, endpoint_id, remote_id, filename, bytes, purpose, created_at,
+                        status, status_details)
+                    SELECT $1, $2, id, f, b, p, c, s, CASE WHEN n THEN NULL ELSE d END
+                    FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[],
+                        $9::text[], $10::bool[]) AS t(id, f, b, p, c, s, d, n)
+                    ON CONFLICT (workspace, endpoint_id, remote_id) DO UPDATE SET filename = excluded.filename,
+                        bytes = excluded.bytes, purpose = excluded.purpose, created_at = excluded.created_at,
+                        status = excluded.status, status_details = excluded.status_details
+                    """,
+                    binds(
+                        workspace, endpoint.id, rows.map(\.key), rows.map(\.value.filename), rows.map(\.value.bytes),
+                        rows.map(\.value.purpose), rows.map(\.value.createdAt), rows.map(\.value.status),
+                        rows.map { $0.value.details ?? "" }, rows.map { $0.value.details == nil }))
+            }
+            try connection.execute(
+                """
+                UPDATE endpoints SET observed_at = $3, listed = $4, pages = $5, error = NULL, last_success_at = $3
+                WHERE workspace = $1 AND id = $2
+                """, binds(workspace, endpoint.id, observation.observedAt, files.count, pages))
+        }
+    }
+
+    public func observations() throws -> [String: EndpointObservation] {
+        try session.transaction { connection in
+            var result: [String: EndpointObservation] = [:]
+            for row in try connection.query(
+                "SELECT id, last_success_at FROM endpoints WHERE workspace = $1 AND last_success_at IS NOT NULL",
+                binds(workspace))
+            {
+                let id: String = try row.get(0)
+                result[id] = EndpointObservation(endpointID: id, files: [], observedAt: try row.get(1))
+            }
+            for row in try connection.query(
+                """
+                SELECT endpoint_id, remote_id, filename, bytes, purpose, created_at, status, status_details
+                FROM observed_files WHERE workspace = $1 ORDER BY endpoint_id, remote_id
+                """, binds(workspace))
+            {
+                let id: String = try row.get(0)
+                result[id]?.files?.append(
+                    RemoteFile(
+                        id: try row.get(1), filename: try row.get(2), bytes: try row.get(3), purpose: try row.get(4),
+                        createdAt: try row.get(5),
+                        status: RemoteFileStatus(rawValue: try row.get(6, as: String.self)) ?? .unknown,
+                        statusDetails: try row.get(7)))
+            }
+            return result
+        }
+    }
+
+    // MARK: Owned files and intents
+
+    static let ownedColumns =
+        "endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy"
+
+    static func owned(_ row: PostgresRow) throws -> OwnedFile {
+        OwnedFile(
+            endpointID: try row.get(0), remoteID: try row.get(1), file: try row.get(2), digest: try row.get(3),
+            bytes: try row.get(4), filename: try row.get(5), purpose: try row.get(6), createdAt: try row.get(7),
+            deletionPolicy: DeletionPolicy(rawValue: try row.get(8, as: String.self)) ?? .delete)
+    }
+
+    func fetchOwned(_ connection: PostgresSession.Connection) throws -> [OwnedFile] {
+        try connection.query(
+            "SELECT \(Self.ownedColumns) FROM owned_files WHERE workspace = $1 ORDER BY file, endpoint_id, remote_id",
+            binds(workspace)
+        ).map(Self.owned)
+    }
+
+    func fetchIntents(_ connection: PostgresSession.Connection) throws -> [CreateIntent] {
+        try connection.query(
+            """
+            SELECT id, endpoint_id, file, digest, bytes, filename, purpose, started_at, deletion_policy FROM intents
+            WHERE workspace = $1 ORDER BY id
+            """, binds(workspace)
+        ).map { row in
+            CreateIntent(
+                id: try row.get(0), endpointID: try row.get(1), file: try row.get(2), digest: try row.get(3),
+                bytes: try row.get(4), filename: try row.get(5), purpose: try row.get(6), startedAt: try row.get(7),
+                deletionPolicy: DeletionPolicy(rawValue: try row.get(8, as: String.self)) ?? .delete)
+        }
+    }
+
+    public func ownedFiles() throws -> [OwnedFile] {
+        try session.withConnection(fetchOwned)
+    }
+
+    public func ownedFilesAndIntents() throws -> (owned: [OwnedFile], intents: [CreateIntent]) {
+        // REPEATABLE READ: both lists from one snapshot, like SQLite's single read transaction.
+        try session.withConnection { connection in
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            do {
+                let result = (try fetchOwned(connection), try fetchIntents(connection))
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                if !connection.base.isClosed { _ = try? connection.execute("ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
+    public func intents() throws -> [CreateIntent] {
+        try session.withConnection(fetchIntents)
+    }
+
+    public func beginCreate(
+        endpointID: String, file: String, digest: String, bytes: Int64, filename: String, purpose: String,
+        deletionPolicy: DeletionPolicy, startedAt: Int64
+    ) throws -> Int64 {
+        try session.withConnection { connection in
+            let rows = try connection.query(
+                """
+                INSERT INTO intents (workspace, endpoint_id, file, digest, bytes, filename, purpose, deletion_policy,
+                    started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
+                """,
+                binds(workspace, endpointID, file, digest, bytes, filename, purpose, deletionPolicy.rawValue, startedAt))
+            return try rows.first?.get(0) ?? 0
+        }
+    }
+
+    public func recordOwned(_ owned: OwnedFile, closingIntent intentID: Int64?, at now: Int64) throws {
+        try session.transaction { connection in
+            try connection.execute(
+                """
+                INSERT INTO owned_files (workspace, endpoint_id, remote_id, file, unified_id, digest, bytes, filename,
+                    purpose, created_at, deletion_policy, recorded_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                ON CONFLICT (workspace, endpoint_id, remote_id) DO UPDATE SET file = excluded.file,
+                    unified_id = excluded.unified_id, digest = excluded.digest, bytes = excluded.bytes,
+                    filename = excluded.filename, purpose = excluded.purpose, created_at = excluded.created_at,
+                    deletion_policy = excluded.deletion_policy, recorded_at = excluded.recorded_at
+                """,
+                binds(
+                    workspace, owned.endpointID, owned.remoteID, owned.file, owned.unifiedID, owned.digest, owned.bytes,
+                    owned.filename, owned.purpose, owned.createdAt, owned.deletionPolicy.rawValue, now))
+            if let intentID {
+                try connection.execute("DELETE FROM intents WHERE workspace = $1 AND id = $2", binds(workspace, intentID))
+            }
+            try connection.execute(
+                "DELETE FROM placement_errors WHERE workspace = $1 AND file = $2 AND endpoint_id = $3",
+                binds(workspace, owned.file, owned.endpointID))
+        }
+    }
+
+    public func closeIntent(_ id: Int64) throws {
+        try session.withConnection { connection in
+            try connection.execute("DELETE FROM intents WHERE workspace = $1 AND id = $2", binds(workspace, id))
+        }
+    }
+
+    public func removeOwned(endpointID: String, remoteID: String) throws {
+        try session.transaction { connection in
+            for table in ["owned_files", "observed_files"] {
+                try connection.execute(
+                    "DELETE FROM \(table) WHERE workspace = $1 AND endpoint_id = $2 AND remote_id = $3",
+                    binds(workspace, endpointID, remoteID))
+            }
+        }
+    }
+
+    public func refreshPolicies(_ desired: DesiredState) throws {
+        guard !desired.files.isEmpty else { return }
+        try session.withConnection { connection in
+            try connection.execute(
+                """
+                UPDATE owned_files o SET deletion_policy = t.p FROM unnest($2::text[], $3::text[]) AS t(f, p)
+                WHERE o.workspace = $1 AND o.file = t.f AND o.deletion_policy != t.p
+                """,
+                binds(workspace, desired.files.map(\.name), desired.files.map(\.deletionPolicy.rawValue)))
+        }
+    }
+
+    public func ownedEndpointIDs() throws -> Set<String> {
+        try session.withConnection { connection in
+            Set(
+                try connection.query("SELECT DISTINCT endpoint_id FROM owned_files WHERE workspace = $1", binds(workspace))
+                    .map { try $0.get(0, as: String.self) })
+        }
+    }
+
+    // MARK: Placement errors
+
+    public func recordPlacementError(file: String, endpointID: String, action: String, message: String, at: Int64)
+        throws
+    {
+        try session.withConnection { connection in
+            try connection.execute(
+                """
+                INSERT INTO placement_errors (workspace, file, endpoint_id, action, message, at)
+                VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (workspace, file, endpoint_id) DO UPDATE SET action = excluded.action,
+                    message = excluded.message, at = excluded.at, attempts = placement_errors.attempts + 1
+                """, binds(workspace, file, endpointID, action, message, at))
+        }
+    }
+
+    public func clearPlacementError(file: String, endpointID: String) throws {
+        try session.withConnection { connection in
+            try connection.execute(
+                "DELETE FROM placement_errors WHERE workspace = $1 AND file = $2 AND endpoint_id = $3",
+                binds(workspace, file, endpointID))
+        }
+    }
+
+    public func placementErrors() throws -> [PlacementError] {
+        try session.withConnection { connection in
+            try connection.query(
+                """
+                SELECT file, endpoint_id, action, message, at, attempts FROM placement_errors WHERE workspace = $1
+                ORDER BY file, endpoint_id
+                """, binds(workspace)
+            ).map { row in
+                PlacementError(
+                    file: try row.get(0), endpointID: try row.get(1), action: try row.get(2), message: try row.get(3),
+                    at: try row.get(4), attempts: try row.get(5))
+            }
+        }
+    }
+
+    // MARK: Request statistics
+
+    public func addRequestStats(_ rows: [RequestStatsRow]) throws {
+        guard !rows.isEmpty else { return }
+        try session.transaction { connection in
+            for row in rows {
+                try connection.execute(
+                    """
+                    INSERT INTO request_stats (workspace, endpoint_id, operation, requests, failures, retries,
+                        latency_seconds) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    ON CONFLICT (workspace, endpoint_id, operation) DO UPDATE SET
+                        requests = request_stats.requests + excluded.requests,
+                        failures = request_stats.failures + excluded.failures,
+                        retries = request_stats.retries + excluded.retries,
+                        latency_seconds = request_stats.latency_seconds + excluded.latency_seconds
+                    """,
+                    binds(
+                        workspace, row.endpointID, row.operation, row.requests, row.failures, row.retries,
+                        row.latencySeconds))
+            }
+        }
+    }
+
+    public func requestStats() throws -> [RequestStatsRow] {
+        try session.withConnection { connection in
+            try connection.query(
+                """
+                SELECT endpoint_id, operation, requests, failures, retries, latency_seconds FROM request_stats
+                WHERE workspace = $1 ORDER BY endpoint_id, operation
+                """, binds(workspace)
+            ).map { row in
+                RequestStatsRow(
+                    endpointID: try row.get(0), operation: try row.get(1), requests: try row.get(2),
+                    failures: try row.get(3), retries: try row.get(4), latencySeconds: try row.get(5))
+            }
+        }
+    }
+
+    // MARK: Runs
+
+    public func startRun(command: String, at now: Double) throws -> Int64 {
+        try session.withConnection { connection in
+            try connection.query(
+                "INSERT INTO runs (workspace, command, started_at) VALUES ($1, $2, $3) RETURNING id",
+                binds(workspace, command, now)
+            ).first?.get(0) ?? 0
+        }
+    }
+
+    public func finishRun(
+        _ id: Int64, outcome: String, summary: String, applied: Int, failed: Int, requests: Int, at now: Double
+    ) throws {
+        try session.transaction { connection in
+            try connection.execute(
+                """
+                UPDATE runs SET finished_at = $3, outcome = $4, summary = $5, applied = $6, failed = $7, requests = $8
+                WHERE workspace = $1 AND id = $2
+                """, binds(workspace, id, now, outcome, summary, applied, failed, requests))
+            // Keep this workspace's history bounded: its 1,000 latest runs.
+            try connection.execute(
+                """
+                DELETE FROM runs WHERE workspace = $1 AND id < (
+                    SELECT id FROM runs WHERE workspace = $1 ORDER BY id DESC OFFSET 999 LIMIT 1)
+                """, binds(workspace))
+        }
+    }
+
+    public func recordEvent(
+        run: Int64, level: String, file: String?, endpointID: String?, action: String?, message: String, at now: Double
+    ) throws {
+        try session.withConnection { connection in
+            try connection.execute(
+                """
+                INSERT INTO run_events (run_id, workspace, at, level, file, endpoint_id, action, message)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """, binds(run, workspace, now, level, file, endpointID, action, message))
+        }
+    }
+
+    static let runColumns = "id, command, started_at, finished_at, outcome, summary, applied, failed, requests"
+
+    static func run(_ row: PostgresRow) throws -> RunRecord {
+        RunRecord(
+            id: try row.get(0), command: try row.get(1), startedAt: try row.get(2), finishedAt: try row.get(3),
+            outcome: try row.get(4), summary: try row.get(5), applied: try row.get(6), failed: try row.get(7),
+            requests: try row.get(8))
+    }
+
+    public func recentRuns(limit: Int) throws -> [RunRecord] {
+        try session.withConnection { connection in
+            try connection.query(
+                "SELECT \(Self.runColumns) FROM runs WHERE workspace = $1 ORDER BY id DESC LIMIT $2",
+                binds(workspace, limit)
+            ).map(Self.run)
+        }
+    }
+}
