@@ -6,7 +6,7 @@ extension Plan {
         case .create: return "+"
         case .replace: return "~"
         case .delete: return "-"
-        case .adopt: return "="
+        case .adopt, .import: return "="
         case .forget, .release, .expireIntent: return "."
         }
     }
@@ -29,13 +29,24 @@ extension Plan {
             return "release \(action.file) \(action.remoteID ?? "") (deletionPolicy Retain: left on the provider)"
         case .expireIntent:
             return "drop pending upload record #\(action.intentID ?? 0) for \(action.file) (never appeared)"
+        case .import:
+            let how =
+                action.reason == .contentMatch
+                ? "same content: SHA-256 verified"
+                : "same file name, size and purpose; the provider does not show the content: a weaker match"
+            return "import \(action.remoteID ?? "") for \(action.file) (\(how))"
         }
     }
 
     /// One line: `Plan: 2 to create, 1 to replace, 0 to delete, 1 to adopt.` or `No changes. …`
     public var summaryLine: String {
+        if isEmpty, mode == .import { return "Nothing to import." }
         if isEmpty {
             let total = placements.count
+            if let untracked, !untracked.isEmpty {
+                return "Nothing uploaded: \(untracked.count) of \(total) placements already have a file this state "
+                    + "has no record of."
+            }
             let unknown = placements.filter { $0.state == .unknown }.count
             if unknown > 0 {
                 return "No changes planned, but \(unknown) of \(total) placements could not be checked."
@@ -47,6 +58,11 @@ extension Plan {
             "\(c[.create, default: 0]) to create", "\(c[.replace, default: 0]) to replace",
             "\(c[.delete, default: 0]) to delete",
         ]
+        if mode == .import {
+            let weak = actions.filter { $0.reason == .nameMatch }.count
+            return "Import: \(c[.import, default: 0]) file(s) to adopt into the state"
+                + (weak > 0 ? " (\(weak) matched by name, size and purpose only)." : ".")
+        }
         if let adopt = c[.adopt] { parts.append("\(adopt) to adopt") }
         let bookkeeping = c[.forget, default: 0] + c[.release, default: 0] + c[.expireIntent, default: 0]
         if bookkeeping > 0 { parts.append("\(bookkeeping) state update\(bookkeeping == 1 ? "" : "s")") }
@@ -71,7 +87,7 @@ extension Plan {
             case .create: code = "32"
             case .replace: code = "33"
             case .delete: code = "31"
-            case .adopt: code = "36"
+            case .adopt, .import: code = "36"
             default: code = "2"
             }
             lines.append("  " + paint("\(symbol) \(Self.describe(action))", code))
@@ -79,7 +95,7 @@ extension Plan {
         for endpoint in endpoints where endpoint.error != nil {
             lines.append(paint("! cannot list \(endpoint.displayName): \(endpoint.error ?? "")", "31"))
         }
-        for endpoint in endpoints where !endpoint.unmanaged.isEmpty {
+        for endpoint in endpoints where !endpoint.unmanaged.isEmpty && mode != .import {
             lines.append(
                 "  \(endpoint.unmanaged.count) unmanaged file(s) on \(endpoint.displayName) left untouched")
         }

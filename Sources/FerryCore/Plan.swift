@@ -15,6 +15,8 @@ public struct PlannedAction: Hashable, Codable, Sendable {
         case release
         /// Drop a write-ahead intent whose upload never appeared.
         case expireIntent = "expire-intent"
+        /// Record as owned a file found on the provider that the state has no record of (`ferry import`).
+        case `import`
 
         /// Whether the action calls the provider (as opposed to only updating the state store).
         public var mutatesProvider: Bool { self == .create || self == .replace || self == .delete }
@@ -26,6 +28,10 @@ public struct PlannedAction: Hashable, Codable, Sendable {
     public enum Reason: String, Codable, Sendable {
         case new, changed, failedRemotely = "failed-remotely", missingRemotely = "missing-remotely"
         case pruned, superseded, duplicate, retained, crashedUpload = "crashed-upload", expired
+        /// An import whose content was proven the same (SHA-256 of the remote bytes, or Ferry's own metadata).
+        case contentMatch = "content-match"
+        /// An import matched by file name, size and purpose only: the provider would not show the content.
+        case nameMatch = "name-match"
     }
 
     public var kind: Kind
@@ -174,6 +180,17 @@ public struct Plan: Hashable, Codable, Sendable {
     public var warnings: [String]
     /// SHA-256 over the desired inputs (manifests and source digests); a saved plan is refused if they changed.
     public var desiredFingerprint: String
+    /// Declared placements with a file on the provider that looks like Ferry's upload of it but that the state has
+    /// no record of (a new or lost state). No create is planned for them; `ferry import` adopts them. Nil when none.
+    public var untracked: [UntrackedFile]?
+    /// What applying the plan does: nil for a plan of `ferry plan`, `import` for one of `ferry import`.
+    public var mode: Mode?
+
+    /// The kind of run a plan belongs to.
+    public enum Mode: String, Codable, Sendable {
+        /// `ferry import`: only `import` actions, adopting files the state has no record of.
+        case `import`
+    }
 
     public init(
         actions: [PlannedAction], placements: [PlacementStatus], endpoints: [EndpointSummary], blocked: [String],
@@ -197,4 +214,19 @@ public struct Plan: Hashable, Codable, Sendable {
 
     /// Whether any endpoint could not be listed.
     public var hasUnknownEndpoints: Bool { endpoints.contains { $0.error != nil } }
+}
+
+/// A file on a provider that matches a declared placement by file name, size and purpose, but that the state has no
+/// record of: most likely Ferry uploaded it under a state that is now lost (a fresh CI runner, a deleted file).
+public struct UntrackedFile: Hashable, Codable, Sendable {
+    /// The declared file it matches.
+    public var file: String
+    public var endpointID: String
+    public var remote: RemoteFile
+
+    public init(file: String, endpointID: String, remote: RemoteFile) {
+        self.file = file
+        self.endpointID = endpointID
+        self.remote = remote
+    }
 }

@@ -13,13 +13,17 @@ public struct PlanPolicy: Hashable, Codable, Sendable {
     public var clockSkewSeconds: Int64
     /// Slowest upload rate assumed when bounding how late an interrupted upload can have landed.
     public var minimumUploadBytesPerSecond: Int64
+    /// Upload a declared file even when the provider already holds a file that looks like Ferry's upload of it but
+    /// the state has no record of it (invariant 9: by default such placements are refused and `ferry import` offered).
+    public var allowDuplicates: Bool
 
     public init(
         maxDeletes: Int? = 10, allowEmpty: Bool = false, listingGraceSeconds: Int64 = 60, clockSkewSeconds: Int64 = 120,
-        minimumUploadBytesPerSecond: Int64 = 256 * 1024
+        minimumUploadBytesPerSecond: Int64 = 256 * 1024, allowDuplicates: Bool = false
     ) {
         self.maxDeletes = maxDeletes
         self.allowEmpty = allowEmpty
+        self.allowDuplicates = allowDuplicates
         self.listingGraceSeconds = listingGraceSeconds
         self.clockSkewSeconds = clockSkewSeconds
         self.minimumUploadBytesPerSecond = minimumUploadBytesPerSecond
@@ -79,6 +83,8 @@ public enum Planner {
         var statuses: [PlacementStatus] = []
         var summaries: [EndpointSummary] = []
         var warnings: [String] = []
+        var blocked: [String] = []
+        var untracked: [UntrackedFile] = []
 
         // Each status's file, as a rank in name order, so statuses can be put in (file, endpoint) order cheaply.
         var statusFileRanks: [Int] = []
@@ -187,6 +193,13 @@ public enum Planner {
             actions += result.actions
             statuses += result.statuses
             statusFileRanks += result.statusFileRanks
+            if !result.untracked.isEmpty {
+                untracked += result.untracked
+                blocked.append(
+                    "\(endpoint.displayName) already holds \(result.untracked.count) file(s) matching declared files "
+                        + "by name, size and purpose that this state has no record of (a new or lost state?); "
+                        + "adopt them with 'ferry import', or upload again anyway with --allow-duplicates")
+            }
             summaries.append(
                 EndpointSummary(
                     endpointID: endpointID, displayName: endpoint.displayName, kind: endpoint.kind,
@@ -198,7 +211,6 @@ public enum Planner {
         let order = statuses.indices.sorted { (statusFileRanks[$0], $0) < (statusFileRanks[$1], $1) }
         statuses = order.map { statuses[$0] }
 
-        var blocked: [String] = []
         let prunes = actions.filter { $0.kind == .delete && $0.reason == .pruned }.count
         if let limit = policy.maxDeletes, prunes > limit {
             blocked.append(
@@ -210,9 +222,11 @@ public enum Planner {
                 "the manifests declare no files, so the plan would delete every file Ferry owns (\(prunes)); "
                     + "if that is intended, pass --allow-empty")
         }
-        return Plan(
+        var plan = Plan(
             actions: actions, placements: statuses, endpoints: summaries, blocked: blocked, warnings: warnings,
             desiredFingerprint: fingerprint(input.desired, fileDigests: fileDigests, placements: placements))
+        plan.untracked = untracked.isEmpty ? nil : untracked
+        return plan
     }
 
     /// One desired placement on the endpoint being planned.
@@ -231,6 +245,8 @@ public enum Planner {
         var statusFileRanks: [Int] = []
         var unmanaged: [RemoteFile] = []
         var ownedCount = 0
+        /// Unmanaged files that match a placement with nothing owned (no create was planned for it).
+        var untracked: [UntrackedFile] = []
     }
 
     /// `desired.placements(of:)` for every file, in `desired.files` order, resolving each model name once.
@@ -343,6 +359,7 @@ public enum Planner {
         result.ownedCount = holdings.values.reduce(0) { $0 + $1.count }
 
         // Desired placements.
+        var untrackedTaken = Set<String>()
         result.statuses.reserveCapacity(wanted.count)
         result.statusFileRanks.reserveCapacity(wanted.count)
         for entry in wanted {
@@ -383,6 +400,17 @@ public enum Planner {
                         state: pending ? .outOfSync : (processing ? .processing : .inSync), remoteID: keep.remoteID,
                         pendingAction: pending ? (keep.adopted ? .adopt : .delete) : nil,
                         detail: processing ? "provider status: \(keep.remote?.rawValue ?? "")" : nil))
+            } else if stale.isEmpty, !policy.allowDuplicates,
+                let match = untrackedMatch(for: file, in: result.unmanaged, taken: &untrackedTaken)
+            {
+                // Invariant 9: the file looks like Ferry's own upload, made under a state that is now lost. Uploading
+                // again would leave two copies; refuse and point to `ferry import`.
+                result.untracked.append(UntrackedFile(file: file.name, endpointID: endpointID, remote: match))
+                result.statuses.append(
+                    PlacementStatus(
+                        file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
+                        state: .outOfSync, remoteID: match.id,
+                        detail: "\(match.id) matches this file but the state has no record of it: run 'ferry import'"))
             } else {
                 let failed = stale.contains { $0.remote.map { !$0.isUsable } ?? false }
                 let kind: PlannedAction.Kind = stale.isEmpty ? .create : .replace
@@ -414,6 +442,63 @@ public enum Planner {
             }
         }
         return result
+    }
+
+    /// The plan of `ferry import`: adopt into the state each untracked file (see `Plan.untracked`) whose content is
+    /// the declared file's, and nothing else.
+    /// - Parameter verifiedDigests: SHA-256 (hex) of remote files' content, by remote id, where the engine could
+    ///   read it (downloaded and hashed, or Ferry's metadata on Cloud Storage). A file with a known digest imports
+    ///   only when it equals the source's (`content-match`); one without imports on name, size and purpose
+    ///   (`name-match`, shown as the weaker match it is). A mismatch is left untouched and reported.
+    public static func importPlan(_ input: PlanInput, policy: PlanPolicy, verifiedDigests: [String: String]) -> Plan {
+        var strict = policy
+        strict.allowDuplicates = false
+        let base = plan(input, policy: strict)
+        let files = Dictionary(input.desired.files.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var actions: [PlannedAction] = []
+        var warnings = base.warnings
+        for candidate in base.untracked ?? [] {
+            guard let file = files[candidate.file] else { continue }
+            let expected = input.digests[file.sourcePath] ?? ""
+            let reason: PlannedAction.Reason
+            if let actual = verifiedDigests[candidate.remote.id] {
+                guard actual == expected else {
+                    warnings.append(
+                        "\(candidate.remote.id) has the name and size of \(file.name) but other content; left alone")
+                    continue
+                }
+                reason = .contentMatch
+            } else {
+                reason = .nameMatch
+            }
+            actions.append(
+                PlannedAction(
+                    kind: .import, reason: reason, file: file.name, unifiedID: file.unifiedID,
+                    endpointID: candidate.endpointID, remoteID: candidate.remote.id, digest: expected,
+                    bytes: candidate.remote.bytes, filename: file.filename, purpose: file.purpose,
+                    deletionPolicy: file.deletionPolicy))
+        }
+        actions.sort(by: PlannedAction.sortKey)
+        var plan = Plan(
+            actions: actions, placements: base.placements, endpoints: base.endpoints, blocked: [], warnings: warnings,
+            desiredFingerprint: base.desiredFingerprint)
+        plan.untracked = base.untracked
+        plan.mode = .import
+        return plan
+    }
+
+    /// The oldest unmanaged file (not yet matched to another placement) with the declared file's name, size and
+    /// purpose; on Cloud Storage only objects under Ferry's prefix carry a purpose, so others never match.
+    static func untrackedMatch(for file: DesiredFile, in unmanaged: [RemoteFile], taken: inout Set<String>)
+        -> RemoteFile?
+    {
+        guard !unmanaged.isEmpty else { return nil }
+        let match = unmanaged.first { remote in
+            !taken.contains(remote.id) && remote.filename == file.filename && remote.bytes == file.bytes
+                && remote.purpose == file.purpose && remote.status.isUsable
+        }
+        if let match { taken.insert(match.id) }
+        return match
     }
 
     /// SHA-256 over what the manifests ask for (names, sources' digests, purposes, filenames, targets, policies).

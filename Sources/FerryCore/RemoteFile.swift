@@ -28,10 +28,21 @@ public struct RemoteFile: Hashable, Codable, Sendable {
     public var createdAt: Int64
     public var status: RemoteFileStatus
     public var statusDetails: String?
+    /// SHA-256 (hex) of the content, when the provider keeps Ferry's metadata with the file (Cloud Storage objects
+    /// uploaded by Ferry carry `ferry-sha256`); nil otherwise.
+    public var sha256: String?
+    /// The declared file name Ferry uploaded this file for, from the same metadata (`ferry-name`); nil otherwise.
+    public var declaredName: String?
+
+    /// The custom-metadata key holding the declared name Ferry uploaded a file for.
+    public static let declaredNameKey = "ferry-name"
+    /// The custom-metadata key holding the SHA-256 (hex) of the content Ferry uploaded.
+    public static let sha256Key = "ferry-sha256"
 
     public init(
         id: String, filename: String, bytes: Int64, purpose: String, createdAt: Int64,
-        status: RemoteFileStatus = .processed, statusDetails: String? = nil
+        status: RemoteFileStatus = .processed, statusDetails: String? = nil, sha256: String? = nil,
+        declaredName: String? = nil
     ) {
         self.id = id
         self.filename = filename
@@ -40,5 +51,7 @@ public struct RemoteFile: Hashable, Codable, Sendable {
         self.createdAt = createdAt
         self.status = status
         self.statusDetails = statusDetails
+        self.sha256 = sha256
+        self.declaredName = declaredName
     }
 }

@@ -140,6 +140,13 @@ extension Engine {
             if let remoteID = action.remoteID { try store.removeOwned(endpointID: action.endpointID, remoteID: remoteID) }
         case .expireIntent:
             if let id = action.intentID { try store.closeIntent(id) }
+        case .import:
+            guard let remoteID = action.remoteID, let digest = action.digest else { return }
+            let owned = OwnedFile(
+                endpointID: action.endpointID, remoteID: remoteID, file: action.file, digest: digest,
+                bytes: action.bytes ?? 0, filename: action.filename ?? "", purpose: action.purpose ?? "",
+                createdAt: nowSeconds, deletionPolicy: action.deletionPolicy ?? .delete)
+            try store.recordOwned(owned, closingIntent: nil, at: nowSeconds)
         case .create, .replace, .delete:
             break
         }
@@ -188,7 +195,8 @@ extension Engine {
             remote = try await client.create(
                 UploadRequest(
                     sourcePath: tree.absolutePath(sourcePath), filename: action.filename ?? "",
-                    purpose: action.purpose ?? "", bytes: bytes))
+                    purpose: action.purpose ?? "", bytes: bytes,
+                    metadata: [RemoteFile.declaredNameKey: action.file, RemoteFile.sha256Key: digest]))
         } catch let error as ProviderError {
             switch error.classification {
             case .terminal, .notFound:

@@ -115,6 +115,16 @@ extension Engine {
             case stale(String)
             case unlisted
         }
+        if let saved, saved.saved.plan.mode == .import {
+            // A saved `ferry import -out FILE` plan: applied by the import pass, which checks it still holds.
+            let imported = try await importPass(
+                validated: validated, saved: saved, lockTimeout: lockTimeout, present: present, confirm: confirm)
+            let adopted = imported.report?.applied.count ?? 0
+            return ApplyPassResult(
+                plan: imported.plan, outcome: imported.outcome, report: imported.report, remaining: nil,
+                summary: imported.report.map { _ in "Import complete: \(adopted) file(s) adopted." },
+                declined: imported.declined)
+        }
         let inputs = try await load(validated: validated)
         let result: Result<ApplyPassResult, Stop> = try await withRun("apply", lease: lockTimeout) { run in
             let plan = try self.plan(inputs, try await self.observe(inputs))

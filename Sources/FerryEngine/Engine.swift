@@ -231,18 +231,22 @@ public final class Engine: Sendable {
     /// Computes the plan from loaded inputs and fresh observations, and stores it as the status snapshot.
     public func plan(_ inputs: LoadedInputs, _ round: ObservationRound, saveSnapshot: Bool = true) throws -> Plan {
         var start = ContinuousClock.now
-        // Read after the listings, owned files and intents together: an upload another process finished while the
-        // providers were listed is then either owned or still claimed by its intent (`plan` runs without the lease).
-        let (owned, intents) = try store.ownedFilesAndIntents()
-        let input = PlanInput(
-            desired: inputs.desired, digests: inputs.digests, observations: round.observations,
-            owned: owned, intents: intents, now: nowSeconds)
-        let plan = Planner.plan(input, policy: configuration.policy)
+        let plan = Planner.plan(try planInput(inputs, round), policy: configuration.policy)
         counters.add("plan", since: start)
         start = .now
         if saveSnapshot { try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan) }
         counters.add("saveSnapshot", since: start)
         return plan
+    }
+
+    /// The planner's input: loaded inputs, fresh listings, and the owned files and intents read after them.
+    func planInput(_ inputs: LoadedInputs, _ round: ObservationRound) throws -> PlanInput {
+        // Read after the listings, owned files and intents together: an upload another process finished while the
+        // providers were listed is then either owned or still claimed by its intent (`plan` runs without the lease).
+        let (owned, intents) = try store.ownedFilesAndIntents()
+        return PlanInput(
+            desired: inputs.desired, digests: inputs.digests, observations: round.observations,
+            owned: owned, intents: intents, now: nowSeconds)
     }
 
     /// Requests sent by all clients made so far (for reporting converged-run costs).

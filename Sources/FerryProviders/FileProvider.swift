@@ -43,11 +43,16 @@ public struct UploadRequest: Sendable, Hashable {
     public var purpose: String
     /// Size of the source in bytes, as hashed; the upload fails if the file changed size.
     public var bytes: Int64
+    /// Ferry's own facts about the file, kept with it where the provider keeps custom metadata (Cloud Storage:
+    /// `ferry-name`, the declared name, and `ferry-sha256`, the content's SHA-256), so a later run can prove the file
+    /// is Ferry's upload of that content without downloading it (`ferry import`). Ignored by other providers.
+    public var metadata: [String: String]
 
-    public init(sourcePath: String, filename: String, purpose: String, bytes: Int64) {
+    public init(sourcePath: String, filename: String, purpose: String, bytes: Int64, metadata: [String: String] = [:]) {
         self.sourcePath = sourcePath
         self.filename = filename
         self.purpose = purpose
         self.bytes = bytes
+        self.metadata = metadata
     }
 }

@@ -7,7 +7,7 @@ import NIOCore
 /// Vertex AI files: objects in a Cloud Storage bucket, through the Cloud Storage JSON API.
 ///
 /// - list: `GET {base}/storage/v1/b/{bucket}/o?prefix=&pageToken=`
-/// - create: `POST {base}/upload/storage/v1/b/{bucket}/o?uploadType=media&name=…&ifGenerationMatch=0`, or a
+/// - create: `POST {base}/upload/storage/v1/b/{bucket}/o?uploadType=multipart&name=…&ifGenerationMatch=0`, or a
 ///   resumable upload (`uploadType=resumable`, then `PUT` to the session) above `largeFileThreshold`
 /// - retrieve, delete, content: `…/b/{bucket}/o/{url-encoded name}` (`?alt=media` for content)
 ///
@@ -150,30 +150,35 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
             if let threshold = transport.configuration.largeFileThreshold, upload.bytes > threshold {
                 return try await createResumable(upload, name: name, attempts: attempts)
             }
-            return try await createMedia(upload, name: name, attempts: attempts)
+            return try await createMultipart(upload, name: name, attempts: attempts)
         } catch let error as ProviderError where attempts.mayHaveStored {
             throw error.afterPossibleStore(of: layout.fileID(objectName: name))
         }
     }
 
-    /// A single-request (`uploadType=media`) upload.
-    private func createMedia(_ upload: UploadRequest, name: String, attempts: CreateAttempts) async throws
+    /// A single-request upload: `uploadType=multipart`, a `multipart/related` body of the object's JSON resource
+    /// (name, content type, Ferry's custom metadata) and then the bytes, streamed from disk.
+    private func createMultipart(_ upload: UploadRequest, name: String, attempts: CreateAttempts) async throws
         -> RemoteFile
     {
-        let url = uploadURL.appendingQuery([("uploadType", "media"), ("name", name), ("ifGenerationMatch", "0")])
+        let url = uploadURL.appendingQuery([("uploadType", "multipart"), ("name", name), ("ifGenerationMatch", "0")])
         let timeout = transport.configuration.uploadTimeout(forBytes: upload.bytes)
+        let contentType = MediaType.guess(filename: upload.filename)
+        let resource = try uploadMetadata(upload, name: name, contentType: contentType)
+        let boundary = "ferry-" + Self.uniqueToken() + Self.uniqueToken()
+        let head = Array("--\(boundary)\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".utf8) + resource
+            + Array("\r\n--\(boundary)\r\nContent-Type: \(contentType)\r\n\r\n".utf8)
+        let tail = Array("\r\n--\(boundary)--\r\n".utf8)
         let stored: GCSObject? = try await transport.withRetries(.create) {
             try await transport.withSource(upload, range: 0..<upload.bytes) { chunks in
                 var request = try await request(url)
                 request.method = .POST
-                request.headers.replaceOrAdd(name: "Content-Type", value: MediaType.guess(filename: upload.filename))
+                request.headers.replaceOrAdd(name: "Content-Type", value: "multipart/related; boundary=\(boundary)")
                 let progress = BodyProgress()
-                request.body = .stream(
-                    FileBody(chunks: chunks, fileBytes: upload.bytes, progress: progress) { read in
-                        transport.sourceChanged(upload, detail: "it ended after \(read) bytes")
-                    },
-                    length: .known(upload.bytes)
-                )
+                let body = FileBody(head: head, chunks: chunks, fileBytes: upload.bytes, tail: tail, progress: progress) {
+                    read in transport.sourceChanged(upload, detail: "it ended after \(read) bytes")
+                }
+                request.body = .stream(body, length: .known(body.length))
                 let response = try await sendUpload(
                     request, timeout: timeout, progress: progress, accepting: [412], attempts: attempts)
                 return try await storedObject(response)
@@ -181,6 +186,19 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         }
         guard let stored else { return try await adoptEarlierAttempt(name: name, upload: upload, attempts: attempts) }
         return layout.remoteFile(stored)
+    }
+
+    /// The object resource sent with an upload, carrying Ferry's custom metadata (`UploadRequest.metadata`).
+    private func uploadMetadata(_ upload: UploadRequest, name: String, contentType: String) throws -> [UInt8] {
+        do {
+            return try GCSUploadMetadata(
+                name: name, contentType: contentType, metadata: upload.metadata.isEmpty ? nil : upload.metadata
+            ).encoded()
+        } catch {
+            throw ProviderError(
+                .localFile, .terminal, operation: .create, endpoint: endpoint.displayName,
+                detail: "cannot encode the object metadata: \(error)")
+        }
     }
 
     public func retrieve(id: String) async throws -> RemoteFile {
@@ -233,7 +251,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
             request.headers.replaceOrAdd(name: "Content-Type", value: "application/json; charset=UTF-8")
             request.headers.replaceOrAdd(name: "X-Upload-Content-Type", value: contentType)
             request.headers.replaceOrAdd(name: "X-Upload-Content-Length", value: String(upload.bytes))
-            request.body = .bytes(ByteBuffer(string: "{}"))
+            request.body = .bytes(ByteBuffer(bytes: try uploadMetadata(upload, name: name, contentType: contentType)))
             let response = try await transport.send(
                 request, .create, timeout: transport.configuration.requestTimeout, accepting: [412], idempotent: true
             )

@@ -1,4 +1,5 @@
 import FerryCore
+import Foundation
 
 /// A Cloud Storage object resource (`name, bucket, size, timeCreated, generation, md5Hash, crc32c, …`), read
 /// tolerantly: `size` and `generation` are strings on the wire (int64 as JSON strings).
@@ -8,6 +9,8 @@ struct GCSObject: Decodable, Sendable {
     var size: Int64?
     var timeCreated: String?
     var generation: String?
+    /// Custom metadata (`ferry-name`, `ferry-sha256` on objects Ferry uploaded).
+    var metadata: [String: String]?
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
@@ -16,6 +19,7 @@ struct GCSObject: Decodable, Sendable {
         self.size = container.lenientInt64("size")
         self.timeCreated = container.lenientString("timeCreated")
         self.generation = container.lenientString("generation")
+        self.metadata = try? container.decodeIfPresent([String: String].self, forKey: "metadata")
     }
 }
 
@@ -81,7 +85,9 @@ struct GCSLayout: Sendable, Hashable {
             bytes: object.size ?? 0,
             purpose: purpose,
             createdAt: object.timeCreated.flatMap(RFC3339.parse) ?? 0,
-            status: .processed
+            status: .processed,
+            sha256: object.metadata?[RemoteFile.sha256Key],
+            declaredName: object.metadata?[RemoteFile.declaredNameKey]
         )
     }
 
@@ -142,5 +148,20 @@ enum RFC3339 {
         }
         let days = HTTPDate.daysSinceEpoch(year: year, month: month, day: day)
         return days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offset)
+    }
+}
+
+/// The JSON resource sent with a multipart or resumable upload: the object's name, content type and Ferry's
+/// custom metadata.
+struct GCSUploadMetadata: Encodable {
+    var name: String
+    var contentType: String
+    var metadata: [String: String]?
+
+    /// Encoded with sorted keys, for a stable request body.
+    func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self))
     }
 }

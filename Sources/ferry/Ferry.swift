@@ -12,8 +12,8 @@ struct Ferry: AsyncParsableCommand {
             """,
         version: FerryVersion.current,
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ReconcileCommand.self, ServeCommand.self,
-            DemoCommand.self, SimulatorCommand.self,
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ReconcileCommand.self, ImportCommand.self,
+            ServeCommand.self, DemoCommand.self, SimulatorCommand.self,
         ]
     )
 }

@@ -73,11 +73,19 @@ struct GuardOptions: ParsableArguments {
     @Flag(name: .long, help: "Allow deleting every owned file when the manifests declare none.")
     var allowEmpty = false
 
+    @Flag(
+        name: .long,
+        help: """
+            Upload declared files even where the provider already holds a matching file this state has no record \
+            of (a new or lost state); by default such a plan is refused and 'ferry import' offered.
+            """)
+    var allowDuplicates = false
+
     func validate() throws {
         guard maxDeletes >= 0 else { throw ValidationError("--max-deletes must be 0 or more") }
     }
 
-    var policy: PlanPolicy { PlanPolicy(maxDeletes: maxDeletes, allowEmpty: allowEmpty) }
+    var policy: PlanPolicy { PlanPolicy(maxDeletes: maxDeletes, allowEmpty: allowEmpty, allowDuplicates: allowDuplicates) }
 }
 
 /// A failure with a message for the user; exits 1. Callers match on `code`, not on the text.

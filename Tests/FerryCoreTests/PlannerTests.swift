@@ -161,16 +161,19 @@ struct PlannerTests {
         #expect(plan.endpoints.first { $0.endpointID == Fixture.openai.id }?.unmanaged == [])
     }
 
-    /// An upload older than its intent (minus clock skew) is someone else's: not adopted.
+    /// An upload older than its intent (minus clock skew) is not the intent's: not adopted. It still looks like a
+    /// Ferry upload the state has no record of, so no create goes over it unless duplicates are allowed.
     @Test func doesNotAdoptOlderUploads() {
         let intent = CreateIntent(
             id: 7, endpointID: Fixture.openai.id, file: "a", digest: "d-x", bytes: 10, filename: "a.md",
             purpose: "assistants", startedAt: 9_000)
-        let plan = Planner.plan(
-            Fixture.input(
-                files: [Fixture.file("a")], openaiListing: [Fixture.remote("file-5", "a", createdAt: 100)],
-                intents: [intent], now: 9_100))
-        #expect(plan.actions.map(\.kind) == [.create])
+        let input = Fixture.input(
+            files: [Fixture.file("a")], openaiListing: [Fixture.remote("file-5", "a", createdAt: 100)],
+            intents: [intent], now: 9_100)
+        let plan = Planner.plan(input)
+        #expect(plan.actions.map(\.kind) == [])
+        #expect(plan.untracked?.map(\.remote.id) == ["file-5"])
+        #expect(Planner.plan(input, policy: PlanPolicy(allowDuplicates: true)).actions.map(\.kind) == [.create])
     }
 
     /// An identical upload created long after the interrupted attempt could have finished is not adopted either,
@@ -182,12 +185,15 @@ struct PlannerTests {
         let policy = PlanPolicy()
         #expect(policy.uploadWindow(startedAt: 9_000, bytes: 10) == 8_880...9_180)
         #expect(policy.intentExpiry(startedAt: 9_000, bytes: 10) == 9_240)
-        let plan = Planner.plan(
-            Fixture.input(
-                files: [Fixture.file("a")], openaiListing: [Fixture.remote("file-5", "a", createdAt: 9_500)],
-                intents: [intent], now: 9_600))
-        #expect(plan.actions.map(\.kind) == [.create, .expireIntent])
+        let input = Fixture.input(
+            files: [Fixture.file("a")], openaiListing: [Fixture.remote("file-5", "a", createdAt: 9_500)],
+            intents: [intent], now: 9_600)
+        let plan = Planner.plan(input)
+        #expect(plan.actions.map(\.kind) == [.expireIntent])
+        #expect(plan.untracked?.map(\.remote.id) == ["file-5"])
         #expect(plan.endpoints.first { $0.endpointID == Fixture.openai.id }?.unmanaged.map(\.id) == ["file-5"])
+        let allowed = Planner.plan(input, policy: PlanPolicy(allowDuplicates: true))
+        #expect(allowed.actions.map(\.kind) == [.create, .expireIntent])
     }
 
     /// Two crashed attempts left two uploads: both adopted, one kept, the other deleted as a duplicate.

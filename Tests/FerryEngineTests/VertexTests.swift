@@ -73,6 +73,33 @@ struct VertexTests {
         #expect(owned.map(\.remoteID) == ["gs://ferry-test/\(handbook)"])
     }
 
+    /// Objects carry Ferry's metadata (declared name, SHA-256), written at upload; a lost state imports them as
+    /// content matches from the listing alone, without downloading them, and the next plan has no changes.
+    @Test func metadataProvesImportsWithoutDownloads() async throws {
+        let workspace = try await Workspace(gcsAuthentication: .anonymous)
+        defer { Task { await workspace.close() } }
+        workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
+        addVertexModel(to: workspace, bucket: "ferry-test")
+        _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
+        workspace.declare("handbook", models: ["gemini"])
+        #expect(try await workspace.reconcile().outcome == .converged)
+        let digest = try #require(try workspace.engine().store.ownedFiles().first?.digest)
+
+        let fresh = try workspace.engine(statePath: workspace.root.appendingPathComponent("lost.sqlite").path)
+        let refused = try await fresh.planPass().plan
+        let untracked = try #require(refused.untracked?.first)
+        #expect(untracked.remote.sha256 == digest)
+        #expect(untracked.remote.declaredName == "handbook")
+        #expect(refused.blocked.count == 1)
+
+        workspace.simulator.resetStats()
+        let imported = try await fresh.importPass()
+        #expect(imported.plan.actions.map(\.reason) == [.contentMatch])
+        #expect(workspace.simulator.stats().requests.keys.sorted() == ["GET /storage/v1/b/{bucket}/o"])
+        #expect(try await fresh.planPass().plan.isEmpty)
+        #expect(workspace.simulator.objects(bucket: "ferry-test").count == 2)
+    }
+
     /// Killed after an object was stored and before it was recorded, the next run adopts the object.
     @Test func crashAfterUploadIsAdopted() async throws {
         let workspace = try await Workspace(gcsAuthentication: .anonymous)

@@ -81,8 +81,12 @@ final class Workspace: @unchecked Sendable {
             """)
     }
 
-    func engine(policy: PlanPolicy = PlanPolicy(), wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil) throws -> Engine {
-        let store = try SQLiteStateStore(path: statePath)
+    /// An engine over this workspace; `statePath` names another state file (a new runner, a lost state).
+    func engine(
+        policy: PlanPolicy = PlanPolicy(), statePath: String? = nil,
+        wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil
+    ) throws -> Engine {
+        let store = try SQLiteStateStore(path: statePath ?? self.statePath)
         let client = httpClient
         let environment = self.environment
         return try Engine(
@@ -162,7 +166,9 @@ struct FerryProcess {
     ) throws -> Result {
         let process = Process()
         process.executableURL = executable
-        process.arguments = arguments + ["--state", workspace.statePath, "--manifests", workspace.root.appendingPathComponent("manifests").path]
+        // The workspace's state unless the test names another (a new runner, a lost state).
+        let state = arguments.contains("--state") ? [] : ["--state", workspace.statePath]
+        process.arguments = arguments + state + ["--manifests", workspace.root.appendingPathComponent("manifests").path]
         var environment = workspace.environment.merging(extraEnvironment) { $1 }
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
         environment["NO_COLOR"] = "1"
