@@ -7,10 +7,22 @@ import ServiceLifecycle
 /// finishes (or reaches a safe point) first.
 ///
 /// After a failed pass the wait doubles (up to 8 intervals) so a broken provider is not hammered; a random
-/// ±10 % jitter keeps many reconcilers from passing in step.
+/// ±10 % jitter keeps many reconcilers from passing in step. A replica that finds the state lock held stands by
+/// and tries again after one interval, so it takes over promptly when the holder goes away.
 public struct ReconcileService: Service {
-    /// One pass; returns true when it succeeded (converged), false when it did not.
-    public typealias Pass = @Sendable () async -> Bool
+    /// How one pass ended, as far as the loop cares.
+    public enum PassResult: Sendable, Equatable {
+        /// Converged: wait one interval.
+        case succeeded
+        /// Did not converge or failed: back off.
+        case failed
+        /// Another replica holds the state lock and is doing the work: wait one interval, no backoff, and try
+        /// again (this replica takes over when the holder stops renewing, or dies on this host).
+        case standby
+    }
+
+    /// One whole pass.
+    public typealias Pass = @Sendable () async -> PassResult
 
     let interval: Duration
     let clock: FerryClock
@@ -54,14 +66,14 @@ public struct ReconcileService: Service {
         var failures = 0
         var passes = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let succeeded = await pass()
+            let result = await pass()
             passes += 1
-            failures = succeeded ? 0 : failures + 1
+            failures = result == .failed ? failures + 1 : 0
             let wait = Self.delay(interval: interval, failures: failures, jitter: random())
             logger.debug(
                 "pass finished",
                 metadata: [
-                    "ferry.pass": .stringConvertible(passes), "ferry.succeeded": .stringConvertible(succeeded),
+                    "ferry.pass": .stringConvertible(passes), "ferry.result": .string("\(result)"),
                     "ferry.next_in": .string("\(wait)"),
                 ])
             if Task.isShuttingDownGracefully { break }

@@ -88,13 +88,29 @@ struct StatusView: Sendable {
 
     func readiness() async throws -> Response {
         let last = try? await read { try $0.lastSuccessfulObservation() }
+        let lease = try? await read { try $0.leaseHolder() }
+        // Which run holds the writer lease now, and whether it is this process (a replica of
+        // `reconcile --interval --listen` in the middle of a pass); replicas between passes hold none.
+        var writer: JSONValue = .null
+        if let holder = lease ?? nil {
+            let thisProcess =
+                holder.pid == ProcessInfo.processInfo.processIdentifier
+                && holder.host == ProcessInfo.processInfo.hostName.replacingOccurrences(of: " ", with: "-")
+            writer = .object([
+                ("holder", .string(holder.holder)), ("since", .int(Int64(holder.acquiredAt))),
+                ("expiresAt", .int(Int64(holder.expiresAt))), ("thisProcess", .bool(thisProcess)),
+            ])
+        }
         if let last = last ?? nil {
-            return .json(.object([("status", .string("ready")), ("lastSuccessfulObservation", .int(last))]))
+            return .json(
+                .object([
+                    ("status", .string("ready")), ("lastSuccessfulObservation", .int(last)), ("writer", writer),
+                ]))
         }
         return .json(
             .object([
                 ("status", .string("not ready")),
-                ("reason", .string("no endpoint has been listed successfully yet")),
+                ("reason", .string("no endpoint has been listed successfully yet")), ("writer", writer),
             ]), status: .serviceUnavailable)
     }
 }

@@ -87,21 +87,36 @@ struct ReconcileCommand: AsyncParsableCommand {
                 pass: { [options, guards, parallel] in
                     do {
                         try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) {
-                            runtime in try await pass(runtime)
+                            runtime in try await pass(runtime, standBy: true)
                         }
-                        return true
+                        return .succeeded
+                    } catch let exit as ExitCode where exit.rawValue == Self.standingBy {
+                        return .standby
                     } catch {
-                        return false
+                        return .failed
                     }
                 }))
         try await runServices(services, logger: logger)
         console.err("Stopped after the last complete pass.")
     }
 
+    /// The exit code of a pass that found the state lock held by another replica (`EX_TEMPFAIL`); only used
+    /// between a pass and the loop, never as the process's exit code.
+    static let standingBy: Int32 = 75
+
     /// One converge pass; prints its report and returns the exit code.
-    func pass(_ runtime: Runtime) async throws -> Int32 {
-        let result = try await runtime.engine.reconcilePass(
-            validated: runtime.manifests, maxRounds: maxRounds, lockTimeout: lockTimeout)
+    /// - Parameter standBy: in the `--interval` loop, a lock held by another replica is not an error: say so and
+    ///   return `standingBy`.
+    func pass(_ runtime: Runtime, standBy: Bool = false) async throws -> Int32 {
+        let result: ReconcilePassResult
+        do {
+            result = try await runtime.engine.reconcilePass(
+                validated: runtime.manifests, maxRounds: maxRounds, lockTimeout: lockTimeout)
+        } catch let error as EngineError where standBy && error.code == .lockHeld {
+            let holder = (try? runtime.store.leaseHolder())??.holder ?? "another run"
+            runtime.console.err("Standing by: \(holder) holds the state lock; trying again after the interval.")
+            return Self.standingBy
+        }
         let report = result.report
         if output == .json {
             try runtime.printPlan(report.lastPlan, format: .json, stats: runtime.engine.stats())

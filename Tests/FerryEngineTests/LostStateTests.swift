@@ -2,6 +2,7 @@ import FerryCore
 import FerryEngine
 import FerrySimulator
 import FerryStore
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -9,22 +10,25 @@ import Testing
 /// uploads them again silently; `ferry import` adopts them.
 @Suite("Lost state: refusal and import", .serialized)
 struct LostStateTests {
-    /// Two files on OpenAI and Azure applied with one state; the files the providers hold afterwards.
-    static func applied(_ workspace: Workspace) async throws -> (openAI: [String], azure: [String]) {
+    /// Two files on OpenAI and Azure applied with a first state on `backend`; the files the providers hold then.
+    static func applied(_ workspace: Workspace, on backend: StateBackend = .sqlite) async throws
+        -> (openAI: [String], azure: [String])
+    {
         workspace.declare("handbook")
         workspace.declare("faq", models: ["gpt-4o-mini"])
-        let first = try await workspace.reconcile()
-        #expect(first.outcome == .converged)
+        let first = try await workspace.engine(store: try backend.makeStore().store).reconcilePass()
+        #expect(first.report.outcome == .converged)
         return (workspace.openAIFiles.map(\.id).sorted(), workspace.azureFiles.map(\.id).sorted())
     }
 
     /// A fresh state over files Ferry uploaded: the plan has no create, is refused with one line per endpoint naming
     /// the way out, and a reconcile pass uploads nothing.
-    @Test func freshStateRefusesToUploadAgain() async throws {
+    @Test(arguments: StateBackend.all)
+    func freshStateRefusesToUploadAgain(backend: StateBackend) async throws {
         let workspace = try await Workspace()
         defer { Task { await workspace.close() } }
-        let before = try await Self.applied(workspace)
-        let fresh = try workspace.engine(statePath: workspace.root.appendingPathComponent("runner-2.sqlite").path)
+        let before = try await Self.applied(workspace, on: backend)
+        let fresh = try workspace.engine(store: try backend.makeStore().store)
 
         let plan = try await fresh.planPass().plan
         #expect(!plan.actions.contains { $0.kind == .create })
@@ -41,11 +45,12 @@ struct LostStateTests {
     }
 
     /// Import adopts exactly the original files (content verified by SHA-256), and the next plan has no changes.
-    @Test func importAdoptsTheOriginals() async throws {
+    @Test(arguments: StateBackend.all)
+    func importAdoptsTheOriginals(backend: StateBackend) async throws {
         let workspace = try await Workspace()
         defer { Task { await workspace.close() } }
-        let before = try await Self.applied(workspace)
-        let fresh = try workspace.engine(statePath: workspace.root.appendingPathComponent("runner-2.sqlite").path)
+        let before = try await Self.applied(workspace, on: backend)
+        let fresh = try workspace.engine(store: try backend.makeStore().store)
 
         let result = try await fresh.importPass()
 

@@ -157,20 +157,20 @@ struct ReconcileServiceTests {
     /// graceful shutdown ends the loop after the pass in progress, never during it.
     @Test func loopsUntilGracefulShutdown() async throws {
         let manual = ManualClock()
-        // fail, fail, succeed, then shut down during the fourth pass.
-        let outcomes = [false, false, true, true]
+        // fail, fail, stand by (no backoff), succeed, then shut down during the fifth pass.
+        let outcomes: [ReconcileService.PassResult] = [.failed, .failed, .standby, .succeeded, .succeeded]
         let passes = PassCounter()
         let (stream, continuation) = AsyncStream<Void>.makeStream()
         let service = ReconcileService(
             interval: .seconds(10), clock: manual.clock, random: { 1 },
             pass: {
                 let number = passes.next()
-                if number == 4 {
+                if number == 5 {
                     continuation.yield()
                     // The shutdown arrives while this pass runs; it must still complete.
                     try? await Task.sleep(for: .milliseconds(100))
                     passes.finish(number)
-                    return true
+                    return .succeeded
                 }
                 passes.finish(number)
                 return outcomes[number - 1]
@@ -179,9 +179,9 @@ struct ReconcileServiceTests {
         for await _ in stream { break }
         try await host.stop()
 
-        #expect(passes.started == 4)
-        #expect(passes.finished == [1, 2, 3, 4])
-        #expect(manual.sleeps == [.seconds(20), .seconds(40), .seconds(10)])
+        #expect(passes.started == 5)
+        #expect(passes.finished == [1, 2, 3, 4, 5])
+        #expect(manual.sleeps == [.seconds(20), .seconds(40), .seconds(10), .seconds(10)])
     }
 }
 

@@ -82,11 +82,12 @@ final class Workspace: @unchecked Sendable {
     }
 
     /// An engine over this workspace; `statePath` names another state file (a new runner, a lost state).
+    /// `store` uses a state of the test's choosing (a PostgreSQL workspace, say) instead.
     func engine(
-        policy: PlanPolicy = PlanPolicy(), statePath: String? = nil,
+        policy: PlanPolicy = PlanPolicy(), statePath: String? = nil, store: (any StateStore)? = nil,
         wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil
     ) throws -> Engine {
-        let store = try SQLiteStateStore(path: statePath ?? self.statePath)
+        let store = try store ?? SQLiteStateStore(path: statePath ?? self.statePath)
         let client = httpClient
         let environment = self.environment
         return try Engine(

@@ -44,7 +44,32 @@ struct StatusServerGuardTests {
                 endpoint: Fixture.openAI, pages: 1)
             let after = try await send(port: port, "/readyz")
             #expect(after.status == 200)
-            #expect(after.text == "{\"status\":\"ready\",\"lastSuccessfulObservation\":1700000002}\n")
+            #expect(after.text == "{\"status\":\"ready\",\"lastSuccessfulObservation\":1700000002,\"writer\":null}\n")
+        }
+    }
+
+    /// /readyz names the run holding the writer lease and whether it is this process (a replica mid-pass).
+    @Test func readyzNamesTheWriter() async throws {
+        let database = try TestDatabase()
+        try database.writer.recordObservation(
+            EndpointObservation(endpointID: Fixture.openAI.id, files: [], observedAt: 1_700_000_002),
+            endpoint: Fixture.openAI, pages: 1)
+        let host = ProcessInfo.processInfo.hostName.replacingOccurrences(of: " ", with: "-")
+        let me = "\(host) pid \(ProcessInfo.processInfo.processIdentifier) #1 ferry reconcile"
+        let now = Date().timeIntervalSince1970
+        #expect(try database.writer.acquireLease(holder: me, ttl: 3600, now: now) == nil)
+        try await withServer(database) { port in
+            let reply = try await send(port: port, "/readyz")
+            let writer = reply.json["writer"] as? [String: Any]
+            #expect(writer?["holder"] as? String == me)
+            #expect(writer?["thisProcess"] as? Bool == true)
+        }
+        try database.writer.releaseLease(holder: me)
+        #expect(try database.writer.acquireLease(holder: "elsewhere pid 1 #2 ferry apply", ttl: 3600, now: now) == nil)
+        try await withServer(database) { port in
+            let writer = try await send(port: port, "/readyz").json["writer"] as? [String: Any]
+            #expect(writer?["holder"] as? String == "elsewhere pid 1 #2 ferry apply")
+            #expect(writer?["thisProcess"] as? Bool == false)
         }
     }
 
