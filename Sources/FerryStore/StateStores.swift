@@ -10,15 +10,19 @@ public enum StateStores {
     /// - Parameters:
     ///   - workspace: the workspace to read and write (letters, digits, `.`, `_`, `-`; at most 63 characters).
     ///   - readOnly: never write (the status view); a missing database is an error instead of being created.
+    ///   - mustExist: refuse to create a SQLite file that does not exist (`ferry state lock`).
     ///   - environment: where `PGPASSWORD` is read when the URL has no password.
     public static func open(
-        _ location: String, workspace: String = defaultWorkspace, readOnly: Bool = false,
+        _ location: String, workspace: String = defaultWorkspace, readOnly: Bool = false, mustExist: Bool = false,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> any StateStore {
         try validate(workspace: workspace)
         if PostgresLocation.isPostgres(location) {
             let parsed = try PostgresLocation(parsing: location, environment: environment)
             return try PostgresStateStore(location: parsed, workspace: workspace, readOnly: readOnly)
+        }
+        if mustExist && !FileManager.default.fileExists(atPath: location) {
+            throw StateStoreError.missingDatabase(location)
         }
         return try SQLiteStateStore(path: location, workspace: workspace, readOnly: readOnly)
     }

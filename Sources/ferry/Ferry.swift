@@ -13,7 +13,7 @@ struct Ferry: AsyncParsableCommand {
         version: FerryVersion.current,
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ReconcileCommand.self, ImportCommand.self,
-            ServeCommand.self, DemoCommand.self, SimulatorCommand.self,
+            ServeCommand.self, StateCommand.self, DemoCommand.self, SimulatorCommand.self,
         ]
     )
 }

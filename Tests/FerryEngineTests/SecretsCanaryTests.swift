@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FerryCore
 import FerryEngine
 import FerrySimulator
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -313,5 +314,71 @@ struct SecretsCanaryTests {
         files = Self.scanFiles(under: workspace.root, skipping: inputs, canaries, label: "after exit")
         #expect(files.contains("state/state.sqlite"))
         #expect(canaries.searched.count > 120, "only \(canaries.searched.count) places searched")
+    }
+
+    /// The PostgreSQL password (`--state postgres://USER:PASSWORD@…`, or `PGPASSWORD`) never appears in output at
+    /// trace level, errors, the status view, nor in any row Ferry stored; locations are shown as `USER:***@…`.
+    @Test(.enabled(if: StateBackend.all.contains(.postgres))) func postgresPasswordNeverLeaves() async throws {
+        let url = try StateBackend.postgresURL()
+        let password = try #require(URLComponents(string: url)?.password)
+        let name = StateBackend.freshWorkspace()
+        let workspace = try await Workspace()
+        defer { Task { await workspace.close() } }
+        let canaries = Canaries()
+        canaries.add("PostgreSQL password", password)
+        workspace.declare("handbook", models: ["gpt-4o-mini", "azure-gpt-4o"])
+        let state = ["--state", url, "--workspace", name, "--log-level", "trace"]
+
+        for command in [["validate"], ["plan", "-o", "json"], ["apply", "--auto-approve"], ["reconcile"], ["plan"]] {
+            let result = try await FerryProcess.run(command + state, in: workspace)
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+            canaries.check(result, command.joined(separator: " "))
+        }
+        // The password from PGPASSWORD instead of the URL.
+        var bare = URLComponents(string: url)!
+        bare.password = nil
+        workspace.extraEnvironment["PGPASSWORD"] = password
+        let viaEnvironment = try await FerryProcess.run(
+            ["plan", "--state", bare.string!, "--workspace", name, "--log-level", "trace"], in: workspace)
+        #expect(viaEnvironment.status == 0, "\(viaEnvironment.stderr)")
+        canaries.check(viaEnvironment, "plan (PGPASSWORD)")
+        workspace.extraEnvironment["PGPASSWORD"] = nil
+        // Errors: a wrong password, a server that is not there; both name the location with *** instead.
+        var wrong = URLComponents(string: url)!
+        wrong.password = password + "x"
+        let refused = try await FerryProcess.run(["plan", "--state", wrong.string!, "--workspace", name], in: workspace)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains(":***@"), "\(refused.stderr)")
+        canaries.check(refused, "plan (wrong password)")
+        var nowhere = URLComponents(string: url)!
+        nowhere.port = 1
+        let unreachable = try await FerryProcess.run(["reconcile", "--state", nowhere.string!], in: workspace)
+        #expect(unreachable.status == 1)
+        canaries.check(unreachable, "reconcile (no server)")
+        // The lock commands and the status view.
+        let lock = try await FerryProcess.run(["state", "lock", "--state", url, "--workspace", name], in: workspace)
+        #expect(lock.status == 0 && lock.stdout.contains("is free"), "\(lock.stdout)\(lock.stderr)")
+        canaries.check(lock, "state lock")
+        let unlock = try await FerryProcess.run(
+            ["state", "unlock", "--force", "--state", url, "--workspace", name], in: workspace)
+        canaries.check(unlock, "state unlock")
+        let serve = try BackgroundFerry(["serve", "--listen", "127.0.0.1:0"] + state, in: workspace, plain: true)
+        defer { Task { await serve.stop() } }
+        _ = try await Self.scanStatusView(try await serve.statusURL(), canaries, label: "serve (PostgreSQL)")
+        #expect(await serve.stop() == 0)
+        canaries.check(serve.stdout, in: "stdout of serve (PostgreSQL)")
+        canaries.check(serve.stderr, in: "stderr of serve (PostgreSQL)")
+        #expect(serve.stdout.contains(":***@"), "\(serve.stdout)")
+        // Every row of this workspace, as text.
+        for table in [
+            "endpoints", "observed_files", "owned_files", "intents", "digest_cache", "runs", "run_events",
+            "placement_errors", "desired_files", "placements", "leases", "request_stats", "snapshots",
+        ] {
+            let rows = try PostgresTestServer.execute(
+                "SELECT string_agg(t::text, E'\\n') FROM ferry.\(table) t WHERE workspace = '\(name)'")
+            canaries.check(rows.compactMap { $0 }.joined(separator: "\n"), in: "table ferry.\(table)")
+        }
+        let runs = try PostgresTestServer.execute("SELECT count(*)::text FROM ferry.runs WHERE workspace = '\(name)'")
+        #expect(Int(runs.first.flatMap { $0 } ?? "0") ?? 0 >= 4)
     }
 }

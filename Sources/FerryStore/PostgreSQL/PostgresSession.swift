@@ -49,7 +49,13 @@ final class PostgresSession: @unchecked Sendable {
             do {
                 return try body(Connection(base: connection, logger: logger, location: location))
             } catch {
-                if connection.isClosed { self.connection = nil }
+                // Anything but an error the server answered with (a dropped connection, a timeout, a decoding
+                // failure) leaves the connection in doubt: close it, and the next call opens a new one.
+                let answered = (error as? PSQLError)?.code == .server || error is StateStoreError
+                if connection.isClosed || !answered {
+                    let _: EventLoopFuture<Void> = connection.close()
+                    self.connection = nil
+                }
                 throw wrap(error)
             }
         }
