@@ -18,7 +18,7 @@ import os
 import platform
 import subprocess
 
-ORDER = ["converged", "planner", "digests", "uploads", "memory", "status-view"]
+ORDER = ["converged", "planner", "digests", "uploads", "memory", "status-view", "state"]
 EXPECTED = {
     "converged": "bench/converged.sh",
     "planner": "bench/planner.sh",
@@ -26,6 +26,7 @@ EXPECTED = {
     "uploads": "bench/uploads.sh",
     "memory": "SIZE=2G bash bench/large-upload.sh",
     "status-view": "bench/status-view.sh",
+    "state": "bench/state.sh",
 }
 
 

@@ -13,11 +13,12 @@
 #   uploads      bench/uploads.sh        4. uploads against the OpenAI Python SDK and curl
 #   memory       bench/large-upload.sh   5. peak memory of an apply uploading a 2 GiB file (SIZE=2G)
 #   status-view  bench/status-view.sh    6. the status view under wrk, 10,000 files
+#   state        bench/state.sh          7. the converged pass with SQLite and PostgreSQL state; replica takeover
 # Results (JSON per scenario, logs) stay in .build/bench-results/ (BENCH_RESULTS to change it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scenarios="${SCENARIOS:-converged planner digests uploads memory status-view}"
+scenarios="${SCENARIOS:-converged planner digests uploads memory status-view state}"
 export BENCH_RESULTS="${BENCH_RESULTS:-$PWD/.build/bench-results}"
 mkdir -p "$BENCH_RESULTS"
 started=$(date +%s)
@@ -55,6 +56,7 @@ script_for() {
         uploads) echo bench/uploads.sh ;;
         memory) echo bench/large-upload.sh ;;
         status-view) echo bench/status-view.sh ;;
+        state) echo bench/state.sh ;;
         *) return 1 ;;
     esac
 }
