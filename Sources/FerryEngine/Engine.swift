@@ -234,7 +234,7 @@ public final class Engine: Sendable {
         let plan = Planner.plan(try planInput(inputs, round), policy: configuration.policy)
         counters.add("plan", since: start)
         start = .now
-        if saveSnapshot { try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan) }
+        if saveSnapshot { try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan, at: clock.now()) }
         counters.add("saveSnapshot", since: start)
         return plan
     }

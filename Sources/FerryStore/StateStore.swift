@@ -108,8 +108,9 @@ public protocol StateStore: AnyObject, Sendable {
 
     // MARK: Status snapshot
 
-    /// Stores the desired files and placement statuses of the latest plan, for readers such as `ferry serve`.
-    func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan) throws
+    /// Stores the desired files and placement statuses of the latest plan, for readers such as `ferry serve`,
+    /// stamped `now` (unix seconds, from the caller's clock).
+    func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan, at now: Double) throws
     /// The latest plan, as stored by `saveSnapshot`.
     func latestPlan() throws -> (plan: Plan, at: Double)?
     /// Placement statuses from the latest snapshot.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryCore
 import FerryStore
 import Foundation
 
@@ -50,7 +51,7 @@ struct StateLockCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console(noColor: options.noColor)
         let store = try options.openExisting(console: console)
-        let now = Date().timeIntervalSince1970
+        let now = FerryClock.system.now()
         guard let lease = try store.leaseHolder() else {
             console.out("The state lock of workspace '\(store.workspace)' in \(store.location) is free.\n")
             return
@@ -78,7 +79,7 @@ struct StateUnlockCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console(noColor: options.noColor)
         let store = try options.openExisting(console: console)
-        let now = Date().timeIntervalSince1970
+        let now = FerryClock.system.now()
         guard let lease = try store.leaseHolder() else {
             console.out("The state lock of workspace '\(store.workspace)' in \(store.location) is not held.\n")
             return

@@ -200,7 +200,8 @@ enum Fixture {
         try store.recordOwned(owned(billing, openAI, "file-ddd", createdAt: 1_700_000_050), closingIntent: nil, at: 1)
         try store.saveSnapshot(
             desired: DesiredState(files: files, models: models),
-            digests: ["sources/employee-handbook.md": "sha-handbook"], plan: plan)
+            digests: ["sources/employee-handbook.md": "sha-handbook"], plan: plan,
+            at: Fixture.now.timeIntervalSince1970)
         try store.recordPlacementError(
             file: "pending-file", endpointID: azure.id, action: "create", message: "first try failed",
             at: 1_700_000_370)

@@ -151,8 +151,9 @@ struct PostgresStateStoreTests {
             placements: [
                 PlacementStatus(file: "kb", endpointID: endpoint.id, models: ["m"], state: .inSync, remoteID: "file-1")
             ], endpoints: [], blocked: [], warnings: [], desiredFingerprint: "d")
-        try store.saveSnapshot(desired: DesiredState(files: [file], models: []), digests: ["kb.md": "x"], plan: plan)
-        try store.saveSnapshot(desired: DesiredState(files: [file], models: []), digests: ["kb.md": "x"], plan: plan)
+        let desired = DesiredState(files: [file], models: [])
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "x"], plan: plan, at: 1_700_000_000)
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "x"], plan: plan, at: 1_700_000_001)
         try store.recordOwned(
             OwnedFile(
                 endpointID: endpoint.id, remoteID: "file-1", file: "kb", digest: "x", bytes: 3, filename: "kb.md",

@@ -163,23 +163,22 @@ struct StateStoreTests {
         func digest() throws -> String? {
             try queue.read { try String.fetchOne($0, sql: "SELECT digest FROM desired_files") }
         }
-        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.outOfSync, remote: nil))
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.outOfSync, remote: nil), at: 1_700_000_001)
         #expect(try placementState() == "out-of-sync")
         let firstTime = try #require(try store.latestPlan()?.at)
-        Thread.sleep(forTimeInterval: 0.01)
-        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.outOfSync, remote: nil))
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.outOfSync, remote: nil), at: 1_700_000_002)
         #expect(try store.latestPlan()!.at > firstTime)
-        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.inSync, remote: "file-1"))
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.inSync, remote: "file-1"), at: 1_700_000_003)
         #expect(try placementState() == "in-sync")
         #expect(try store.latestPlan()?.plan.placements.first?.remoteID == "file-1")
-        try store.saveSnapshot(desired: desired, digests: ["kb.md": "two"], plan: plan(.inSync, remote: "file-1"))
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "two"], plan: plan(.inSync, remote: "file-1"), at: 1_700_000_004)
         #expect(try digest() == "two")
         // Another writer rewrites the plan and rows without the fingerprint: the next save does not trust it.
         try queue.write { db in
             try db.execute(sql: "UPDATE placements SET state = 'unknown'")
             try db.execute(sql: "UPDATE snapshots SET updated_at = updated_at + 1 WHERE name = 'plan'")
         }
-        try store.saveSnapshot(desired: desired, digests: ["kb.md": "two"], plan: plan(.inSync, remote: "file-1"))
+        try store.saveSnapshot(desired: desired, digests: ["kb.md": "two"], plan: plan(.inSync, remote: "file-1"), at: 1_700_000_005)
         #expect(try placementState() == "in-sync")
     }
 

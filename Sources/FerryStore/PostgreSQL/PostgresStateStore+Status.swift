@@ -8,7 +8,7 @@ import PostgresNIO
 extension PostgresStateStore {
     // MARK: Snapshot
 
-    public func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan) throws {
+    public func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan, at now: Double) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         var encodedModels: [[String]: String] = [:]
@@ -41,7 +41,6 @@ extension PostgresStateStore {
             sizes.append(file.bytes)
         }
         let digest = usable ? fingerprint.hexDigest() : nil
-        let now = Date().timeIntervalSince1970
         try session.transaction { connection in
             if let digest,
                 try connection.query(

@@ -9,7 +9,7 @@ extension SQLiteStateStore {
     /// Only rows that changed are written: a converged run of 10,000 files rewrites nothing but the snapshot's time.
     /// A fingerprint of everything stored (`SnapshotFingerprint`), kept next to the plan in the same transaction,
     /// lets an unchanged snapshot be recognised without encoding the plan or reading the stored rows back.
-    public func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan) throws {
+    public func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan, at now: Double) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         // Most files share their models and labels: encode each distinct value once.
@@ -40,7 +40,6 @@ extension SQLiteStateStore {
         // snapshot changed. (Change `SnapshotFingerprint.version` when their derivation changes.)
         let digest = usable ? fingerprint.hexDigest() : nil
         try writer.write { db in
-            let now = Date().timeIntervalSince1970
             // The fingerprint counts only if it was written with the stored plan (same time: a version of Ferry that
             // does not know fingerprints would have rewritten the plan alone) and the row counts still agree.
             if let digest,
