@@ -129,7 +129,8 @@ extension Engine {
 
     func applyBookkeeping(_ action: PlannedAction, plan: Plan) throws {
         switch action.kind {
-        case .adopt:
+        case .adopt, .import:
+            // An interrupted run's upload (closing its intent), or a file found for a new or lost state (no intent).
             guard let remoteID = action.remoteID, let digest = action.digest else { return }
             let owned = OwnedFile(
                 endpointID: action.endpointID, remoteID: remoteID, file: action.file, digest: digest,
@@ -140,13 +141,6 @@ extension Engine {
             if let remoteID = action.remoteID { try store.removeOwned(endpointID: action.endpointID, remoteID: remoteID) }
         case .expireIntent:
             if let id = action.intentID { try store.closeIntent(id) }
-        case .import:
-            guard let remoteID = action.remoteID, let digest = action.digest else { return }
-            let owned = OwnedFile(
-                endpointID: action.endpointID, remoteID: remoteID, file: action.file, digest: digest,
-                bytes: action.bytes ?? 0, filename: action.filename ?? "", purpose: action.purpose ?? "",
-                createdAt: nowSeconds, deletionPolicy: action.deletionPolicy ?? .delete)
-            try store.recordOwned(owned, closingIntent: nil, at: nowSeconds)
         case .create, .replace, .delete:
             break
         }

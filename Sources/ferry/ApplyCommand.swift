@@ -38,12 +38,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 confirm: { [autoApprove] _ in
                     if autoApprove { return .approved }
                     guard console.interactive else { return .declined(reason: Self.notConfirmed) }
-                    console.err("\nDo you want to perform these actions? Only 'yes' will be accepted.")
-                    FileHandle.standardError.write(Data("  Enter a value: ".utf8))
-                    guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
-                        return .declined(reason: Self.cancelled)
-                    }
-                    return .approved
+                    return console.confirm("\nDo you want to perform these actions?")
+                        ? .approved : .declined(reason: Self.cancelled)
                 })
             switch result.declined {
             case Self.notConfirmed?:

@@ -38,6 +38,13 @@ struct Console: Sendable {
 
     func error(_ text: String) { err(paintErr("Error: ", "31;1") + text) }
 
+    /// Asks `question` on the terminal, Terraform style; true only when the answer is exactly `yes`.
+    func confirm(_ question: String) -> Bool {
+        err(question + "\nOnly 'yes' will be accepted.")
+        FileHandle.standardError.write(Data("  Enter a value: ".utf8))
+        return readLine()?.trimmingCharacters(in: .whitespaces) == "yes"
+    }
+
     /// Progress lines for engine events: one plain line each, so CI logs stay readable.
     func reporter(verbose: Bool = true) -> @Sendable (EngineEvent) -> Void {
         let console = self

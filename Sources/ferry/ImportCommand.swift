@@ -55,12 +55,8 @@ struct ImportCommand: AsyncParsableCommand {
                     }
                     if autoApprove { return .approved }
                     guard console.interactive else { return .declined(reason: ApplyCommand.notConfirmed) }
-                    console.err("\nDo you want to record these files as Ferry's? Only 'yes' will be accepted.")
-                    FileHandle.standardError.write(Data("  Enter a value: ".utf8))
-                    guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
-                        return .declined(reason: ApplyCommand.cancelled)
-                    }
-                    return .approved
+                    return console.confirm("\nDo you want to record these files as Ferry's?")
+                        ? .approved : .declined(reason: ApplyCommand.cancelled)
                 })
             switch result.declined {
             case ImportCommand.saved?:

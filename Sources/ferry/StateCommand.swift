@@ -91,11 +91,10 @@ struct StateUnlockCommand: AsyncParsableCommand {
                 console.error("refusing to unlock without confirmation: pass --force (or -y)")
                 throw ExitCode(1)
             }
-            console.err(
-                "Do you really want to force-unlock? If that run is still going, two runs may write at once.\n"
-                    + "Only 'yes' will be accepted.")
-            FileHandle.standardError.write(Data("  Enter a value: ".utf8))
-            guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
+            guard
+                console.confirm(
+                    "Do you really want to force-unlock? If that run is still going, two runs may write at once.")
+            else {
                 console.err("Unlock cancelled.")
                 throw ExitCode(1)
             }
