@@ -1,15 +1,17 @@
 import FerryCore
 import FerryEngine
 import FerrySimulator
+import FerryTestSupport
 import Foundation
 import Testing
 
+/// Most cases run on SQLite and, when a server is available, on PostgreSQL (`StateBackend.all`).
 @Suite("The ferry executable", .serialized)
 struct CLITests {
     /// Killed with SIGKILL right after an upload succeeded and before it was recorded, Ferry's next run
     /// adopts the upload instead of sending it again: exactly one remote file per placement.
-    @Test func crashAfterUploadIsAdopted() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func crashAfterUploadIsAdopted(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("handbook", models: ["gpt-4o-mini"])
 
@@ -33,8 +35,8 @@ struct CLITests {
     }
 
     /// Killed after a delete succeeded but before it was recorded, the next run forgets the file and converges.
-    @Test func crashAfterDeleteConverges() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func crashAfterDeleteConverges(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("a", models: ["gpt-4o-mini"])
         workspace.declare("b", models: ["gpt-4o-mini"])
@@ -50,8 +52,8 @@ struct CLITests {
     }
 
     /// Two reconciles started together (overlapping cron jobs) never upload twice.
-    @Test func overlappingReconcilesDoNotDoubleUpload() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func overlappingReconcilesDoNotDoubleUpload(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         for index in 0..<5 { workspace.declare("doc\(index)", models: ["gpt-4o-mini"]) }
         workspace.simulator.setFaults(FaultPlan(latencyMilliseconds: 50))
@@ -64,8 +66,8 @@ struct CLITests {
     }
 
     /// Without waiting, the second writer exits 1 naming the lock holder, and changes nothing.
-    @Test func lockedStateIsReported() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func lockedStateIsReported(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("doc", models: ["gpt-4o-mini"])
         let store = try workspace.engine().store
@@ -99,8 +101,8 @@ struct CLITests {
     }
 
     /// `plan --detailed-exitcode` is 2 with changes and 0 without; `-o json` is the documented schema.
-    @Test func planExitCodesAndJSON() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func planExitCodesAndJSON(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("doc", models: ["gpt-4o-mini", "azure-gpt-4o"])
         let pending = try await FerryProcess.run(["plan", "--detailed-exitcode", "-o", "json"], in: workspace)
@@ -118,8 +120,8 @@ struct CLITests {
 
     /// A saved plan applies exactly; it is refused once manifests or provider state changed, and a
     /// truncated plan file is refused with a diagnostic before anything happens.
-    @Test func savedPlans() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func savedPlans(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("doc", models: ["gpt-4o-mini"])
         let planFile = workspace.root.appendingPathComponent("ferry.plan").path
@@ -150,8 +152,8 @@ struct CLITests {
     }
 
     /// Applying without --auto-approve and without a terminal refuses instead of hanging.
-    @Test func applyNeedsConfirmation() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func applyNeedsConfirmation(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("doc", models: ["gpt-4o-mini"])
         let result = try await FerryProcess.run(["apply"], in: workspace)
@@ -177,5 +179,38 @@ struct CLITests {
                 }
             }
         }
+    }
+
+    /// The PostgreSQL connection dropped again and again while `reconcile` uploads: that run may fail, and the next
+    /// one converges with exactly one remote file per placement and no open intent.
+    @Test(.enabled(if: StateBackend.all.contains(.postgres))) func droppedDatabaseConnectionConverges() async throws {
+        let workspace = try await Workspace(backend: .postgres)
+        defer { Task { await workspace.close() } }
+        for index in 0..<8 { workspace.declare("doc\(index)", models: ["gpt-4o-mini", "azure-gpt-4o"]) }
+        workspace.simulator.setFaults(FaultPlan(latencyMilliseconds: 40))
+        async let interrupted = FerryProcess.run(["reconcile", "--max-rounds", "1"], in: workspace)
+        var dropped = 0
+        for _ in 0..<40 {
+            try await Task.sleep(for: .milliseconds(25))
+            let ended = try PostgresTestServer.execute(
+                """
+                SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity
+                WHERE application_name = 'ferry/\(workspace.stateWorkspace)'
+                """)
+            dropped += ended.count
+        }
+        let first = try await interrupted
+        #expect(dropped > 0, "no connection was dropped")
+        workspace.simulator.setFaults(.none)
+        var last = first
+        for _ in 0..<3 where last.status != 0 {
+            last = try await FerryProcess.run(["reconcile"], in: workspace)
+        }
+        #expect(last.status == 0, "\(first.stderr)\n=====\n\(last.stderr)")
+        #expect(workspace.openAIFiles.count == 8)
+        #expect(workspace.azureFiles.count == 8)
+        let store = try workspace.engine().store
+        #expect(try store.ownedFiles().count == 16)
+        #expect(try store.intents().isEmpty)
     }
 }

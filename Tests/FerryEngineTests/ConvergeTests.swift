@@ -2,6 +2,7 @@ import FerryCore
 import FerryEngine
 import FerryProviders
 import FerrySimulator
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -46,11 +47,12 @@ final class CallRecorder: FileProvider, @unchecked Sendable {
     }
 }
 
+/// Each case runs on SQLite and, when a server is available, on PostgreSQL (`StateBackend.all`).
 @Suite("End to end over the simulator", .serialized)
 struct ConvergeTests {
     /// The first pass uploads once per endpoint; the second pass sends only list requests and changes nothing.
-    @Test func firstApplyCreatesSecondIsNoOp() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func firstApplyCreatesSecondIsNoOp(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("handbook")
         workspace.declare("faq", models: ["gpt-4o-mini"])
@@ -72,8 +74,8 @@ struct ConvergeTests {
 
     /// A changed source is replaced: the new file is uploaded before the old one is deleted, and the
     /// unified id stays the same.
-    @Test func changedSourceIsReplacedWithoutGap() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func changedSourceIsReplacedWithoutGap(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("handbook", models: ["gpt-4o-mini"])
         try await workspace.reconcile()
@@ -104,8 +106,8 @@ struct ConvergeTests {
 
     /// Removing a manifest prunes only the files Ferry owns; a file someone else uploaded survives,
     /// and a Retain file is released, not deleted.
-    @Test func removedManifestPrunesOnlyOwned() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func removedManifestPrunesOnlyOwned(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         let foreign = workspace.simulator.seedFile(
             apiKey: Workspace.openAIKey, filename: "old.md", purpose: "assistants", data: Array("not ours".utf8),
@@ -130,8 +132,8 @@ struct ConvergeTests {
     }
 
     /// A file deleted out of band is noticed by the listing and uploaded again.
-    @Test func outOfBandDeletionIsRepaired() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func outOfBandDeletionIsRepaired(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("handbook", models: ["gpt-4o-mini"])
         try await workspace.reconcile()
@@ -145,8 +147,8 @@ struct ConvergeTests {
     }
 
     /// A terminal provider refusal on one endpoint leaves the others converged and reports the placement.
-    @Test func failingPlacementDoesNotBlockOthers() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func failingPlacementDoesNotBlockOthers(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("handbook", models: ["gpt-4o-mini", "azure-gpt-4o"])
         workspace.simulator.setFaults(FaultPlan(seed: 1, errorRate: ["create": 1.0], errorStatuses: [400]))
@@ -161,8 +163,8 @@ struct ConvergeTests {
 
     /// An upload whose answer is lost (the provider stored it, then failed the response) is adopted by the
     /// next observation, not uploaded twice.
-    @Test func ambiguousCreateIsAdoptedNotDuplicated() async throws {
-        let workspace = try await Workspace()
+    @Test(arguments: StateBackend.all) func ambiguousCreateIsAdoptedNotDuplicated(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
         defer { Task { await workspace.close() } }
         workspace.declare("handbook", models: ["gpt-4o-mini"])
         workspace.simulator.setFaults(FaultPlan(seed: 7, acceptThenFailRate: 1.0))

@@ -17,16 +17,28 @@ import Testing
 final class Workspace: @unchecked Sendable {
     let root: URL
     let statePath: String
+    /// Where this workspace's state lives: `statePath` on SQLite, the test server's URL on PostgreSQL.
+    let stateLocation: String
+    /// The state workspace (`--workspace`): `default` on SQLite, a fresh name on PostgreSQL.
+    let stateWorkspace: String
+    let backend: StateBackend
     let simulator: Simulator
     let simulatorHost: ServiceHost
     let httpClient: HTTPClient
     static let openAIKey = "sk-test-openai-key"
     static let azureKey = "azure-test-key"
 
-    init(faults: FaultPlan = .none, gcsAuthentication: GCSAuthentication = .issuedTokens) async throws {
+    /// - Parameter backend: where the state lives (`engine()` and `FerryProcess` use it).
+    init(
+        faults: FaultPlan = .none, gcsAuthentication: GCSAuthentication = .issuedTokens,
+        backend: StateBackend = .sqlite
+    ) async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("manifests/docs"), withIntermediateDirectories: true)
         statePath = root.appendingPathComponent("state/state.sqlite").path
+        self.backend = backend
+        stateLocation = backend == .sqlite ? statePath : try backend.freshLocation()
+        stateWorkspace = backend == .sqlite ? StateStores.defaultWorkspace : StateBackend.freshWorkspace()
         simulator = Simulator(configuration: SimulatorConfiguration(faults: faults, gcsAuthentication: gcsAuthentication))
         simulatorHost = ServiceHost(simulator)
         _ = try await simulator.listeningPort()
@@ -87,7 +99,9 @@ final class Workspace: @unchecked Sendable {
         policy: PlanPolicy = PlanPolicy(), statePath: String? = nil, store: (any StateStore)? = nil,
         wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil
     ) throws -> Engine {
-        let store = try store ?? SQLiteStateStore(path: statePath ?? self.statePath)
+        let store = try store
+            ?? (statePath.map { try SQLiteStateStore(path: $0) }
+                ?? StateStores.open(stateLocation, workspace: stateWorkspace))
         let client = httpClient
         let environment = self.environment
         return try Engine(
@@ -168,7 +182,10 @@ struct FerryProcess {
         let process = Process()
         process.executableURL = executable
         // The workspace's state unless the test names another (a new runner, a lost state).
-        let state = arguments.contains("--state") ? [] : ["--state", workspace.statePath]
+        var state = arguments.contains("--state") ? [] : ["--state", workspace.stateLocation]
+        if workspace.backend != .sqlite && !arguments.contains("--state") && !arguments.contains("--workspace") {
+            state += ["--workspace", workspace.stateWorkspace]
+        }
         process.arguments = arguments + state + ["--manifests", workspace.root.appendingPathComponent("manifests").path]
         var environment = workspace.environment.merging(extraEnvironment) { $1 }
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
