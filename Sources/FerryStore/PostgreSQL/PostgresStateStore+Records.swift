@@ -46,10 +46,12 @@ extension PostgresStateStore {
                 WHERE workspace = $1 AND endpoint_id = $2
                 """, binds(workspace, endpoint.id))
             {
-                let id: String = try row.get(0)
+                // One pass over the row (decoding cell by cell costs several times more for 10,000 rows).
+                let (id, filename, bytes, purpose, createdAt, status, details) = try row.decode(
+                    (String, String, Int64, String, Int64, String, String?).self)
                 let stored = Listed(
-                    filename: try row.get(1), bytes: try row.get(2), purpose: try row.get(3), createdAt: try row.get(4),
-                    status: try row.get(5), details: try row.get(6))
+                    filename: filename, bytes: bytes, purpose: purpose, createdAt: createdAt, status: status,
+                    details: details)
                 if let listed = wanted[id] {
                     if listed == stored { wanted[id] = nil }
                 } else {
@@ -103,13 +105,12 @@ extension PostgresStateStore {
                 FROM observed_files WHERE workspace = $1 ORDER BY endpoint_id, remote_id
                 """, binds(workspace))
             {
-                let id: String = try row.get(0)
+                let (id, remoteID, filename, bytes, purpose, createdAt, status, details) = try row.decode(
+                    (String, String, String, Int64, String, Int64, String, String?).self)
                 result[id]?.files?.append(
                     RemoteFile(
-                        id: try row.get(1), filename: try row.get(2), bytes: try row.get(3), purpose: try row.get(4),
-                        createdAt: try row.get(5),
-                        status: RemoteFileStatus(rawValue: try row.get(6, as: String.self)) ?? .unknown,
-                        statusDetails: try row.get(7)))
+                        id: remoteID, filename: filename, bytes: bytes, purpose: purpose, createdAt: createdAt,
+                        status: RemoteFileStatus(rawValue: status) ?? .unknown, statusDetails: details))
             }
             return result
         }
@@ -121,10 +122,11 @@ extension PostgresStateStore {
         "endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy"
 
     static func owned(_ row: PostgresRow) throws -> OwnedFile {
-        OwnedFile(
-            endpointID: try row.get(0), remoteID: try row.get(1), file: try row.get(2), digest: try row.get(3),
-            bytes: try row.get(4), filename: try row.get(5), purpose: try row.get(6), createdAt: try row.get(7),
-            deletionPolicy: DeletionPolicy(rawValue: try row.get(8, as: String.self)) ?? .delete)
+        let (endpointID, remoteID, file, digest, bytes, filename, purpose, createdAt, policy) = try row.decode(
+            (String, String, String, String, Int64, String, String, Int64, String).self)
+        return OwnedFile(
+            endpointID: endpointID, remoteID: remoteID, file: file, digest: digest, bytes: bytes, filename: filename,
+            purpose: purpose, createdAt: createdAt, deletionPolicy: DeletionPolicy(rawValue: policy) ?? .delete)
     }
 
     func fetchOwned(_ connection: PostgresSession.Connection) throws -> [OwnedFile] {

@@ -67,10 +67,8 @@ public final class PostgresStateStore: StateStore {
             for row in try connection.query(
                 "SELECT path, size, mtime_ns, inode, digest FROM digest_cache WHERE workspace = $1", binds(workspace))
             {
-                result[try row.get(0)] = (
-                    FileStamp(size: try row.get(1), mtimeNanoseconds: try row.get(2), inode: try row.get(3)),
-                    try row.get(4)
-                )
+                let (path, size, mtime, inode, digest) = try row.decode((String, Int64, Int64, Int64, String).self)
+                result[path] = (FileStamp(size: size, mtimeNanoseconds: mtime, inode: inode), digest)
             }
             return result
         }
