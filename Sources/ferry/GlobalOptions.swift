@@ -14,10 +14,18 @@ struct GlobalOptions: ParsableArguments {
         help: "Directory sources must stay inside (default: the manifests directory; env FERRY_ROOT).")
     var root: String?
 
+    // Optional, with the default resolved below: a default taken from FERRY_STATE would be printed by --help,
+    // password included.
     @Option(
-        name: .long,
-        help: "State: a SQLite file path or postgres://USER@HOST:PORT/DB?sslmode=disable|require (env FERRY_STATE).")
-    var state: String = ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite"
+        name: .customLong("state"),
+        help: """
+            State: a SQLite file path or postgres://USER@HOST:PORT/DB?sslmode=disable|require \
+            (env FERRY_STATE; default .ferry/state.sqlite).
+            """)
+    var stateOption: String?
+
+    /// `--state`, else `FERRY_STATE`, else `.ferry/state.sqlite`.
+    var state: String { stateOption ?? ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite" }
 
     @Option(name: .long, help: "Workspace within the state (env FERRY_WORKSPACE; default 'default').")
     var workspace: String = ProcessInfo.processInfo.environment["FERRY_WORKSPACE"] ?? StateStores.defaultWorkspace

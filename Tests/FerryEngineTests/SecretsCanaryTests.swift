@@ -355,6 +355,12 @@ struct SecretsCanaryTests {
         let unreachable = try await FerryProcess.run(["reconcile", "--state", nowhere.string!], in: workspace)
         #expect(unreachable.status == 1)
         canaries.check(unreachable, "reconcile (no server)")
+        // Help texts show defaults: one taken from FERRY_STATE would print the password.
+        for command in [["plan", "--help"], ["serve", "--help"], ["state", "unlock", "--help"]] {
+            let help = try await FerryProcess.run(command, in: workspace, extraEnvironment: ["FERRY_STATE": url])
+            #expect(help.stdout.contains("--state"), "\(help.stdout)")
+            canaries.check(help, command.joined(separator: " "))
+        }
         // The lock commands and the status view.
         let lock = try await FerryProcess.run(["state", "lock", "--state", url, "--workspace", name], in: workspace)
         #expect(lock.status == 0 && lock.stdout.contains("is free"), "\(lock.stdout)\(lock.stderr)")
