@@ -77,10 +77,14 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// Closes the connection (a later call opens a new one).
+    /// Closes the connection (a later call opens a new one). Waits for the goodbye unless called on an event loop,
+    /// where waiting is not allowed (a store released by a server's handler): there it only starts closing.
     func close() {
         lock.withLock {
-            if let connection { try? (connection.close() as EventLoopFuture<Void>).wait() }
+            if let connection {
+                let closed: EventLoopFuture<Void> = connection.close()
+                if MultiThreadedEventLoopGroup.currentEventLoop == nil { try? closed.wait() }
+            }
             connection = nil
         }
     }
