@@ -1,9 +1,11 @@
 import FerryCore
 import FerryServer
 import FerryStore
+import FerryTestSupport
 import Foundation
 import Testing
 
+/// Each case runs on SQLite and, when a server is available, on PostgreSQL (`StateBackend.all`).
 @Suite("Status server: JSON API, /v1/files, metrics, dashboard")
 struct StatusAPITests {
     static let handbookID = UnifiedID.make(for: "employee-handbook")
@@ -13,8 +15,8 @@ struct StatusAPITests {
     static let pendingID = UnifiedID.make(for: "pending-file")
 
     /// /api/v1/files lists every declared file with its unified id, status and per-model provider file ids.
-    @Test func filesAPI() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func filesAPI(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         let snapshotAt = try #require(try database.writer.snapshotUpdatedAt())
         try await withServer(database) { port in
             let reply = try await send(port: port, "/api/v1/files")
@@ -48,8 +50,8 @@ struct StatusAPITests {
     }
 
     /// /api/v1/placements: every placement with its state, display state and last error (redacted).
-    @Test func placementsAPI() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func placementsAPI(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database) { port in
             let reply = try await send(port: port, "/api/v1/placements")
             let placements = try #require(reply.json["placements"] as? [[String: Any]])
@@ -76,8 +78,8 @@ struct StatusAPITests {
     }
 
     /// /api/v1/endpoints: listed, owned and unmanaged counts, last success and last error per endpoint.
-    @Test func endpointsAPI() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func endpointsAPI(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database) { port in
             let reply = try await send(port: port, "/api/v1/endpoints")
             let endpoints = try #require(reply.json["endpoints"] as? [[String: Any]])
@@ -99,19 +101,23 @@ struct StatusAPITests {
     }
 
     /// /api/v1/runs: newest first, with durations; `limit` is bounded.
-    @Test func runsAPI() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func runsAPI(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database) { port in
             let reply = try await send(port: port, "/api/v1/runs")
             let runs = try #require(reply.json["runs"] as? [[String: Any]])
+            // Run ids count per file on SQLite (1, 2) and across workspaces on PostgreSQL: take them from the store.
+            let ids = try database.writer.recentRuns(limit: 2).map(\.id)
+            try #require(ids.count == 2)
+            #expect(backend != .sqlite || ids == [2, 1])
             let expected: [[String: Any]] = [
                 [
-                    "id": 2, "command": "apply", "startedAt": 1_700_000_100, "finishedAt": 1_700_000_103,
+                    "id": ids[0], "command": "apply", "startedAt": 1_700_000_100, "finishedAt": 1_700_000_103,
                     "durationSeconds": 3, "outcome": "failed", "summary": "1 failed: see <path>", "applied": 1,
                     "failed": 1, "requests": 4,
                 ],
                 [
-                    "id": 1, "command": "reconcile", "startedAt": 1_700_000_000, "finishedAt": 1_700_000_012.5,
+                    "id": ids[1], "command": "reconcile", "startedAt": 1_700_000_000, "finishedAt": 1_700_000_012.5,
                     "durationSeconds": 12.5, "outcome": "converged", "summary": "3 created.", "applied": 3,
                     "failed": 0, "requests": 7,
                 ],
@@ -126,8 +132,8 @@ struct StatusAPITests {
     }
 
     /// /api/v1/plan: 404 with an error object before any snapshot, then exactly `ferry plan -o json`.
-    @Test func planAPI() async throws {
-        let database = try TestDatabase()
+    @Test(arguments: StateBackend.all) func planAPI(_ backend: StateBackend) async throws {
+        let database = try TestDatabase(backend: backend)
         try await withServer(database) { port in
             let none = try await send(port: port, "/api/v1/plan")
             #expect(none.status == 404)
@@ -144,8 +150,8 @@ struct StatusAPITests {
     }
 
     /// /api/v1/summary: counts per state and readiness.
-    @Test func summaryAPI() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func summaryAPI(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database) { port in
             let reply = try await send(port: port, "/api/v1/summary")
             #expect(same(reply.json["ready"], true))
@@ -161,8 +167,8 @@ struct StatusAPITests {
     }
 
     /// GET /v1/files: OpenAI's list shape, newest first, with exact file objects.
-    @Test func openAIList() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func openAIList(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         let snapshotAt = Int64(try #require(try database.writer.snapshotUpdatedAt()))
         try await withServer(database) { port in
             let reply = try await send(port: port, "/v1/files")
@@ -188,8 +194,8 @@ struct StatusAPITests {
     }
 
     /// `limit` + `after` walk every file exactly once; `order=asc` reverses; `purpose` filters; bad values are 400.
-    @Test func openAIPagination() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func openAIPagination(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         let newestFirst = [Self.pendingID, Self.hostileID, Self.quotedID, Self.handbookID, Self.billingID]
         try await withServer(database) { port in
             for (order, expected) in [("desc", newestFirst), ("asc", Array(newestFirst.reversed()))] {
@@ -233,8 +239,8 @@ struct StatusAPITests {
     }
 
     /// Cached answers never hide a commit: a change to the database shows in the very next answer.
-    @Test func cacheFollowsCommits() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func cacheFollowsCommits(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database) { port in
             let before = try await send(port: port, "/v1/files/\(Self.pendingID)")
             #expect(same(before.json["status"], "error"))
@@ -260,8 +266,8 @@ struct StatusAPITests {
     }
 
     /// GET /v1/files/{id}: the file object plus provider_files; an unknown id is OpenAI's 404 envelope.
-    @Test func openAIRetrieve() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func openAIRetrieve(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database) { port in
             let reply = try await send(port: port, "/v1/files/\(Self.handbookID)")
             #expect(reply.status == 200)
@@ -287,8 +293,8 @@ struct StatusAPITests {
     }
 
     /// /metrics: Prometheus text with placements by state, actions, request stats and observation times.
-    @Test func metrics() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func metrics(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database) { port in
             let reply = try await send(port: port, "/metrics")
             #expect(reply.status == 200)
@@ -333,8 +339,8 @@ struct StatusAPITests {
     }
 
     /// An empty database still serves metrics with zeroes and no reconcile time.
-    @Test func metricsEmpty() async throws {
-        let database = try TestDatabase()
+    @Test(arguments: StateBackend.all) func metricsEmpty(_ backend: StateBackend) async throws {
+        let database = try TestDatabase(backend: backend)
         try await withServer(database) { port in
             let lines = Set(try await send(port: port, "/metrics").text.split(separator: "\n").map(String.init))
             #expect(lines.contains("ferry_last_successful_reconcile_timestamp_seconds 0.0"))
@@ -344,8 +350,8 @@ struct StatusAPITests {
     }
 
     /// The dashboard shows states, counts, errors and runs, with every hostile name escaped.
-    @Test func dashboardEscapesAndShowsState() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func dashboardEscapesAndShowsState(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database) { port in
             let reply = try await send(port: port, "/")
             #expect(reply.status == 200)
@@ -398,8 +404,8 @@ struct StatusAPITests {
     }
 
     /// The dashboard lists the placements needing attention first and says how many it leaves out.
-    @Test func dashboardLimit() async throws {
-        let database = try populatedDatabase()
+    @Test(arguments: StateBackend.all) func dashboardLimit(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
         try await withServer(database, dashboardPlacementLimit: 2) { port in
             let page = try await send(port: port, "/").text
             #expect(page.contains("4 more placements not shown"))
@@ -410,8 +416,8 @@ struct StatusAPITests {
     }
 
     /// An empty database renders a page that says nothing has happened yet.
-    @Test func dashboardEmpty() async throws {
-        let database = try TestDatabase()
+    @Test(arguments: StateBackend.all) func dashboardEmpty(_ backend: StateBackend) async throws {
+        let database = try TestDatabase(backend: backend)
         try await withServer(database) { port in
             let page = try await send(port: port, "/").text
             #expect(page.contains("No endpoint has been listed successfully yet."))

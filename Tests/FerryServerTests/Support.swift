@@ -223,17 +223,23 @@ enum Fixture {
     }
 }
 
-/// A state database in a fresh temporary folder, written by a read-write store, served by a read-only one.
+/// A state database in a fresh temporary folder (or a fresh workspace of the test PostgreSQL server), written by a
+/// read-write store, served by a read-only one.
 final class TestDatabase: @unchecked Sendable {
     let directory: URL
     let path: String
     let writer: any StateStore
+    /// `--state` and `--workspace` of this database: `path` and `default` on SQLite.
+    let location: String
+    let workspace: String
 
-    init() throws {
+    init(backend: StateBackend = .sqlite) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("state.sqlite").path
-        writer = try SQLiteStateStore(path: path)
+        location = backend == .sqlite ? path : try backend.freshLocation()
+        workspace = backend == .sqlite ? StateStores.defaultWorkspace : StateBackend.freshWorkspace()
+        writer = try StateStores.open(location, workspace: workspace)
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
@@ -245,7 +251,7 @@ func withServer<T>(
     _ database: TestDatabase, token: String? = nil, dashboardPlacementLimit: Int = 200,
     _ body: (Int) async throws -> T
 ) async throws -> T {
-    let store = try SQLiteStateStore(path: database.path, readOnly: true)
+    let store = try StateStores.open(database.location, workspace: database.workspace, readOnly: true)
     let server = StatusServer(
         store: store,
         configuration: StatusServerConfiguration(
@@ -263,8 +269,8 @@ func withServer<T>(
 }
 
 /// A populated fixture database.
-func populatedDatabase() throws -> TestDatabase {
-    let database = try TestDatabase()
+func populatedDatabase(_ backend: StateBackend = .sqlite) throws -> TestDatabase {
+    let database = try TestDatabase(backend: backend)
     try Fixture.populate(database.writer)
     return database
 }
