@@ -45,6 +45,30 @@ struct PostgresStateStoreTests {
         }
     }
 
+    /// Once migrated, the database serves a user that may only read and write the schema's tables (no DDL).
+    @Test func worksWithTableOnlyPrivileges() throws {
+        let url = try PostgresTestServer.freshDatabase()
+        _ = try StateStores.open(url)
+        let database = String(URLComponents(string: url)!.path.dropFirst())
+        let role = "ferry_rw_" + UUID().uuidString.lowercased().prefix(8)
+        try PostgresTestServer.execute("CREATE ROLE \(role) LOGIN PASSWORD 'rw-secret'")
+        for grant in [
+            "REVOKE CREATE ON DATABASE \(database) FROM PUBLIC", "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+            "GRANT USAGE ON SCHEMA ferry TO \(role)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ferry TO \(role)",
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA ferry TO \(role)",
+        ] {
+            try PostgresTestServer.execute(grant, database: database)
+        }
+        var limited = URLComponents(string: url)!
+        limited.user = role
+        limited.password = "rw-secret"
+        let store = try StateStores.open(limited.string!, workspace: StateBackend.freshWorkspace())
+        #expect(try store.acquireLease(holder: "h pid 1 #1", ttl: 30, now: 1) == nil)
+        _ = try store.startRun(command: "apply", at: 1)
+        #expect(try store.recentRuns().count == 1)
+    }
+
     /// Two workspaces in one database never see each other's owned files, intents, listings, runs or lease.
     @Test func workspacesAreIsolated() throws {
         let url = try StateBackend.postgresURL()

@@ -106,6 +106,18 @@ extension PostgresStateStore {
     /// Creates the schema and applies missing migrations, serialised across processes by an advisory lock.
     /// - Throws: `StateStoreError.Code.newerVersion` when the database has migrations this Ferry does not know.
     func migrate() throws {
+        // Up to date (the usual case): no lock, no DDL, so a user with only read and write privileges on the
+        // schema's tables can run Ferry once an administrator has migrated it.
+        let known = Set(Self.migrations.map(\.name))
+        let applied = try session.withConnection { connection -> Set<String> in
+            let exists = try connection.query("SELECT to_regclass('ferry.migrations') IS NOT NULL")
+            guard try exists.first?.get(0, as: Bool.self) == true else { return [] }
+            return Set(try connection.query("SELECT name FROM ferry.migrations").map { try $0.get(0, as: String.self) })
+        }
+        if !applied.subtracting(known).isEmpty {
+            throw StateStoreError.newerVersion(url.description, migrations: applied.subtracting(known).sorted())
+        }
+        if applied == known { return }
         try session.transaction { connection in
             try connection.query("SELECT pg_advisory_xact_lock(hashtext('ferry-migrations'))")
             try connection.execute("CREATE SCHEMA IF NOT EXISTS ferry")
