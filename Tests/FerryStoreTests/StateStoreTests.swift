@@ -102,8 +102,10 @@ struct StateStoreTests {
         let owned = OwnedFile(
             endpointID: endpoint.id, remoteID: "file-1", file: "a", digest: "d", bytes: 3, filename: "a.md",
             purpose: "assistants", createdAt: 101, deletionPolicy: .retain)
+        try store.recordPlacementError(file: "a", endpointID: endpoint.id, action: "create", message: "m", at: 101)
         try store.recordOwned(owned, closingIntent: id, at: 102)
         #expect(try store.intents().isEmpty)
+        #expect(try store.placementErrors().isEmpty)
         #expect(try store.ownedFiles() == [owned])
         try store.removeOwned(endpointID: endpoint.id, remoteID: "file-1")
         #expect(try store.ownedFiles().isEmpty)

@@ -189,26 +189,29 @@ extension PostgresStateStore {
     }
 
     public func recordOwned(_ owned: OwnedFile, closingIntent intentID: Int64?, at now: Int64) throws {
-        try session.transaction { connection in
+        // One statement, so one round trip, and atomic on its own: the owned row, the intent and the placement's
+        // last error change together or not at all.
+        try session.withConnection { connection in
             try connection.execute(
                 """
-                INSERT INTO owned_files (workspace, endpoint_id, remote_id, file, unified_id, digest, bytes, filename,
-                    purpose, created_at, deletion_policy, recorded_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                ON CONFLICT (workspace, endpoint_id, remote_id) DO UPDATE SET file = excluded.file,
-                    unified_id = excluded.unified_id, digest = excluded.digest, bytes = excluded.bytes,
-                    filename = excluded.filename, purpose = excluded.purpose, created_at = excluded.created_at,
-                    deletion_policy = excluded.deletion_policy, recorded_at = excluded.recorded_at
+                WITH recorded AS (
+                    INSERT INTO owned_files (workspace, endpoint_id, remote_id, file, unified_id, digest, bytes,
+                        filename, purpose, created_at, deletion_policy, recorded_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                    ON CONFLICT (workspace, endpoint_id, remote_id) DO UPDATE SET file = excluded.file,
+                        unified_id = excluded.unified_id, digest = excluded.digest, bytes = excluded.bytes,
+                        filename = excluded.filename, purpose = excluded.purpose, created_at = excluded.created_at,
+                        deletion_policy = excluded.deletion_policy, recorded_at = excluded.recorded_at
+                    RETURNING 1),
+                closed AS (DELETE FROM intents WHERE workspace = $1 AND id = $13 RETURNING 1),
+                cleared AS (
+                    DELETE FROM placement_errors WHERE workspace = $1 AND file = $4 AND endpoint_id = $2 RETURNING 1)
+                SELECT (SELECT count(*) FROM recorded), (SELECT count(*) FROM closed), (SELECT count(*) FROM cleared)
                 """,
                 binds(
                     workspace, owned.endpointID, owned.remoteID, owned.file, owned.unifiedID, owned.digest, owned.bytes,
-                    owned.filename, owned.purpose, owned.createdAt, owned.deletionPolicy.rawValue, now))
-            if let intentID {
-                try connection.execute("DELETE FROM intents WHERE workspace = $1 AND id = $2", binds(workspace, intentID))
-            }
-            try connection.execute(
-                "DELETE FROM placement_errors WHERE workspace = $1 AND file = $2 AND endpoint_id = $3",
-                binds(workspace, owned.file, owned.endpointID))
+                    owned.filename, owned.purpose, owned.createdAt, owned.deletionPolicy.rawValue, now,
+                    intentID))
         }
     }
 
@@ -219,12 +222,13 @@ extension PostgresStateStore {
     }
 
     public func removeOwned(endpointID: String, remoteID: String) throws {
-        try session.transaction { connection in
-            for table in ["owned_files", "observed_files"] {
-                try connection.execute(
-                    "DELETE FROM \(table) WHERE workspace = $1 AND endpoint_id = $2 AND remote_id = $3",
-                    binds(workspace, endpointID, remoteID))
-            }
+        try session.withConnection { connection in
+            try connection.execute(
+                """
+                WITH owned AS (
+                    DELETE FROM owned_files WHERE workspace = $1 AND endpoint_id = $2 AND remote_id = $3 RETURNING 1)
+                DELETE FROM observed_files WHERE workspace = $1 AND endpoint_id = $2 AND remote_id = $3
+                """, binds(workspace, endpointID, remoteID))
         }
     }
 
