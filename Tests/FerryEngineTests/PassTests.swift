@@ -167,8 +167,9 @@ struct ReconcileServiceTests {
                 let number = passes.next()
                 if number == 5 {
                     continuation.yield()
-                    // The shutdown arrives while this pass runs; it must still complete.
-                    try? await Task.sleep(for: .milliseconds(100))
+                    // The shutdown arrives while this pass runs (wait for it, however loaded the machine); the pass
+                    // must still complete, and no wait or further pass may follow.
+                    try? await gracefulShutdown()
                     passes.finish(number)
                     return .succeeded
                 }
