@@ -1,6 +1,7 @@
 import FerryCore
 import FerryEngine
 import FerrySimulator
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -33,10 +34,10 @@ struct ChaosReport: CustomStringConvertible {
 
 /// Rounds of `ferry reconcile` under random provider faults, killed with SIGKILL at random moments, each followed by
 /// one clean reconcile; after every round the invariants are checked against the simulator's real contents.
-func runChaos(rounds: Int, seed: UInt64) async throws -> ChaosReport {
+func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async throws -> ChaosReport {
     var random = SplitMix64(state: seed)
     var report = ChaosReport()
-    let workspace = try await Workspace(gcsAuthentication: .anonymous)
+    let workspace = try await Workspace(gcsAuthentication: .anonymous, backend: backend)
     defer { Task { await workspace.close() } }
     // A Vertex AI endpoint too: Cloud Storage creates retry under one object name, a path the OpenAI-style ones lack.
     let bucket = "ferry-chaos"
@@ -133,12 +134,13 @@ func runChaos(rounds: Int, seed: UInt64) async throws -> ChaosReport {
 
 @Suite("Chaos", .serialized)
 struct ChaosTests {
-    /// 100 rounds of faults and SIGKILLs: no duplicate, no orphan, nothing unowned deleted, database intact.
-    @Test func invariantsHoldUnderFaultsAndKills() async throws {
+    /// 100 rounds of faults and SIGKILLs, with the state in SQLite and in PostgreSQL (a killed process leaves its
+    /// connection and lease behind): no duplicate, no orphan, nothing unowned deleted, database intact.
+    @Test(arguments: StateBackend.all) func invariantsHoldUnderFaultsAndKills(_ backend: StateBackend) async throws {
         let rounds = Int(ProcessInfo.processInfo.environment["FERRY_CHAOS_ROUNDS"] ?? "") ?? 100
         let seed = UInt64(ProcessInfo.processInfo.environment["FERRY_CHAOS_SEED"] ?? "") ?? 20_261_125
-        let report = try await runChaos(rounds: rounds, seed: seed)
-        print("chaos: seed \(seed): \(report)")
+        let report = try await runChaos(rounds: rounds, seed: seed, backend: backend)
+        print("chaos (\(backend.rawValue)): seed \(seed): \(report)")
         #expect(report.violations == [])
         #expect(report.rounds == rounds)
         #expect(report.killed > rounds / 10, "too few kills to prove anything: \(report)")
