@@ -14,21 +14,12 @@ struct GlobalOptions: ParsableArguments {
         help: "Directory sources must stay inside (default: the manifests directory; env FERRY_ROOT).")
     var root: String?
 
-    // Optional, with the default resolved below: a default taken from FERRY_STATE would be printed by --help,
-    // password included.
-    @Option(
-        name: .customLong("state"),
-        help: """
-            State: a SQLite file path or postgres://USER@HOST:PORT/DB?sslmode=disable|require \
-            (env FERRY_STATE; default .ferry/state.sqlite).
-            """)
-    var stateOption: String?
+    @OptionGroup var stateOptions: StateOptions
 
-    /// `--state`, else `FERRY_STATE`, else `.ferry/state.sqlite`.
-    var state: String { stateOption ?? ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite" }
-
-    @Option(name: .long, help: "Workspace within the state (env FERRY_WORKSPACE; default 'default').")
-    var workspace: String = ProcessInfo.processInfo.environment["FERRY_WORKSPACE"] ?? StateStores.defaultWorkspace
+    /// The state location (`--state`, `FERRY_STATE` or the default).
+    var state: String { stateOptions.state }
+    /// The workspace within the state (`--workspace`).
+    var workspace: String { stateOptions.workspace }
 
     @Flag(name: .long, help: "Disable colours (also when NO_COLOR is set or output is not a terminal).")
     var noColor = false
@@ -40,16 +31,11 @@ struct GlobalOptions: ParsableArguments {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
         }
-        do {
-            try StateStores.validate(workspace: workspace)
-        } catch {
-            throw ValidationError("\(error)")
-        }
     }
 
     /// Opens the state these options name.
     func openStore(readOnly: Bool = false) throws -> any StateStore {
-        try StateStores.open(state, workspace: workspace, readOnly: readOnly)
+        try stateOptions.openStore(readOnly: readOnly)
     }
 
     /// The engine's view of these paths: root, manifests relative to it, and how to print it.
@@ -70,6 +56,38 @@ struct GlobalOptions: ParsableArguments {
             root: resolvedRoot, manifestsDirectory: relative, displayRoot: display == "./" ? "" : display,
             environment: environment, policy: policy,
             crashPoint: environment["FERRY_CRASH_AT"].flatMap(CrashPoint.init(rawValue:)))
+    }
+}
+
+/// `--state` and `--workspace`: where the state lives, for every command that opens it (`serve` included).
+struct StateOptions: ParsableArguments {
+    // Optional, with the default resolved below: a default taken from FERRY_STATE would be printed by --help,
+    // password included.
+    @Option(
+        name: .customLong("state"),
+        help: """
+            State: a SQLite file path or postgres://USER@HOST:PORT/DB?sslmode=disable|require \
+            (env FERRY_STATE; default .ferry/state.sqlite).
+            """)
+    var stateOption: String?
+
+    /// `--state`, else `FERRY_STATE`, else `.ferry/state.sqlite`.
+    var state: String { stateOption ?? ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite" }
+
+    @Option(name: .long, help: "Workspace within the state (env FERRY_WORKSPACE; default 'default').")
+    var workspace: String = ProcessInfo.processInfo.environment["FERRY_WORKSPACE"] ?? StateStores.defaultWorkspace
+
+    func validate() throws {
+        do {
+            try StateStores.validate(workspace: workspace)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// Opens the state these options name.
+    func openStore(readOnly: Bool = false) throws -> any StateStore {
+        try StateStores.open(state, workspace: workspace, readOnly: readOnly)
     }
 }
 

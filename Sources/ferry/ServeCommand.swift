@@ -17,21 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to listen on: HOST:PORT, [IPV6]:PORT or PORT (loopback by default).")
     var listen: String = "127.0.0.1:8080"
 
-    // Optional, with the default resolved below: a default taken from FERRY_STATE would be printed by --help,
-    // password included.
-    @Option(
-        name: .customLong("state"),
-        help: """
-            State: a SQLite file path or postgres://USER@HOST:PORT/DB?sslmode=disable|require \
-            (env FERRY_STATE; default .ferry/state.sqlite).
-            """)
-    var stateOption: String?
-
-    /// `--state`, else `FERRY_STATE`, else `.ferry/state.sqlite`.
-    var state: String { stateOption ?? ProcessInfo.processInfo.environment["FERRY_STATE"] ?? ".ferry/state.sqlite" }
-
-    @Option(name: .long, help: "Workspace within the state (env FERRY_WORKSPACE; default 'default').")
-    var workspace: String = ProcessInfo.processInfo.environment["FERRY_WORKSPACE"] ?? StateStores.defaultWorkspace
+    @OptionGroup var stateOptions: StateOptions
 
     @Option(
         name: .long,
@@ -60,7 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
         let console = Console(noColor: true)
         let store: any StateStore
         do {
-            store = try StateStores.open(state, workspace: workspace, readOnly: true)
+            store = try stateOptions.openStore(readOnly: true)
         } catch {
             console.error("\(error)")
             throw ExitCode(1)

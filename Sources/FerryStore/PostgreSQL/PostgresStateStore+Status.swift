@@ -11,22 +11,16 @@ extension PostgresStateStore {
     public func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan, at now: Double) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        var encodedModels: [[String]: String] = [:]
-        var encodedLabels: [[String: String]: String] = [:]
-        func json<Value: Encodable & Hashable>(_ value: Value, cache: inout [Value: String]) throws -> String {
-            if let known = cache[value] { return known }
-            let text = String(decoding: try encoder.encode(value), as: UTF8.self)
-            cache[value] = text
-            return text
-        }
+        var encodedModels = EncodedOnce<[String]>(encoder: encoder)
+        var encodedLabels = EncodedOnce<[String: String]>(encoder: encoder)
         // The same fingerprint as SQLite's (`SnapshotFingerprint`): an unchanged snapshot only has its time updated.
         var fingerprint = SnapshotFingerprint()
         let usable = fingerprint.add(plan)
         var columns = Array(repeating: [String](), count: 11)
         var sizes: [Int64] = []
         for file in desired.files {
-            let models = try json(file.targetModels, cache: &encodedModels)
-            let labels = try json(file.labels, cache: &encodedLabels)
+            let models = try encodedModels.text(file.targetModels)
+            let labels = try encodedLabels.text(file.labels)
             let digest = digests[file.sourcePath] ?? ""
             let values: [any DatabaseValueConvertible] = [
                 file.name, file.unifiedID, file.sourcePath, file.bytes, digest, file.purpose, file.filename, models,

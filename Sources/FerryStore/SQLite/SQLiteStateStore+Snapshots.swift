@@ -12,22 +12,15 @@ extension SQLiteStateStore {
     public func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan, at now: Double) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        // Most files share their models and labels: encode each distinct value once.
-        var encodedModels: [[String]: String] = [:]
-        var encodedLabels: [[String: String]: String] = [:]
-        func json<Value: Encodable & Hashable>(_ value: Value, cache: inout [Value: String]) throws -> String {
-            if let known = cache[value] { return known }
-            let text = String(decoding: try encoder.encode(value), as: UTF8.self)
-            cache[value] = text
-            return text
-        }
+        var encodedModels = EncodedOnce<[String]>(encoder: encoder)
+        var encodedLabels = EncodedOnce<[String: String]>(encoder: encoder)
         var fingerprint = SnapshotFingerprint()
         let usable = fingerprint.add(plan)
         var desiredRowList: [(name: String, row: [DatabaseValue])] = []
         desiredRowList.reserveCapacity(desired.files.count)
         for file in desired.files {
-            let models = try json(file.targetModels, cache: &encodedModels)
-            let labels = try json(file.labels, cache: &encodedLabels)
+            let models = try encodedModels.text(file.targetModels)
+            let labels = try encodedLabels.text(file.labels)
             let values: [any DatabaseValueConvertible] = [
                 file.name, file.unifiedID, file.sourcePath, file.bytes, digests[file.sourcePath] ?? "",
                 file.purpose, file.filename, models, labels, file.deletionPolicy.rawValue, file.declaredBy,
