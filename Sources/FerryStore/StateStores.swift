@@ -43,7 +43,8 @@ public enum StateStores {
     }
 }
 
-/// A parsed `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require]` URL.
+/// A parsed `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require][&connect_timeout=SECONDS]`
+/// URL.
 public struct PostgresLocation: Sendable, CustomStringConvertible {
     public var user: String
     /// From the URL, else `PGPASSWORD`; never shown.
@@ -53,10 +54,15 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     public var database: String
     /// `disable` (the default) or `require`.
     public var sslMode: String
+    /// Longest wait for a connection, TCP and login together (libpq's `connect_timeout`); 10 s by default.
+    public var connectTimeoutSeconds: Int
+
+    static let defaultConnectTimeoutSeconds = 10
 
     /// The URL with no password, for messages.
     public var description: String {
         "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)?sslmode=\(sslMode)"
+            + (connectTimeoutSeconds == Self.defaultConnectTimeoutSeconds ? "" : "&connect_timeout=\(connectTimeoutSeconds)")
     }
 
     static func isPostgres(_ location: String) -> Bool {
@@ -89,12 +95,22 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
             throw StateStoreError.invalidLocation(shown, reason: "the URL names no database (postgres://USER@HOST/DB)")
         }
         var sslMode = "disable"
+        var connectTimeout = Self.defaultConnectTimeoutSeconds
         for item in components.queryItems ?? [] {
             switch (item.name, item.value) {
             case ("sslmode", "disable"?), ("sslmode", "require"?): sslMode = item.value!
+            case ("sslmode", _):
+                throw StateStoreError.invalidLocation(
+                    shown, reason: "sslmode=\(item.value ?? "") is not supported (use sslmode=disable or sslmode=require)")
+            case ("connect_timeout", let value):
+                guard let seconds = value.flatMap({ Int($0) }), (1...3600).contains(seconds) else {
+                    throw StateStoreError.invalidLocation(
+                        shown, reason: "connect_timeout=\(value ?? "") is not a number of seconds from 1 to 3600")
+                }
+                connectTimeout = seconds
             default:
                 throw StateStoreError.invalidLocation(
-                    shown, reason: "unsupported parameter \(item.name) (only sslmode=disable|require)")
+                    shown, reason: "unsupported parameter \(item.name) (only sslmode and connect_timeout)")
             }
         }
         self.user = user
@@ -103,5 +119,6 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         self.port = components.port ?? 5432
         self.database = database
         self.sslMode = sslMode
+        self.connectTimeoutSeconds = connectTimeout
     }
 }

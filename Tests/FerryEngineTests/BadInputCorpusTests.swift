@@ -146,6 +146,9 @@ let badInputs: [BadInput] = [
             process.waitUntilExit()
         },
         expected: "is a SQLite database that does not belong to Ferry"),
+    BadInput(name: "state URL with connect_timeout=0", files: ["manifests/x.yaml": file("{\(ok)}")], expected: "connect_timeout=0 is not a number of seconds from 1 to 3600", arguments: ["plan", "--state", "postgres://ferry@127.0.0.1:1/ferry?connect_timeout=0"]),
+    BadInput(name: "state URL with sslmode=verify-full", files: ["manifests/x.yaml": file("{\(ok)}")], expected: "sslmode=verify-full is not supported (use sslmode=disable or sslmode=require)", arguments: ["apply", "--auto-approve", "--state", "postgres://ferry:pw@127.0.0.1:1/ferry?sslmode=verify-full"]),
+    BadInput(name: "state URL with an unknown parameter", files: ["manifests/x.yaml": file("{\(ok)}")], expected: "unsupported parameter target_session_attrs (only sslmode and connect_timeout)", arguments: ["plan", "--state", "postgres://ferry@127.0.0.1:1/ferry?target_session_attrs=any"]),
     BadInput(
         name: "truncated saved plan", files: ["manifests/x.yaml": file("{\(ok)}"), "saved.plan": "{\"format\": \"ferry-plan/v1\", \"plan\": {\"actions\": ["],
         expected: "saved.plan: error: the plan file is damaged or truncated (not valid JSON)", arguments: ["apply", "saved.plan"]),

@@ -176,6 +176,9 @@ struct FerryProcess {
         }
     }
 
+    /// Longest a single `ferry` run may take in a test (the slowest, a chaos round under load, takes seconds).
+    static let watchdogSeconds = 300
+
     static func runBlocking(
         _ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String], killAfterMilliseconds: Int?
     ) throws -> Result {
@@ -197,15 +200,29 @@ struct FerryProcess {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        let pid = process.processIdentifier
         if let killAfterMilliseconds {
-            let pid = process.processIdentifier
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(killAfterMilliseconds)) {
                 if process.isRunning { kill(pid, SIGKILL) }
             }
         }
+        // A run that never ends must fail its test, not stall the suite: past the watchdog it is killed, and the
+        // test sees a signaled result with a note on standard error.
+        let watchdog = DispatchWorkItem { if process.isRunning { kill(pid, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(watchdogSeconds), execute: watchdog)
+        // Both pipes drain at once: a process that fills one while the other is read would never exit.
+        let errRead = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        DispatchQueue.global().async(group: errRead) { errData = err.fileHandleForReading.readDataToEndOfFile() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        errRead.wait()
         process.waitUntilExit()
+        let watchdogFired = watchdog.isCancelled == false && process.terminationReason == .uncaughtSignal
+            && killAfterMilliseconds == nil && process.terminationStatus == SIGKILL
+        watchdog.cancel()
+        if watchdogFired {
+            errData.append(Data("\n[test harness] ferry \(arguments.first ?? "") killed after \(watchdogSeconds) s\n".utf8))
+        }
         return Result(
             status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
             stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))

@@ -4,6 +4,10 @@ import FerryTestSupport
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What only the PostgreSQL backend does: shared databases, workspaces, migrations, redaction, concurrency.
 @Suite("PostgreSQL state store", .enabled(if: StateBackend.all.contains(.postgres)))
 struct PostgresStateStoreTests {
@@ -208,4 +212,49 @@ struct PostgresStateStoreTests {
             retries: 0, latencySeconds: 0.25)])
         #expect(try store.requestStats().first?.requests == 3)
     }
+}
+
+/// A server that accepts connections and never answers (a stuck proxy, a half-open socket) fails the call after the
+/// URL's `connect_timeout`; it does not hang the pass. Needs no PostgreSQL: the kernel completes the TCP handshake
+/// on a listening socket nobody accepts from.
+@Suite("PostgreSQL connection deadline")
+struct PostgresDeadlineTests {
+    @Test func silentServerTimesOut() throws {
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let started = ContinuousClock.now
+        #expect {
+            try StateStores.open("postgres://ferry@127.0.0.1:\(listener.port)/ferry?connect_timeout=1", workspace: "w")
+        } throws: { error in
+            (error as? StateStoreError)?.code == .connectionFailed && "\(error)".contains("did not answer within 1 s")
+                && "\(error)".contains("connect_timeout=1")
+        }
+        #expect(ContinuousClock.now - started < .seconds(8))
+    }
+}
+
+/// A TCP socket on 127.0.0.1 that listens and never accepts.
+private struct SilentListener {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 8) == 0 else { throw TestFailure("cannot listen on 127.0.0.1") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        self.descriptor = descriptor
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
 }

@@ -107,14 +107,19 @@ final class PostgresSession: @unchecked Sendable {
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: tls)
-        configuration.options.connectTimeout = .seconds(10)
+        let limit = TimeAmount.seconds(Int64(location.connectTimeoutSeconds))
+        configuration.options.connectTimeout = limit
         let id = nextID
         nextID += 1
         let made: PostgresConnection
         do {
-            made = try PostgresConnection.connect(
-                on: Self.group.next(), configuration: configuration, id: id, logger: logger
-            ).wait()
+            // The option bounds the TCP connect; the deadline also bounds the login (a proxy or server that accepts
+            // and then says nothing). A connection that arrives after the deadline is closed.
+            let connecting = PostgresConnection.connect(
+                on: Self.group.next(), configuration: configuration, id: id, logger: logger)
+            made = try Self.wait(for: connecting, atMost: limit) {
+                connecting.whenSuccess { let _: EventLoopFuture<Void> = $0.close() }
+            }
         } catch {
             throw StateStoreError.connectionFailed(location.description, reason: describe(error))
         }
@@ -170,14 +175,56 @@ final class PostgresSession: @unchecked Sendable {
         /// Runs one statement and returns its rows.
         @discardableResult
         func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws -> [PostgresRow] {
-            try base.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait().rows
+            try answer(base.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).rows
         }
 
         /// Runs one statement and returns how many rows it changed.
         @discardableResult
         func execute(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws -> Int {
-            try base.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait().metadata.rows ?? 0
+            try answer(base.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).metadata.rows ?? 0
         }
+
+        /// Waits for a statement's answer, but not forever: a connection the server dropped without a word (a
+        /// terminated backend, a half-open socket) can leave a query unanswered, and a blocked store call would
+        /// stall the whole pass. Past `PostgresSession.answerTimeout` the connection is closed and the call throws;
+        /// the next call connects again.
+        private func answer(_ future: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+            let connection = base
+            return try PostgresSession.wait(for: future, atMost: PostgresSession.answerTimeout) {
+                let _: EventLoopFuture<Void> = connection.close()
+            }
+        }
+    }
+
+    /// `future.wait()` with a deadline: past `limit`, `onTimeout` runs (on the event loop) and the wait throws
+    /// `Unanswered`.
+    static func wait<T: Sendable>(
+        for future: EventLoopFuture<T>, atMost limit: TimeAmount, onTimeout: @escaping @Sendable () -> Void
+    ) throws -> T {
+        let loop = future.eventLoop
+        let promise = loop.makePromise(of: T.self)
+        let done = NIOLockedValueBox(false)
+        let claim: @Sendable () -> Bool = { done.withLockedValue { let first = !$0; $0 = true; return first } }
+        let timer = loop.scheduleTask(in: limit) {
+            guard claim() else { return }
+            promise.fail(Unanswered(seconds: limit.nanoseconds / 1_000_000_000))
+            onTimeout()
+        }
+        future.whenComplete { result in
+            guard claim() else { return }
+            timer.cancel()
+            promise.completeWith(result)
+        }
+        return try promise.futureResult.wait()
+    }
+
+    /// How long one statement may go unanswered before its connection is given up.
+    static let answerTimeout = TimeAmount.seconds(60)
+
+    /// A connection or statement the server did not answer in time.
+    struct Unanswered: Error, CustomStringConvertible {
+        let seconds: Int64
+        var description: String { "the server did not answer within \(seconds) s; the connection was closed" }
     }
 }
 
