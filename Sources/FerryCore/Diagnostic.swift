@@ -1,6 +1,6 @@
 /// One problem found while loading manifests or inputs, with the place it was found and how to fix it.
 public struct Diagnostic: Hashable, Codable, Sendable, CustomStringConvertible {
-    public enum Severity: String, Codable, Sendable { case error, warning }
+    public enum Severity: String, Codable, Sendable { case error, warning, note }
 
     public var severity: Severity
     /// Path as the user wrote or sees it (relative to the working directory where possible).

@@ -128,10 +128,12 @@ public final class Engine: Sendable {
     /// Reads and validates manifests without touching the state store or any provider, so a command can
     /// refuse bad input before it creates or changes anything.
     /// - Throws: `ValidationFailed` with every problem found.
-    public static func validate(_ configuration: EngineConfiguration) throws -> LoadedManifests {
+    /// - Parameter offline: validate without credentials (unset variables are notes; see `ManifestLoader.offline`).
+    public static func validate(_ configuration: EngineConfiguration, offline: Bool = false) throws -> LoadedManifests {
         let tree = try FileSystemSourceTree(root: configuration.root)
         let sources = try tree.manifestFiles(under: configuration.manifestsDirectory)
-        let loader = ManifestLoader(displayRoot: configuration.displayRoot, environment: configuration.environment)
+        let loader = ManifestLoader(
+            displayRoot: configuration.displayRoot, environment: configuration.environment, offline: offline)
         return try loader.load(sources, tree: tree)
     }
 
@@ -150,6 +152,9 @@ public final class Engine: Sendable {
         counters.addDigests(digestReport)
         report(.hashed(digestReport))
         for warning in loaded.warnings { report(.warning(warning)) }
+        for file in loaded.skipped {
+            logger.info("Skipped \(file.path): not a manifest (\(file.reason))", metadata: ["ferry.file": "\(file.path)"])
+        }
         return LoadedInputs(
             desired: loaded.desired, secrets: loaded.secrets, digests: digests, digestReport: digestReport,
             warnings: loaded.warnings)

@@ -89,7 +89,12 @@ struct Console: Sendable {
     /// Prints validation diagnostics the way compilers do.
     func report(_ failure: ValidationFailed) {
         for diagnostic in failure.diagnostics {
-            let severity = diagnostic.severity == .error ? paintErr("error", "31;1") : paintErr("warning", "33;1")
+            let severity: String
+            switch diagnostic.severity {
+            case .error: severity = paintErr("error", "31;1")
+            case .warning: severity = paintErr("warning", "33;1")
+            case .note: severity = paintErr("note", "36;1")
+            }
             var place = diagnostic.file
             if diagnostic.line > 0 {
                 place += ":\(diagnostic.line)"

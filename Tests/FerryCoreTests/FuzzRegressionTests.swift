@@ -19,7 +19,9 @@ struct FuzzRegressionTests {
     /// Found by ManifestFuzz: an alias used as a mapping key. Yams hashes every key to find duplicates, walking
     /// the aliased structure in full, so `{*a6: 1}` took 11 s and `{*a9: 1}` would never finish.
     @Test func aliasExpansionInAKeyIsRefused() {
-        let found = diagnostics(["x.yaml": Self.laughs(levels: 10) + "z: {*a9: 1}\n"])
+        // (The comment names a Ferry kind: a file that cannot be parsed is reported only when it looks like a
+        // manifest; otherwise it is skipped, as quickly.)
+        let found = diagnostics(["x.yaml": Self.laughs(levels: 10) + "z: {*a9: 1}\n# kind: File\n"])
         #expect(found.count == 1)
         #expect(found.first?.contains("manifests/x.yaml:") == true)
         #expect(found.first?.contains("YAML aliases here repeat more than 100000 nodes") == true)
@@ -39,18 +41,21 @@ struct FuzzRegressionTests {
         for text in [String(repeating: "[", count: depth), String(repeating: "{a: ", count: depth),
             String(repeating: "- ", count: depth) + "x\n"]
         {
-            let found = diagnostics(["x.yaml": text])
+            let found = diagnostics(["x.yaml": text + "\n# kind: File\n"])
             #expect(found.count == 1, "\(found)")
             #expect(found.first?.hasPrefix("manifests/x.yaml:1:") == true, "\(found)")
             #expect(found.first?.contains("YAML nesting deeper than 64 levels") == true, "\(found)")
         }
     }
 
-    /// Nesting under the limit is not refused: it gets the ordinary shape error.
-    @Test func nestingUnderTheLimitIsOrdinary() {
+    /// Nesting under the limit is not refused: it is ordinary YAML, and not a manifest (skipped); inside a
+    /// manifest it gets the ordinary shape error. Without anything of Ferry's, the deep file is skipped too.
+    @Test func nestingUnderTheLimitIsOrdinary() throws {
         let text = String(repeating: "[", count: 63) + String(repeating: "]", count: 63)
-        #expect(diagnostics(["x.yaml": text]) == [
-            "manifests/x.yaml:1:1: error: a manifest document must be a mapping "
+        #expect(try load(["x.yaml": text]).skipped == [SkippedFile(path: "manifests/x.yaml", reason: "no Ferry or LiteLLM document")])
+        #expect(try load(["x.yaml": String(repeating: "[", count: 1_000)]).skipped.first?.reason == "too large or deep for a manifest")
+        #expect(diagnostics(["x.yaml": "kind: File\nmetadata: {name: a}\nspec: {source: docs/a.md, purpose: assistants, targetModels: [gpt-4o-mini]}\n---\n" + text]) == [
+            "manifests/x.yaml:5:1: error: a manifest document must be a mapping "
                 + "(hint: start it with 'kind: File', 'kind: FileSet' or a LiteLLM 'model_list:')"
         ])
     }

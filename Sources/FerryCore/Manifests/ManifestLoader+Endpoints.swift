@@ -11,6 +11,12 @@ extension LoadContext {
                 if text.hasPrefix("os.environ/") {
                     let variable = String(text.dropFirst("os.environ/".count))
                     guard let resolved = loader.environment[variable], !resolved.isEmpty else {
+                        if loader.offline {
+                            note(
+                                place, "environment variable \(variable) is not set (model '\(raw.name)' needs \(name))",
+                                hint: "validated offline; set it where Ferry plans and applies")
+                            return .some((Self.placeholder(for: name), .environment(variable)))
+                        }
                         error(
                             place, "environment variable \(variable) is not set (model '\(raw.name)' needs \(name))",
                             hint: "export \(variable)=… before running Ferry")
@@ -28,7 +34,8 @@ extension LoadContext {
 
         switch kind {
         case .openai:
-            guard case .some(let key) = value("api_key", defaultEnvironment: "OPENAI_API_KEY") else {
+            let found = value("api_key", defaultEnvironment: "OPENAI_API_KEY")
+            guard case .some(let key) = found ?? offlineCredential(raw, variable: "OPENAI_API_KEY") else {
                 error(
                     raw.place, "model '\(raw.name)' has no API key: OPENAI_API_KEY is not set",
                     hint: "set litellm_params.api_key: os.environ/NAME, or export OPENAI_API_KEY")
@@ -44,8 +51,8 @@ extension LoadContext {
             return finishEndpoint(
                 Endpoint(kind: .openai, baseURL: base.0, credential: key.1), key: key.0, raw: raw, secrets: &secrets)
         case .azure:
-            let key = value("api_key", defaultEnvironment: "AZURE_API_KEY")
-            let base = value("api_base", defaultEnvironment: "AZURE_API_BASE")
+            let key = value("api_key", defaultEnvironment: "AZURE_API_KEY") ?? offlineCredential(raw, variable: "AZURE_API_KEY")
+            let base = value("api_base", defaultEnvironment: "AZURE_API_BASE") ?? offlineCredential(raw, variable: "AZURE_API_BASE", for: "api_base")
             let version = value("api_version", defaultEnvironment: "AZURE_API_VERSION")
             guard case .some(let keyValue) = key else {
                 error(
@@ -71,6 +78,7 @@ extension LoadContext {
                 key: keyValue.0, raw: raw, secrets: &secrets)
         case .vertex:
             let bucket = value("gcs_bucket_name", defaultEnvironment: "GCS_BUCKET_NAME")
+                ?? offlineCredential(raw, variable: "GCS_BUCKET_NAME", for: "gcs_bucket_name")
             guard case .some(let bucketValue) = bucket else {
                 error(
                     raw.place, "model '\(raw.name)' has no Cloud Storage bucket for its files",
@@ -96,6 +104,10 @@ extension LoadContext {
                 secret = credentials.0
             case .some(.none):
                 return nil
+            case .none where !emulated && loader.offline:
+                note(
+                    raw.place, "model '\(raw.name)' has no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set",
+                    hint: "validated offline; set it where Ferry plans and applies")
             case .none where !emulated:
                 error(
                     raw.place, "model '\(raw.name)' has no Google credentials for Cloud Storage",
@@ -114,6 +126,22 @@ extension LoadContext {
                 Endpoint(kind: .vertex, baseURL: baseURL, bucket: bucketSetting, credential: credential),
                 key: secret, raw: raw, secrets: &secrets)
         }
+    }
+
+    /// Offline, a value the default variable would give stands in as a placeholder, with a note; online, nil.
+    mutating func offlineCredential(_ raw: RawModel, variable: String, for name: String = "api_key")
+        -> (String, CredentialReference)??
+    {
+        guard loader.offline else { return nil }
+        note(
+            raw.place, "model '\(raw.name)' needs \(variable) (or litellm_params.\(name)), which is not set",
+            hint: "validated offline; set it where Ferry plans and applies")
+        return .some((Self.placeholder(for: name), .environment(variable)))
+    }
+
+    /// What an unset value is checked as offline: URLs must still look like URLs.
+    static func placeholder(for name: String) -> String {
+        name == "api_base" ? "https://unset.invalid" : name == "gcs_bucket_name" ? "unset-bucket" : "unset"
     }
 
     mutating func validURL(_ text: String, place: Place) -> Bool {

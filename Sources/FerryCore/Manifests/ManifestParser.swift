@@ -18,6 +18,11 @@ struct LoadContext {
             Diagnostic(.error, file: place.file, line: place.line, column: place.column, message: message, hint: hint))
     }
 
+    mutating func note(_ place: Place, _ message: String, hint: String? = nil) {
+        diagnostics.append(
+            Diagnostic(.note, file: place.file, line: place.line, column: place.column, message: message, hint: hint))
+    }
+
     mutating func warning(_ place: Place, _ message: String, hint: String? = nil) {
         diagnostics.append(
             Diagnostic(.warning, file: place.file, line: place.line, column: place.column, message: message, hint: hint)
@@ -26,38 +31,77 @@ struct LoadContext {
 
     // MARK: Files and documents
 
-    mutating func parseFile(_ source: ManifestSource) {
+    /// Whether a file was read as a manifest.
+    enum FileVerdict: Equatable {
+        case manifest
+        case skipped(reason: String)
+    }
+
+    /// Parses one file's documents when it is a manifest; a file that is not (see `isFerryDocument`, and
+    /// `looksLikeManifest` for a file that cannot be parsed) leaves no diagnostics.
+    mutating func parseFile(_ source: ManifestSource) -> FileVerdict {
         let file = display(source.path)
-        guard let text = String(validating: source.bytes, as: UTF8.self) else {
-            let (line, column) = Self.firstInvalidUTF8(source.bytes)
+        // A UTF-8 byte-order mark (Windows editors) is not part of the text.
+        let bytes = source.bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(source.bytes.dropFirst(3)) : source.bytes
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            guard Self.looksLikeManifest(String(decoding: bytes, as: UTF8.self)) else {
+                return .skipped(reason: "not UTF-8 text")
+            }
+            let (line, column) = Self.firstInvalidUTF8(bytes)
             error(
                 Place(file: file, line: line, column: column), "the file is not valid UTF-8",
                 hint: "save it as UTF-8 text")
-            return
+            return .manifest
         }
         if text.contains("\u{0}") {
+            guard Self.looksLikeManifest(text) else { return .skipped(reason: "contains a NUL byte") }
             error(Place(file: file, line: 0, column: 0), "the file contains a NUL byte", hint: "save it as UTF-8 text")
-            return
+            return .manifest
         }
         if let excess = YAMLShape.excess(in: text) {
+            guard Self.looksLikeManifest(text) else { return .skipped(reason: "too large or deep for a manifest") }
             error(Place(file: file, line: excess.line, column: excess.column), excess.message, hint: excess.hint)
-            return
+            return .manifest
         }
         var documents: [Node] = []
         do {
             let parser = try Parser(yaml: text)
             while let node = try parser.nextRoot() { documents.append(node) }
         } catch let yamlError as YamlError {
+            guard Self.looksLikeManifest(text) else { return .skipped(reason: "not valid YAML") }
             reportYAMLError(yamlError, file: file)
-            return
+            return .manifest
         } catch {
+            guard Self.looksLikeManifest(text) else { return .skipped(reason: "not valid YAML") }
             self.error(Place(file: file, line: 0, column: 0), "cannot parse YAML: \(error)")
-            return
+            return .manifest
+        }
+        guard documents.contains(where: Self.isFerryDocument) else {
+            return .skipped(reason: documents.isEmpty ? "empty" : "no Ferry or LiteLLM document")
         }
         let directory = RelativePath.directory(of: source.path)
         for document in documents {
             parseDocument(document, file: file, directory: directory)
         }
+        return .manifest
+    }
+
+    /// Ferry's documents: `apiVersion: ferry.dev/…`, a kind of Ferry's (or one letter from it: a typo is reported,
+    /// not skipped), or a LiteLLM config's `model_list`/`files_settings`. Kubernetes objects, OpenAPI specs and other
+    /// YAML are not.
+    static func isFerryDocument(_ node: Node) -> Bool {
+        guard let mapping = node.mapping else { return false }
+        if let version = mapping["apiVersion"]?.string, version.hasPrefix("ferry.dev/") { return true }
+        if mapping["model_list"] != nil || mapping["files_settings"] != nil { return true }
+        guard let kind = mapping["kind"]?.string else { return false }
+        return ["File", "FileSet"].contains { editDistance(kind.lowercased(), $0.lowercased()) <= 1 }
+    }
+
+    /// For a file that cannot be parsed: whether its text names a Ferry kind or apiVersion, or a LiteLLM key, so a
+    /// broken manifest is reported rather than skipped.
+    static func looksLikeManifest(_ text: String) -> Bool {
+        text.contains(/(^|[\s{,])kind\s*:\s*["']?File(Set)?\b/) || text.contains(/apiVersion\s*:\s*["']?ferry\.dev\//)
+            || text.contains(/(^|[\s{,])(model_list|files_settings)\s*:/)
     }
 
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> (Int, Int) {
@@ -121,7 +165,8 @@ struct LoadContext {
             default:
                 error(
                     Place(file: file, node: kindNode), "unknown kind '\(kind)'",
-                    hint: "Ferry understands kind: File and kind: FileSet, plus LiteLLM config documents")
+                    hint: Self.closest(kind, in: ["File", "FileSet"]).map { "did you mean '\($0)'?" }
+                        ?? "Ferry understands kind: File and kind: FileSet, plus LiteLLM config documents")
             }
             return
         }
@@ -185,23 +230,29 @@ struct LoadContext {
     }
 
     static func closest(_ word: String, in candidates: [String]) -> String? {
-        func distance(_ a: String, _ b: String) -> Int {
-            let a = Array(a.lowercased()), b = Array(b.lowercased())
-            var row = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in stride(from: 1, through: b.count, by: 1) {
-                    let old = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = old
-                }
-            }
-            return row[b.count]
-        }
-        let best = candidates.map { ($0, distance(word, $0)) }.min { $0.1 < $1.1 }
+        let best = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }.min { $0.1 < $1.1 }
         guard let best, best.1 <= max(2, word.count / 3) else { return nil }
         return best.0
+    }
+
+    /// Edit distance counting an insertion, a deletion, a substitution or a swap of neighbours as one edit
+    /// (optimal string alignment): `Fiel` is one edit from `File`.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
+            }
+        }
+        return d[a.count][b.count]
     }
 
     // MARK: LiteLLM config
