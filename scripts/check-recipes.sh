@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the recipes in examples/ (GitHub Actions, GitLab CI, Kubernetes, systemd): lints each with a real linter,
-# then runs the GitHub workflow's own run: steps against the bundled simulator. Quiet on success: one line per
-# check; on a failure it prints what failed (with the step's output) and exits 1. Leaves nothing running.
+# then runs the GitHub workflow's own run: steps, and the GitLab jobs' scripts, against the bundled simulator.
+# Quiet on success: one line per check; on a failure it prints what failed (with the step's output) and exits 1.
+# Leaves nothing running. Takes about 75 s (the simulator part waits out the planner's 60 s listing grace).
 #
 #   FERRY_BIN=.build/debug/ferry FERRY_TEST_VENV=.venv-test bash scripts/check-recipes.sh
 #
@@ -22,6 +23,7 @@
 #   kubernetes-validate the Kubernetes manifests against the bundled OpenAPI schemas (--strict: unknown fields fail),
 #                       plus a Python check of what the recipe promises (non-root, read-only root fs, resources,
 #                       probes, Secret references and no secret values, selectors)
+#   kubectl kustomize   (when kubectl is installed) renders examples/kubernetes, and the result is validated too
 #   systemd-analyze     `verify` on the units (with ExecStart= pointed at a copy of ferry; any warning fails) and
 #                       `security --offline` (exposure at most 2.0). Works as root in a container without systemd
 #                       running. Skipped, with a note, where systemd-analyze is not installed.
@@ -97,13 +99,15 @@ fi
 mkdir -p "$work/origin"
 cp -R manifests "$work/origin/manifests"
 git -C "$work/origin" init -q -b main
-git -C "$work/origin" -c user.name=ferry -c user.email=ferry@example.invalid add -A
-git -C "$work/origin" -c user.name=ferry -c user.email=ferry@example.invalid commit -q -m "manifests"
+mkdir -p "$work/home"
+git -C "$work/origin" add -A
+git -C "$work/origin" -c user.name=ferry -c user.email=ferry@example.invalid -c commit.gpgsign=false \
+    commit -q -m "manifests"
 
 # In the background while the linters run (it waits out the listing grace, see below); its exit code is the number
 # of failed checks, its output is shown after the linters'.
 "$py" - "$work" "$FERRY" "$sim_port" >"$work/flow.log" 2>&1 <<'PY' &
-import http.server, json, os, re, shutil, signal, subprocess, sys, threading, time, urllib.request, uuid, yaml
+import http.server, json, os, re, shutil, signal, subprocess, sys, threading, time, urllib.parse, urllib.request, uuid, yaml
 
 work, ferry, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sim = f"http://127.0.0.1:{port}"
@@ -134,7 +138,16 @@ workspace = f"recipes-{uuid.uuid4().hex[:10]}" if postgres else None   # a share
 hooks = []
 class Hook(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if "chunked" in self.headers.get("Transfer-Encoding", ""):
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                chunk = self.rfile.read(size + 2)[:size]
+                if size == 0:
+                    break
+                body += chunk
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         hooks.append(body)
         self.send_response(204)
         self.end_headers()
@@ -289,7 +302,7 @@ def run_job(name, event, pr=None, head_repo=repo):
         event_payload = {"pull_request": {"number": pr, "head": {"sha": sha, "repo": {"full_name": head_repo}}}}
     ctx = {
         "github": {"event_name": event, "repository": repo, "sha": sha, "token": "ghs-recipes",
-                   "ref": "refs/heads/main" if event == "push" else f"refs/pull/{pr}/merge",
+                   "ref": f"refs/pull/{pr}/merge" if pr else "refs/heads/main",
                    "server_url": "https://github.com", "run_id": str(run_number), "workspace": ws,
                    "event": event_payload},
         "secrets": {"GITHUB_TOKEN": "ghs-recipes", **secrets}, "vars": variables,
@@ -428,7 +441,125 @@ if not group or group.get("cancel-in-progress") is not False:
 check(not problems, "workflow: triggers, job conditions (fork PRs: validate only), least permissions, "
       "SHA-pinned actions, apply concurrency" + ("\n" + "\n".join(problems) if problems else ""))
 
-# --- the flow: validate, plan, apply, plan, drift, out-of-band delete, drift -------------------------------------
+# --- GitLab: the same flow through .gitlab-ci.yml's scripts ------------------------------------------------------
+# Its own tenants on the simulator (other keys, another bucket) and its own state, so the two flows do not meet.
+ci = yaml.safe_load(open("examples/gitlab/.gitlab-ci.yml"))
+gl_secrets = {
+    "FERRY_STATE": postgres or os.path.join(work, "state-gitlab.sqlite"),
+    "OPENAI_API_KEY": "sk-ferry-recipes-gitlab", "OPENAI_API_BASE": f"{sim}/v1",
+    "AZURE_API_KEY": "ferry-recipes-gitlab-azure", "AZURE_API_BASE": sim, "GCS_BUCKET_NAME": "ferry-recipes-gitlab",
+    "FERRY_GITLAB_TOKEN": "glpat-recipes", "FERRY_NOTIFY_URL": secrets["FERRY_NOTIFY_URL"],
+}
+urllib.request.urlopen(urllib.request.Request(
+    f"{sim}/storage/v1/b?project=recipes", method="POST", data=json.dumps({"name": "ferry-recipes-gitlab"}).encode(),
+    headers={"Content-Type": "application/json"}), timeout=10).read()
+
+notes, note_calls = {}, []
+class GitLabAPI(http.server.BaseHTTPRequestHandler):
+    """The merge request notes API: GET/POST .../merge_requests/7/notes, PUT .../notes/ID."""
+    def answer(self, status, value):
+        data = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def handle_notes(self, method):
+        path = self.path.split("?")[0]
+        m = re.fullmatch(r"/api/v4/projects/1/merge_requests/7/notes(?:/(\d+))?", path)
+        if self.headers.get("PRIVATE-TOKEN") != gl_secrets["FERRY_GITLAB_TOKEN"]:
+            return self.answer(401, {"message": "401 Unauthorized"})
+        if not m:
+            return self.answer(404, {"message": "404 Not Found"})
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+        if method == "GET" and not m.group(1):
+            note_calls.append("list")
+            return self.answer(200, [{"id": int(i), "body": b} for i, b in notes.items()])
+        if method == "POST" and not m.group(1):
+            nid = str(len(notes) + 1)
+            notes[nid] = form["body"][0]
+            note_calls.append(f"create {nid}")
+            return self.answer(201, {"id": int(nid), "body": notes[nid]})
+        if method == "PUT" and m.group(1) in notes:
+            notes[m.group(1)] = form["body"][0]
+            note_calls.append(f"update {m.group(1)}")
+            return self.answer(200, {"id": int(m.group(1)), "body": notes[m.group(1)]})
+        return self.answer(404, {"message": "404 Not found"})
+    def do_GET(self):
+        self.handle_notes("GET")
+    def do_POST(self):
+        self.handle_notes("POST")
+    def do_PUT(self):
+        self.handle_notes("PUT")
+    def log_message(self, *args):
+        pass
+gitlab_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GitLabAPI)
+threading.Thread(target=gitlab_server.serve_forever, daemon=True).start()
+
+def gl_merged(name):
+    spec = dict(ci[name])
+    ext = spec.pop("extends", None)
+    for parent in ([ext] if isinstance(ext, str) else ext or []):
+        spec = {**gl_merged(parent), **spec}
+    return spec
+
+def gl_expand(text, env):
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), ""), str(text))
+
+def gl_rule(text, env):
+    """GitLab rules: if: with ||, &&, ==, != between $VARIABLES and "strings"."""
+    def value(t):
+        t = t.strip()
+        return t[1:-1] if t[:1] == '"' else env.get(t.lstrip("$"), "")
+    def term(t):
+        for op in ("==", "!="):
+            if op in t:
+                left, right = t.split(op, 1)
+                return (value(left) == value(right)) == (op == "==")
+        return bool(value(t))
+    return any(all(term(t) for t in alt.split("&&")) for alt in text.split("||"))
+
+def gl_runs(name, env):
+    rules = gl_merged(name).get("rules")
+    workflow_ok = any(gl_rule(r["if"], env) for r in ci["workflow"]["rules"])
+    return workflow_ok and (rules is None or any(gl_rule(r["if"], env) for r in rules))
+
+def gl_env(source, mr=None, fork=False):
+    env = {"CI": "true", "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": source, "CI_DEFAULT_BRANCH": "main",
+           "CI_PROJECT_ID": "1", "CI_COMMIT_SHA": sha, "CI_API_V4_URL": f"http://127.0.0.1:{gitlab_server.server_address[1]}/api/v4",
+           "CI_JOB_URL": "https://gitlab.example/handbook/-/jobs/1"}
+    if mr:
+        env.update({"CI_MERGE_REQUEST_IID": str(mr), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "2" if fork else "1"})
+    else:
+        env["CI_COMMIT_BRANCH"] = "main"
+    return env
+
+gl_run = 0
+def run_gl_job(name, source, mr=None):
+    global gl_run
+    gl_run += 1
+    job = gl_merged(name)
+    ws = os.path.join(work, f"gitlab{gl_run}-{name}")
+    subprocess.run(["git", "clone", "-q", origin, ws], check=True)
+    os.makedirs(os.path.join(ws, ".ferry-bin"))
+    shutil.copyfile(ferry, os.path.join(ws, ".ferry-bin", "ferry"))
+    os.chmod(os.path.join(ws, ".ferry-bin", "ferry"), 0o755)   # GitLab artifacts keep the mode
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.path.join(work, "home"), "LANG": "C.UTF-8",
+           "CI_PROJECT_DIR": ws, **gl_env(source, mr), **gl_secrets}
+    for scope in (ci.get("variables", {}), job.get("variables", {})):
+        for k, v in scope.items():
+            env[k] = gl_expand(v, env)
+    env.update(simulator_env)
+    if workspace:
+        env["FERRY_WORKSPACE"] = workspace + "-gl"
+    # The image's packages (ca-certificates, curl, jq) are this machine's.
+    lines = [l for l in job.get("before_script", []) if not l.startswith("apt-get ")] + job["script"]
+    script = os.path.join(work, f"gitlab{gl_run}.sh")
+    open(script, "w").write("\n".join(lines) + "\n")
+    proc = run_step(["bash", "--noprofile", "--norc", "-eo", "pipefail", script], ws, env)
+    return proc.returncode, {name: {"name": name, "rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}}, ws
+
+# --- the flows: validate, plan, apply, plan, drift; then an out-of-band delete and drift again --------------------
 state_note = "PostgreSQL" if postgres else "SQLite (FERRY_TEST_POSTGRES_URL not set)"
 status, r = run_job("validate", "pull_request", pr=7)
 check(status == "success", "validate job: ferry validate --offline exits 0 with no provider environment", r)
@@ -445,7 +576,7 @@ if check(status == "success" and plan.get("outputs", {}).get("exitcode") == "2",
           f"plan job: one PR comment with the Markdown plan ({creates} creates), ferry.plan saved",
           {"plan": {**plan, "stdout": body + "\n" + json.dumps(gh_store()["calls"])}})
 
-apply_started = time.time()
+applied_at = [time.time()]
 status, r = run_job("apply", "push")
 check(status == "success", "apply job: ferry apply --auto-approve exits 0", r)
 bodies = []
@@ -469,24 +600,77 @@ status, r = run_job("drift", "schedule")
 check(status == "success" and r.get("drift", {}).get("outputs", {}).get("exitcode") == "0"
       and not gh_store()["issues"], "drift job: ferry plan --refresh-only --detailed-exitcode exits 0", r)
 
-listing = json.load(urllib.request.urlopen(urllib.request.Request(
-    f"{sim}/v1/files?limit=100", headers={"Authorization": f"Bearer {openai_key}"}), timeout=10))
-victim = next((f for f in listing["data"] if f["filename"] == "employee-handbook.md"), None)
-# An owned file younger than the planner's listing grace (PlanPolicy.listingGraceSeconds, 60 s) that is missing from
-# a listing is taken for listing lag, not drift: delete it only once it is older than that.
-time.sleep(max(0.0, apply_started + 62 - time.time()))
+# GitLab
+problems = []
+expect = {("validate", "merge_request_event"): True, ("plan", "merge_request_event"): True,
+          ("apply", "merge_request_event"): False, ("drift", "merge_request_event"): False,
+          ("apply", "push"): True, ("plan", "push"): False, ("validate", "push"): False,
+          ("drift", "schedule"): True, ("apply", "schedule"): False}
+for (job, source), want in expect.items():
+    if gl_runs(job, gl_env(source, 7 if source == "merge_request_event" else None)) != want:
+        problems.append(f"job {job} {'does not run' if want else 'runs'} on {source}")
+if gl_runs("plan", gl_env("merge_request_event", 7, fork=True)):
+    problems.append("plan runs for a fork's merge request (no variables there)")
+if not gl_runs("validate", gl_env("merge_request_event", 7, fork=True)):
+    problems.append("validate does not run for a fork's merge request")
+if not gl_merged("apply").get("resource_group"):
+    problems.append("apply has no resource_group")
+check(not problems, "gitlab: rules (fork MRs: validate only; apply on the default branch; drift on schedules), "
+      "resource_group on apply" + ("\n" + "\n".join(problems) if problems else ""))
+
+rc, r, _ = run_gl_job("validate", "merge_request_event", mr=7)
+check(rc == 0, "gitlab validate job: exits 0", r)
+rc, r, ws = run_gl_job("plan", "merge_request_event", mr=7)
+note = notes.get("1", "")
+check(rc == 0 and note_calls == ["list", "create 1"] and "| create |" in note
+      and note.startswith("<!-- ferry-plan ") and all(os.path.exists(os.path.join(ws, f)) for f in ("plan.md", "ferry.plan")),
+      "gitlab plan job: exit 2 taken as success, one MR note with the Markdown plan, plan.md + ferry.plan artifacts",
+      {"plan": {**r["plan"], "stdout": r["plan"]["stdout"] + note + json.dumps(note_calls)}})
+applied_at.append(time.time())
+rc, r, _ = run_gl_job("apply", "push")
+check(rc == 0, "gitlab apply job: exits 0 (resource_group serialises it)", r)
+rc, r, _ = run_gl_job("plan", "merge_request_event", mr=7)
+check(rc == 0 and len(notes) == 1 and note_calls[-1] == "update 1" and "No changes" in notes["1"],
+      "gitlab second plan job: 'No changes', the same MR note updated",
+      {"plan": {**r["plan"], "stdout": r["plan"]["stdout"] + notes.get("1", "") + json.dumps(note_calls)}})
+rc, r, _ = run_gl_job("drift", "schedule")
+check(rc == 0, "gitlab drift job: exits 0", r)
+
+# Out-of-band deletes: one file of each flow's OpenAI tenant. An owned file younger than the planner's listing grace
+# (PlanPolicy.listingGraceSeconds, 60 s) that is missing from a listing is taken for listing lag, not drift: wait
+# until the uploads are older than that.
+time.sleep(max(0.0, max(applied_at) + 62 - time.time()))
+
+def delete_one(key):
+    headers = {"Authorization": f"Bearer {key}"}
+    listing = json.load(urllib.request.urlopen(urllib.request.Request(
+        f"{sim}/v1/files?limit=100", headers=headers), timeout=10))
+    victim = next((f for f in listing["data"] if f["filename"] == "employee-handbook.md"), None)
+    if victim:
+        urllib.request.urlopen(urllib.request.Request(f"{sim}/v1/files/{victim['id']}", method="DELETE",
+                                                      headers=headers), timeout=10).read()
+        return victim["id"]
+
+victim = delete_one(openai_key)
 if victim:
-    urllib.request.urlopen(urllib.request.Request(f"{sim}/v1/files/{victim['id']}", method="DELETE",
-                                                  headers={"Authorization": f"Bearer {openai_key}"}), timeout=10).read()
     status, r = run_job("drift", "schedule")
     issues = gh_store()["issues"]
     check(status == "failure" and r.get("drift", {}).get("outputs", {}).get("exitcode") == "2"
           and len(issues) == 1 and issues["1"]["title"].startswith("Ferry drift: "),
-          f"drift job after DELETE /v1/files/{victim['id']} on the simulator: exit 2, job fails, one drift issue", r)
+          f"drift job after DELETE /v1/files/{victim} on the simulator: exit 2, job fails, one drift issue", r)
 else:
-    bad("no uploaded employee-handbook.md on the simulator to delete")
+    bad("no uploaded employee-handbook.md on the simulator to delete (GitHub flow)")
+
+victim = delete_one(gl_secrets["OPENAI_API_KEY"])
+if victim:
+    rc, r, _ = run_gl_job("drift", "schedule")
+    check(rc == 1 and "Drift:" in r["drift"]["stdout"],
+          f"gitlab drift job after DELETE /v1/files/{victim}: exit 2 fails the job", r)
+else:
+    bad("no uploaded employee-handbook.md on the simulator to delete (GitLab flow)")
 
 hook_server.shutdown()
+gitlab_server.shutdown()
 sys.exit(min(len(failed), 100))
 PY
 
@@ -537,6 +721,18 @@ done
 run_check "kubernetes-validate $(kubernetes-validate --version) --strict (Kubernetes $(kubernetes-validate --help |
     sed -n 's/.*Defaults to \([0-9.]*\).*/\1/p' | head -n 1 | sed 's/\.$//')): ${#k8s_files[@]} manifests" \
     kubernetes-validate --strict --quiet "${k8s_files[@]}"
+
+if command -v kubectl >/dev/null 2>&1; then   # the kustomization as kubectl renders it (kustomize built in, offline)
+    if kubectl kustomize examples/kubernetes >"$work/kustomized.yaml" 2>"$work/out" &&
+        kubernetes-validate --strict --quiet "$work/kustomized.yaml" >>"$work/out" 2>&1; then
+        ok "kubectl kustomize ($(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: //p')): renders, and the result validates"
+    else
+        fail "kubectl kustomize examples/kubernetes"
+        sed 's/^/      /' "$work/out"
+    fi
+else
+    ok "kubectl not installed: kustomization rendering skipped (its resource list is checked below)"
+fi
 
 "$py" - > "$work/out" 2>&1 <<'PY' && ok "kubernetes recipe: non-root, read-only fs, resources, probes, secret refs, selectors" || { fail "kubernetes recipe checks"; sed 's/^/      /' "$work/out"; }
 import glob, os, re, sys, yaml
