@@ -185,6 +185,9 @@ public struct Plan: Hashable, Codable, Sendable {
     public var untracked: [UntrackedFile]?
     /// What applying the plan does: nil for a plan of `ferry plan`, `import` for one of `ferry import`.
     public var mode: Mode?
+    /// The names the plan was limited to (`--target`/`--exclude`); nil when it covers every name. Applying a saved
+    /// plan plans again within the same scope.
+    public var scope: PlanScope?
 
     /// The kind of run a plan belongs to.
     public enum Mode: String, Codable, Sendable {

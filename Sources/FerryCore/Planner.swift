@@ -16,11 +16,14 @@ public struct PlanPolicy: Hashable, Codable, Sendable {
     /// Upload a declared file even when the provider already holds a file that looks like Ferry's upload of it but
     /// the state has no record of it (invariant 9: by default such placements are refused and `ferry import` offered).
     public var allowDuplicates: Bool
+    /// The names the plan may act on (`--target`/`--exclude`); actions on other names are left for a later run.
+    public var scope: PlanScope
 
     public init(
         maxDeletes: Int? = 10, allowEmpty: Bool = false, listingGraceSeconds: Int64 = 60, clockSkewSeconds: Int64 = 120,
-        minimumUploadBytesPerSecond: Int64 = 256 * 1024, allowDuplicates: Bool = false
+        minimumUploadBytesPerSecond: Int64 = 256 * 1024, allowDuplicates: Bool = false, scope: PlanScope = .everything
     ) {
+        self.scope = scope
         self.maxDeletes = maxDeletes
         self.allowEmpty = allowEmpty
         self.allowDuplicates = allowDuplicates
@@ -189,7 +192,10 @@ public enum Planner {
                         owned: owned.count, unmanaged: [], error: error))
                 continue
             }
-            let result = results[job]
+            var result = results[job]
+            if !policy.scope.isEverything {
+                result.untracked.removeAll { !policy.scope.includes($0.file) }
+            }
             actions += result.actions
             statuses += result.statuses
             statusFileRanks += result.statusFileRanks
@@ -207,6 +213,14 @@ public enum Planner {
         }
 
         actions.sort(by: PlannedAction.sortKey)
+        if !policy.scope.isEverything {
+            let outside = actions.filter { !policy.scope.includes($0.file) }
+            actions.removeAll { !policy.scope.includes($0.file) }
+            let touched = Set(outside.filter(\.kind.mutatesProvider).map(\.file))
+            warnings.append(
+                "targeting is in effect (\(policy.scope.flags)): only matching files are planned"
+                    + (touched.isEmpty ? "" : "; \(touched.count) other file(s) with changes are left for a later run"))
+        }
         // (file, endpoint) order: endpoints were visited in order, so order by file rank, then by position.
         let order = statuses.indices.sorted { (statusFileRanks[$0], $0) < (statusFileRanks[$1], $1) }
         statuses = order.map { statuses[$0] }
@@ -226,6 +240,7 @@ public enum Planner {
             actions: actions, placements: statuses, endpoints: summaries, blocked: blocked, warnings: warnings,
             desiredFingerprint: fingerprint(input.desired, fileDigests: fileDigests, placements: placements))
         plan.untracked = untracked.isEmpty ? nil : untracked
+        plan.scope = policy.scope.isEverything ? nil : policy.scope
         return plan
     }
 
@@ -478,11 +493,12 @@ public enum Planner {
                     bytes: candidate.remote.bytes, filename: file.filename, purpose: file.purpose,
                     deletionPolicy: file.deletionPolicy))
         }
-        actions.sort(by: PlannedAction.sortKey)
+        actions.sort(by: PlannedAction.sortKey)  // (the base plan's untracked files are already within its scope)
         var plan = Plan(
             actions: actions, placements: base.placements, endpoints: base.endpoints, blocked: [], warnings: warnings,
             desiredFingerprint: base.desiredFingerprint)
         plan.untracked = base.untracked
+        plan.scope = base.scope
         plan.mode = .import
         return plan
     }

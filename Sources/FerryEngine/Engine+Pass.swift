@@ -126,8 +126,10 @@ extension Engine {
                 declined: imported.declined)
         }
         let inputs = try await load(validated: validated)
+        // A saved plan is planned again within its own scope, whatever the configuration says.
+        let savedScope = saved.map { $0.saved.plan.scope ?? .everything }
         let result: Result<ApplyPassResult, Stop> = try await withRun("apply", lease: lockTimeout) { run in
-            let plan = try self.plan(inputs, try await self.observe(inputs))
+            let plan = try self.plan(inputs, try await self.observe(inputs), scope: savedScope)
             if let saved {
                 if saved.saved.plan.desiredFingerprint != plan.desiredFingerprint {
                     return (
@@ -158,7 +160,7 @@ extension Engine {
             }
             let report = await self.apply(plan, inputs: inputs, run: run)
             // Verify: observe again and say whether anything is left.
-            let remaining = try self.plan(inputs, try await self.observe(inputs))
+            let remaining = try self.plan(inputs, try await self.observe(inputs), scope: savedScope)
             let summary = report.summaryLine
             result.report = report
             result.remaining = remaining

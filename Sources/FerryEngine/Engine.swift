@@ -30,6 +30,8 @@ public struct EngineConfiguration: Sendable {
     public var concurrencyPerEndpoint: Int
     /// Test hook: a point at which the process kills itself with SIGKILL (`FERRY_CRASH_AT`).
     public var crashPoint: CrashPoint?
+    /// The state was opened read-only (`plan --refresh=false`): nothing is written to it, not even the digest cache.
+    public var readOnlyState = false
 
     public init(
         root: String, manifestsDirectory: String = "", displayRoot: String = "", environment: [String: String],
@@ -146,7 +148,7 @@ public final class Engine: Sendable {
         let loaded = try validated ?? Self.validate(configuration)
         counters.add("validate", since: start)
         start = .now
-        let digester = SourceDigester(tree: tree, store: store)
+        let digester = SourceDigester(tree: tree, store: store, persist: !configuration.readOnlyState)
         let (digests, digestReport) = try await digester.digests(for: loaded.desired.files.map(\.sourcePath))
         counters.add("digests", since: start)
         counters.addDigests(digestReport)
@@ -167,8 +169,8 @@ public final class Engine: Sendable {
     }
 
     /// Lists every endpoint that has desired placements, owned files or open intents, concurrently,
-    /// and stores each listing.
-    public func observe(_ inputs: LoadedInputs) async throws -> ObservationRound {
+    /// and stores each listing (unless `record` is false: a drift check changes nothing).
+    public func observe(_ inputs: LoadedInputs, record: Bool = true) async throws -> ObservationRound {
         let start = ContinuousClock.now
         let owned = try store.ownedEndpointIDs()
         let intents = try store.intents()
@@ -202,7 +204,7 @@ public final class Engine: Sendable {
             for await (endpoint, observation, count) in group {
                 let storeStart = ContinuousClock.now
                 do {
-                    try store.recordObservation(observation, endpoint: endpoint, pages: 0)
+                    if record { try store.recordObservation(observation, endpoint: endpoint, pages: 0) }
                 } catch {
                     storeError = storeError ?? error
                 }
@@ -234,9 +236,14 @@ public final class Engine: Sendable {
     // MARK: Plan
 
     /// Computes the plan from loaded inputs and fresh observations, and stores it as the status snapshot.
-    public func plan(_ inputs: LoadedInputs, _ round: ObservationRound, saveSnapshot: Bool = true) throws -> Plan {
+    /// - Parameter scope: the names to plan for, instead of the configuration's (a saved plan's own scope).
+    public func plan(
+        _ inputs: LoadedInputs, _ round: ObservationRound, saveSnapshot: Bool = true, scope: PlanScope? = nil
+    ) throws -> Plan {
         var start = ContinuousClock.now
-        let plan = Planner.plan(try planInput(inputs, round), policy: configuration.policy)
+        var policy = configuration.policy
+        if let scope { policy.scope = scope }
+        let plan = Planner.plan(try planInput(inputs, round), policy: policy)
         counters.add("plan", since: start)
         start = .now
         if saveSnapshot { try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan, at: clock.now()) }

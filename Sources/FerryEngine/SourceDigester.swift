@@ -15,6 +15,8 @@ import Foundation
 public struct SourceDigester: Sendable {
     public let tree: FileSystemSourceTree
     public let store: any StateStore
+    /// Whether fresh digests are written to the cache (not with a read-only state).
+    public let persist: Bool
 
     /// What one digest pass did, for reporting and benchmarks.
     public struct Report: Sendable, Hashable {
@@ -23,9 +25,10 @@ public struct SourceDigester: Sendable {
         public var bytesRead: Int64 = 0
     }
 
-    public init(tree: FileSystemSourceTree, store: any StateStore) {
+    public init(tree: FileSystemSourceTree, store: any StateStore, persist: Bool = true) {
         self.tree = tree
         self.store = store
+        self.persist = persist
     }
 
     /// The stamp of a source now.
@@ -78,7 +81,7 @@ public struct SourceDigester: Sendable {
         // Only cache a digest if the file did not change while it was read.
         var stable: [String: (FileStamp, String)] = [:]
         for (path, entry) in fresh where (try? stamp(path)) == entry.0 { stable[path] = entry }
-        try store.storeDigests(stable)
+        if persist { try store.storeDigests(stable) }
         return (result, report)
     }
 

@@ -29,6 +29,11 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         // Read the saved plan before anything else: a damaged file must change nothing.
         let saved = try planFile.map(readSavedPlan)
+        if saved != nil, !guards.scope.scope.isEverything {
+            Console(noColor: options.noColor).error(
+                "--target and --exclude cannot change a saved plan; it is applied within the scope it was made with")
+            throw ExitCode(1)
+        }
         try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in
             let console = runtime.console
             let result = try await runtime.engine.applyPass(

@@ -12,7 +12,8 @@ struct Ferry: AsyncParsableCommand {
             """,
         version: FerryVersion.current,
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ReconcileCommand.self, ImportCommand.self,
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ReconcileCommand.self, DriftCommand.self,
+            ImportCommand.self,
             ServeCommand.self, StateCommand.self, DemoCommand.self, SimulatorCommand.self,
         ]
     )

@@ -107,11 +107,36 @@ struct GuardOptions: ParsableArguments {
             """)
     var allowDuplicates = false
 
+    @OptionGroup var scope: ScopeOptions
+
     func validate() throws {
         guard maxDeletes >= 0 else { throw ValidationError("--max-deletes must be 0 or more") }
     }
 
-    var policy: PlanPolicy { PlanPolicy(maxDeletes: maxDeletes, allowEmpty: allowEmpty, allowDuplicates: allowDuplicates) }
+    var policy: PlanPolicy {
+        PlanPolicy(maxDeletes: maxDeletes, allowEmpty: allowEmpty, allowDuplicates: allowDuplicates, scope: scope.scope)
+    }
+}
+
+/// `--target` / `--exclude`: limit a plan, apply or reconcile to some declared names.
+struct ScopeOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: """
+            Plan and act only on files whose name (or a leading folder of it, e.g. a FileSet's name) matches this glob             (* and ?); repeatable. Prunes are limited to matching names too.
+            """)
+    var target: [String] = []
+
+    @Option(name: .long, help: "Leave files whose name matches this glob alone (repeatable; wins over --target).")
+    var exclude: [String] = []
+
+    func validate() throws {
+        for pattern in target + exclude where pattern.isEmpty || pattern.contains(where: { $0.isNewline }) {
+            throw ValidationError("--target and --exclude take a non-empty name or glob")
+        }
+    }
+
+    var scope: PlanScope { PlanScope(targets: target, excludes: exclude) }
 }
 
 /// A failure with a message for the user; exits 1. Callers match on `code`, not on the text.

@@ -18,14 +18,15 @@ struct Runtime: Sendable {
 
     static func make(
         options: GlobalOptions, policy: PlanPolicy, console: Console, environment: [String: String]? = nil,
-        progress: Bool = true, parallelism: Int? = nil
+        progress: Bool = true, parallelism: Int? = nil, readOnlyState: Bool = false
     ) throws -> Runtime {
         bootstrapLogging(level: options.logLevel)
         let environment = environment ?? ProcessInfo.processInfo.environment
         var configuration = try options.engineConfiguration(policy: policy, environment: environment)
         // Refuse bad manifests before the state file is created or opened: bad input changes nothing.
         let manifests = try Engine.validate(configuration)
-        let store = try options.openStore()
+        configuration.readOnlyState = readOnlyState
+        let store = try options.openStore(readOnly: readOnlyState)
         let clock = FerryClock.system
         var clientConfiguration = ProviderClientConfiguration(clock: clock)
         var httpConfiguration = clientConfiguration.makeHTTPClientConfiguration()

@@ -73,4 +73,132 @@ struct GitOpsTests {
         #expect(empty.status == 1)
         #expect(empty.stderr.contains("error: source 'docs/doc.md' is empty"))
     }
+
+    /// `plan --refresh=false` plans against the listings the last run stored: no provider request, nothing written
+    /// to the state (its bytes are unchanged), the age of each listing printed; a file deleted out of band since is
+    /// not seen (that is what refresh is for), and a state that never listed says so.
+    @Test(arguments: StateBackend.all) func planWithoutRefresh(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
+        defer { Task { await workspace.close() } }
+        workspace.declare("a", models: ["gpt-4o-mini"])
+        let never = try await FerryProcess.run(["plan", "--refresh=false"], in: workspace)
+        #expect(never.status == 1, "\(never.stdout)\(never.stderr)")
+        #expect(workspace.simulator.stats().total == 0)
+        #expect(try await FerryProcess.run(["apply", "--auto-approve"], in: workspace).status == 0)
+        workspace.declare("b", models: ["gpt-4o-mini"])
+        workspace.simulator.resetStats()
+        let runsBefore = try workspace.engine().store.recentRuns(limit: 100).count  // (closed: WAL checkpointed)
+        let before = backend == .sqlite ? FileManager.default.contents(atPath: workspace.statePath) : nil
+
+        let plan = try await FerryProcess.run(["plan", "--refresh=false", "--detailed-exitcode", "-o", "json"], in: workspace)
+        #expect(plan.status == 2, "\(plan.stderr)")
+        #expect(workspace.simulator.stats().total == 0, "a provider was called")
+        #expect(plan.stderr.contains("Planned against stored listings (no provider was called):"))
+        #expect(plan.stderr.contains(/listed \d+s ago \(20\d\d-/))
+        let decoded = try JSONDecoder().decode(Plan.self, from: Data(plan.stdout.utf8))
+        #expect(decoded.actions.map(\.file) == ["b"])
+        if backend == .sqlite {
+            #expect(FileManager.default.contents(atPath: workspace.statePath) == before, "the state file changed")
+        }
+        #expect(try workspace.engine().store.recentRuns(limit: 100).count == runsBefore)
+
+        // Out-of-band deletion: invisible without refresh, visible with it.
+        let owned = try #require(workspace.openAIFiles.first)
+        workspace.simulator.removeFile(apiKey: Workspace.openAIKey, id: owned.id)
+        let stale = try await FerryProcess.run(["plan", "--refresh=false"], in: workspace)
+        #expect(stale.stdout.contains("+ create b"), "\(stale.stdout)")
+        #expect(!stale.stdout.contains("+ create a"))
+        #expect(workspace.simulator.stats().total == 0)
+        let fresh = try await FerryProcess.run(["drift"], in: workspace)
+        #expect(fresh.status == 2, "\(fresh.stdout)")
+    }
+
+    /// `--target` and `--exclude` limit plan, apply and reconcile to matching names (a FileSet by its name); prunes
+    /// outside the target are left alone and do not count against the deletion budget; a saved targeted plan is
+    /// applied within its scope, and cannot be re-scoped.
+    @Test func targetAndExclude() async throws {
+        let workspace = try await Workspace()
+        defer { Task { await workspace.close() } }
+        for name in ["a", "b", "old"] { workspace.declare(name, models: ["gpt-4o-mini"]) }
+        #expect(try await FerryProcess.run(["apply", "--auto-approve"], in: workspace).status == 0)
+        workspace.remove("manifests/old.yaml")
+        workspace.declare("c", models: ["gpt-4o-mini"])
+        workspace.declare("a", models: ["gpt-4o-mini"], content: "changed\n")
+        workspace.write("manifests/guides/one.md", "# one\n")
+        workspace.write("manifests/guides/two.md", "# two\n")
+        workspace.write(
+            "manifests/guides.yaml",
+            "kind: FileSet\nmetadata: {name: guides}\nspec: {sources: 'guides/*.md', purpose: assistants, targetModels: [gpt-4o-mini]}\n")
+
+        let targeted = try await FerryProcess.run(["plan", "--target", "guides", "--target", "c", "-o", "json"], in: workspace)
+        #expect(targeted.status == 0, "\(targeted.stderr)")
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(targeted.stdout.utf8))
+        #expect(plan.actions.map(\.file) == ["c", "guides/one.md", "guides/two.md"])
+        #expect(plan.scope == PlanScope(targets: ["guides", "c"]))
+        #expect(plan.warnings.contains { $0.hasPrefix("targeting is in effect (--target guides --target c)") && $0.contains("2 other file(s)") })
+
+        let excluded = try await FerryProcess.run(["plan", "--exclude", "guides/*", "--exclude", "old"], in: workspace)
+        #expect(excluded.stdout.contains("~ replace a"), "\(excluded.stdout)")
+        #expect(excluded.stdout.contains("+ create c"))
+        #expect(!excluded.stdout.contains("create guides/"))
+        #expect(!excluded.stdout.contains("delete old"))
+
+        // A saved targeted plan applies exactly its scope, and refuses a new one.
+        let planFile = workspace.root.appendingPathComponent("t.plan").path
+        #expect(try await FerryProcess.run(["plan", "--target", "c", "-out", planFile], in: workspace).status == 0)
+        let rescoped = try await FerryProcess.run(["apply", planFile, "--target", "a"], in: workspace)
+        #expect(rescoped.status == 1)
+        #expect(rescoped.stderr.contains("--target and --exclude cannot change a saved plan"))
+        let applied = try await FerryProcess.run(["apply", planFile], in: workspace)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(Set(workspace.openAIFiles.map(\.filename)) == ["a.md", "b.md", "old.md", "c.md"])
+
+        // Pruning only within the target: a budget of 0 refuses the prune when it is targeted, not otherwise.
+        let other = try await FerryProcess.run(["reconcile", "--target", "a", "--max-deletes", "0"], in: workspace)
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(workspace.openAIFiles.map(\.filename).filter { $0 == "old.md" } == ["old.md"])
+        let prune = try await FerryProcess.run(["reconcile", "--target", "old", "--max-deletes", "0"], in: workspace)
+        #expect(prune.status == 1)
+        #expect(prune.stdout.contains("over the budget of 0") || prune.stderr.contains("over the budget of 0"))
+        #expect(try await FerryProcess.run(["reconcile", "--target", "old"], in: workspace).status == 0)
+        #expect(!workspace.openAIFiles.contains { $0.filename == "old.md" })
+        #expect(!workspace.openAIFiles.contains { $0.filename == "one.md" }, "guides were never targeted")
+    }
+
+    /// `plan --refresh-only` and `ferry drift`: 0 when the providers are as Ferry left them; 2 with each owned file
+    /// deleted or changed out of band named; the state's owned files are not touched; Markdown and JSON renderings.
+    @Test(arguments: StateBackend.all) func driftCheck(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
+        defer { Task { await workspace.close() } }
+        workspace.declare("a", models: ["gpt-4o-mini", "azure-gpt-4o"])
+        workspace.declare("b", models: ["gpt-4o-mini"])
+        #expect(try await FerryProcess.run(["apply", "--auto-approve"], in: workspace).status == 0)
+        let clean = try await FerryProcess.run(["plan", "--refresh-only"], in: workspace)
+        #expect(clean.status == 0, "\(clean.stderr)")
+        #expect(clean.stdout.contains("No drift: 3 owned file(s) are as Ferry left them."))
+
+        // Missing now but listed by the apply's own check: deleted, however recent the upload.
+        let store = try workspace.engine().store
+        let ownedBefore = try store.ownedFiles()
+        let victim = try #require(workspace.openAIFiles.first { $0.filename == "b.md" })
+        workspace.simulator.removeFile(apiKey: Workspace.openAIKey, id: victim.id)
+        let drift = try await FerryProcess.run(
+            ["drift"], in: workspace)
+        #expect(drift.status == 2, "\(drift.stdout)\(drift.stderr)")
+        #expect(drift.stdout.contains("- b on openai"), "\(drift.stdout)")
+        #expect(drift.stdout.contains("deleted out of band (\(victim.id))"))
+        #expect(drift.stdout.contains("Drift: 1 deleted, 0 changed, 0 foreign."))
+        #expect(try store.ownedFiles() == ownedBefore, "a drift check changed the owned files")
+        let markdown = try await FerryProcess.run(
+            ["plan", "--refresh-only", "-o", "markdown"], in: workspace)
+        #expect(markdown.status == 2)
+        #expect(markdown.stdout.hasPrefix("### Ferry drift\n\n**Drift: 1 deleted"))
+        let json = try await FerryProcess.run(
+            ["drift", "-o", "json"], in: workspace)
+        let report = try JSONDecoder().decode(DriftReport.self, from: Data(json.stdout.utf8))
+        #expect(report.findings.map(\.kind) == [.deleted])
+        // Reconcile repairs it; the drift is gone.
+        #expect(try await FerryProcess.run(["reconcile"], in: workspace).status == 0)
+        #expect(try await FerryProcess.run(["drift"], in: workspace).status == 0)
+    }
 }
