@@ -13,6 +13,26 @@ public struct RunRecord: Hashable, Codable, Sendable {
     public var applied: Int
     public var failed: Int
     public var requests: Int
+    /// The manifests' revision the run worked from (git HEAD or `FERRY_REVISION`), when known.
+    public var revision: String?
+}
+
+/// A declared file renamed without a new upload: its old unified id, kept so the status view can say where it went.
+public struct MovedFile: Hashable, Codable, Sendable {
+    public var oldUnifiedID: String
+    public var oldName: String
+    public var newName: String
+    public var newUnifiedID: String
+    /// Unix seconds.
+    public var movedAt: Int64
+
+    public init(oldUnifiedID: String, oldName: String, newName: String, newUnifiedID: String, movedAt: Int64) {
+        self.oldUnifiedID = oldUnifiedID
+        self.oldName = oldName
+        self.newName = newName
+        self.newUnifiedID = newUnifiedID
+        self.movedAt = movedAt
+    }
 }
 
 /// The last failure of a placement, shown until it succeeds.

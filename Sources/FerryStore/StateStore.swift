@@ -52,6 +52,13 @@ public protocol StateStore: AnyObject, Sendable {
 
     // MARK: Owned files and intents
 
+    /// Re-keys the owned file `remoteID` on `endpointID` from its old declared name to `newName` (a rename without a
+    /// new upload), and remembers the old unified id so it can be answered with where the file went.
+    func moveOwned(endpointID: String, remoteID: String, to newName: String, unifiedID newUnifiedID: String, at now: Int64)
+        throws
+    /// Where a retired unified id went; nil when it was never moved.
+    func movedFile(unifiedID: String) throws -> MovedFile?
+
     /// Every owned file.
     func ownedFiles() throws -> [OwnedFile]
     /// Owned files and open intents read in one transaction, so an upload recorded by another process between two
@@ -94,7 +101,8 @@ public protocol StateStore: AnyObject, Sendable {
     // MARK: Runs
 
     /// Records the start of a run; returns its id.
-    func startRun(command: String, at now: Double) throws -> Int64
+    /// - Parameter revision: the manifests' revision the run works from, when known.
+    func startRun(command: String, revision: String?, at now: Double) throws -> Int64
     /// Records how a run ended, and keeps history bounded.
     func finishRun(
         _ id: Int64, outcome: String, summary: String, applied: Int, failed: Int, requests: Int, at now: Double
@@ -169,6 +177,11 @@ extension StateStore {
 
     /// Removes the writer lease whoever holds it.
     public func forceReleaseLease() throws -> LeaseHolder? { try forceReleaseLease("writer") }
+
+    /// Starts a run with no known revision.
+    public func startRun(command: String, at now: Double) throws -> Int64 {
+        try startRun(command: command, revision: nil, at: now)
+    }
 
     /// The latest 20 runs, newest first.
     public func recentRuns() throws -> [RunRecord] { try recentRuns(limit: 20) }

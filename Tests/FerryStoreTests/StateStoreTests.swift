@@ -19,7 +19,7 @@ struct StateStoreTests {
     @Test func migratesNewDatabase() throws {
         let path = temporaryDatabasePath()
         let store = try SQLiteStateStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
         #expect(try store.integrityCheck() == "ok")
         let queue = try DatabaseQueue(path: path)
         #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
@@ -112,6 +112,32 @@ struct StateStoreTests {
     }
 
     /// A listing replaces the previous one; a failed listing keeps the last good rows and records the error.
+    /// A rename re-keys the owned file and remembers the retired unified id; renaming back forgets it. Runs keep
+    /// the revision they started with.
+    @Test(arguments: StateBackend.all) func renamesAndRevisions(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
+        let owned = OwnedFile(
+            endpointID: endpoint.id, remoteID: "file-1", file: "old", digest: "d", bytes: 3, filename: "a.md",
+            purpose: "assistants", createdAt: 101, deletionPolicy: .delete)
+        try store.recordOwned(owned, closingIntent: nil, at: 102)
+        let newID = UnifiedID.make(for: "new")
+        try store.moveOwned(endpointID: endpoint.id, remoteID: "file-1", to: "new", unifiedID: newID, at: 200)
+        #expect(try store.ownedFiles().map(\.file) == ["new"])
+        #expect(try store.ownedFiles().map(\.unifiedID) == [newID])
+        #expect(try store.ownedFiles().map(\.digest) == ["d"])
+        let moved = try #require(try store.movedFile(unifiedID: owned.unifiedID))
+        #expect(moved == MovedFile(oldUnifiedID: owned.unifiedID, oldName: "old", newName: "new", newUnifiedID: newID, movedAt: 200))
+        #expect(try store.movedFile(unifiedID: newID) == nil)
+        try store.moveOwned(endpointID: endpoint.id, remoteID: "file-1", to: "old", unifiedID: owned.unifiedID, at: 300)
+        #expect(try store.movedFile(unifiedID: owned.unifiedID) == nil)
+        #expect(try store.movedFile(unifiedID: newID)?.newName == "old")
+
+        let run = try store.startRun(command: "apply", revision: "0123abcd", at: 1)
+        try store.finishRun(run, outcome: "converged", summary: "s", applied: 0, failed: 0, requests: 0, at: 2)
+        _ = try store.startRun(command: "plan", at: 3)
+        #expect(try store.recentRuns(limit: 2).map(\.revision) == [nil, "0123abcd"])
+    }
+
     @Test(arguments: StateBackend.all) func observations(_ backend: StateBackend) throws {
         let store = try backend.makeStore().store
         let first = [RemoteFile(id: "file-1", filename: "a", bytes: 1, purpose: "assistants", createdAt: 5)]
@@ -248,6 +274,6 @@ struct InterruptedCreationTests {
         try queue.write { try $0.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)") }
         try queue.close()
         let store = try SQLiteStateStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
     }
 }

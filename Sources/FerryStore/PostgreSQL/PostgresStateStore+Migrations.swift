@@ -100,7 +100,19 @@ extension PostgresStateStore {
                     workspace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,
                     updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (workspace, name))
                 """,
-            ])
+            ]),
+        Migration(
+            name: "v2",
+            statements: [
+                // The revision each run applied (git HEAD or FERRY_REVISION), and the unified ids renames retired.
+                "ALTER TABLE ferry.runs ADD COLUMN revision TEXT",
+                """
+                CREATE TABLE ferry.moved_files (
+                    workspace TEXT NOT NULL, old_unified_id TEXT NOT NULL, old_name TEXT NOT NULL,
+                    new_name TEXT NOT NULL, new_unified_id TEXT NOT NULL, moved_at BIGINT NOT NULL,
+                    PRIMARY KEY (workspace, old_unified_id))
+                """,
+            ]),
     ]
 
     /// Creates the schema and applies missing migrations, serialised across processes by an advisory lock.

@@ -331,11 +331,11 @@ extension PostgresStateStore {
 
     // MARK: Runs
 
-    public func startRun(command: String, at now: Double) throws -> Int64 {
+    public func startRun(command: String, revision: String?, at now: Double) throws -> Int64 {
         try session.withConnection { connection in
             try connection.query(
-                "INSERT INTO runs (workspace, command, started_at) VALUES ($1, $2, $3) RETURNING id",
-                binds(workspace, command, now)
+                "INSERT INTO runs (workspace, command, started_at, revision) VALUES ($1, $2, $3, $4) RETURNING id",
+                binds(workspace, command, now, revision)
             ).first?.get(0) ?? 0
         }
     }
@@ -370,13 +370,13 @@ extension PostgresStateStore {
         }
     }
 
-    static let runColumns = "id, command, started_at, finished_at, outcome, summary, applied, failed, requests"
+    static let runColumns = "id, command, started_at, finished_at, outcome, summary, applied, failed, requests, revision"
 
     static func run(_ row: PostgresRow) throws -> RunRecord {
         RunRecord(
             id: try row.get(0), command: try row.get(1), startedAt: try row.get(2), finishedAt: try row.get(3),
             outcome: try row.get(4), summary: try row.get(5), applied: try row.get(6), failed: try row.get(7),
-            requests: try row.get(8))
+            requests: try row.get(8), revision: try row.get(9))
     }
 
     public func recentRuns(limit: Int) throws -> [RunRecord] {
@@ -385,6 +385,55 @@ extension PostgresStateStore {
                 "SELECT \(Self.runColumns) FROM runs WHERE workspace = $1 ORDER BY id DESC LIMIT $2",
                 binds(workspace, limit)
             ).map(Self.run)
+        }
+    }
+
+    // MARK: Renames
+
+    public func moveOwned(
+        endpointID: String, remoteID: String, to newName: String, unifiedID newUnifiedID: String, at now: Int64
+    ) throws {
+        try session.transaction { connection in
+            guard
+                let old = try connection.query(
+                    """
+                    SELECT file, unified_id FROM owned_files WHERE workspace = $1 AND endpoint_id = $2 AND remote_id = $3
+                    FOR UPDATE
+                    """, binds(workspace, endpointID, remoteID)
+                ).first
+            else { return }
+            let oldName: String = try old.get(0)
+            let oldUnifiedID: String = try old.get(1)
+            try connection.execute(
+                """
+                UPDATE owned_files SET file = $4, unified_id = $5
+                WHERE workspace = $1 AND endpoint_id = $2 AND remote_id = $3
+                """, binds(workspace, endpointID, remoteID, newName, newUnifiedID))
+            guard oldUnifiedID != newUnifiedID else { return }
+            try connection.execute(
+                """
+                INSERT INTO moved_files (workspace, old_unified_id, old_name, new_name, new_unified_id, moved_at)
+                VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (workspace, old_unified_id) DO UPDATE SET
+                    new_name = excluded.new_name, new_unified_id = excluded.new_unified_id, moved_at = excluded.moved_at
+                """, binds(workspace, oldUnifiedID, oldName, newName, newUnifiedID, now))
+            try connection.execute(
+                "DELETE FROM moved_files WHERE workspace = $1 AND old_unified_id = $2", binds(workspace, newUnifiedID))
+        }
+    }
+
+    public func movedFile(unifiedID: String) throws -> MovedFile? {
+        try session.withConnection { connection in
+            try connection.query(
+                """
+                SELECT old_unified_id, old_name, new_name, new_unified_id, moved_at FROM moved_files
+                WHERE workspace = $1 AND old_unified_id = $2
+                """, binds(workspace, unifiedID)
+            ).first.map {
+                MovedFile(
+                    oldUnifiedID: try $0.get(0), oldName: try $0.get(1), newName: try $0.get(2),
+                    newUnifiedID: try $0.get(3), movedAt: try $0.get(4))
+            }
         }
     }
 }

@@ -150,6 +150,20 @@ extension SQLiteStateStore {
             // Settings of the whole file; `workspace` is the workspace name this file holds.
             try db.execute(sql: "CREATE TABLE settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
         }
+        migrator.registerMigration("v4") { db in
+            // The revision each run applied (git HEAD or FERRY_REVISION), and the unified ids renames retired.
+            try db.execute(
+                sql: """
+                    ALTER TABLE runs ADD COLUMN revision TEXT;
+                    CREATE TABLE moved_files (
+                        old_unified_id TEXT PRIMARY KEY NOT NULL,
+                        old_name TEXT NOT NULL,
+                        new_name TEXT NOT NULL,
+                        new_unified_id TEXT NOT NULL,
+                        moved_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }
