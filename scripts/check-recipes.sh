@@ -399,11 +399,11 @@ def log(results):
     return "\n".join(f"--- {r['name']} (exit {r['rc']})\n{r['stdout']}{r['stderr']}"
                      for r in results.values() if "rc" in r)
 
-def check(cond, msg, results=None):
+def check(cond, msg, results=None, detail=""):
     if cond:
         ok(msg)
     else:
-        bad(msg, log(results) if results else "")
+        bad(msg, log(results) if results else detail)
     return cond
 
 # --- structure: triggers, job conditions, permissions, pinned actions, concurrency -------------------------------
@@ -443,7 +443,7 @@ group = jobs["apply"].get("concurrency", {})
 if not group or group.get("cancel-in-progress") is not False:
     problems.append("apply has no concurrency group with cancel-in-progress: false")
 check(not problems, "workflow: triggers, job conditions (fork PRs: validate only), least permissions, "
-      "SHA-pinned actions, apply concurrency" + ("\n" + "\n".join(problems) if problems else ""))
+      "SHA-pinned actions, apply concurrency", detail="\n".join(problems))
 
 # --- GitLab: the same flow through .gitlab-ci.yml's scripts ------------------------------------------------------
 # Its own tenants on the simulator (other keys, another bucket) and its own state, so the two flows do not meet.
@@ -620,7 +620,7 @@ if not gl_runs("validate", gl_env("merge_request_event", 7, fork=True)):
 if not gl_merged("apply").get("resource_group"):
     problems.append("apply has no resource_group")
 check(not problems, "gitlab: rules (fork MRs: validate only; apply on the default branch; drift on schedules), "
-      "resource_group on apply" + ("\n" + "\n".join(problems) if problems else ""))
+      "resource_group on apply", detail="\n".join(problems))
 
 rc, r, _ = run_gl_job("validate", "merge_request_event", mr=7)
 check(rc == 0, "gitlab validate job: exits 0", r)
@@ -715,9 +715,11 @@ for name, spec in ci.items():
     exported = "\n".join(f"export {k}=x" for k in list(ci.get("variables", {})) + list(spec.get("variables", {})))
     (out / f"{name}.sh").write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + exported + "\n" + "\n".join(lines) + "\n")
 PY
-run_check "shellcheck: GitLab job scripts ($(cd "$work/gitlab-scripts" && ls | sed 's/\.sh$//' | paste -sd, -))" \
+gitlab_jobs=$(cd "$work/gitlab-scripts" && printf '%s\n' *.sh | sed 's/\.sh$//' | paste -sd, -)
+run_check "shellcheck: GitLab job scripts ($gitlab_jobs)" \
     shellcheck -S style -e SC2034 "$work"/gitlab-scripts/*.sh
 
+run_check "shellcheck: scripts/check-recipes.sh" shellcheck -S style scripts/check-recipes.sh
 run_check "hadolint $(hadolint --version | awk '{print $NF}'): examples/container/Dockerfile (RUN lines through shellcheck)" \
     hadolint examples/container/Dockerfile
 
@@ -741,7 +743,8 @@ else
     skip "kubectl not installed: kustomization rendering (its resource list is still checked below)"
 fi
 
-"$py" - > "$work/out" 2>&1 <<'PY' && ok "kubernetes recipe: non-root, read-only fs, resources, probes, secret refs, selectors" || { fail "kubernetes recipe checks"; sed 's/^/      /' "$work/out"; }
+k8s_status=0
+"$py" - > "$work/out" 2>&1 <<'PY' || k8s_status=$?
 import glob, os, re, sys, yaml
 problems = []
 docs = {}
@@ -832,6 +835,12 @@ else:
 print("\n".join(problems))
 sys.exit(1 if problems else 0)
 PY
+if [ "$k8s_status" -eq 0 ]; then
+    ok "kubernetes recipe: non-root, read-only fs, resources, probes, secret refs, selectors"
+else
+    fail "kubernetes recipe checks"
+    sed 's/^/      /' "$work/out"
+fi
 
 if command -v systemd-analyze >/dev/null 2>&1; then
     mkdir -p "$work/units"
@@ -842,11 +851,12 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     if (cd "$work/units" && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no ./*.service ./*.timer) \
         >"$work/out" 2>&1 && [ ! -s "$work/out" ]; then
         ok "systemd-analyze $(systemd-analyze --version | awk 'NR==1 {print $2}') verify: $(cd examples/systemd &&
-            ls ./*.service ./*.timer | sed 's|^\./||' | paste -sd' ' -)"
+            printf '%s ' ./*.service ./*.timer | sed 's|\./||g; s/ $//')"
     else
         fail "systemd-analyze verify"
         sed 's/^/      /' "$work/out"
     fi
+    # shellcheck disable=SC2016 # $1 is bash -c's argument
     run_check "systemd-analyze security --offline: exposure <= 2.0 for each service" \
         bash -c 'cd "$1" && for u in ./*.service; do systemd-analyze security --offline=yes --threshold=20 "$u" || exit 1; done' \
         _ "$work/units"
