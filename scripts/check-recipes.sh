@@ -29,12 +29,14 @@
 #                       `security --offline` (exposure at most 2.0). Works as root in a container without systemd
 #                       running. Skipped, with a note, where systemd-analyze is not installed.
 set -euo pipefail
+caller=$PWD
 cd "$(dirname "$0")/.."
 root=$PWD
+absolute() { case "$1" in /*) echo "$1" ;; *) echo "$caller/$1" ;; esac; }
 
-ferry_src=${FERRY_BIN:-$root/.build/debug/ferry}
+ferry_src=$(absolute "${FERRY_BIN:-$root/.build/debug/ferry}")
 [ -x "$ferry_src" ] || { echo "check-recipes: no ferry binary at $ferry_src (set FERRY_BIN)" >&2; exit 1; }
-venv=${FERRY_TEST_VENV:-$root/.venv-recipes}
+venv=$(absolute "${FERRY_TEST_VENV:-$root/.venv-recipes}")
 
 work=$(mktemp -d /tmp/ferry-recipes.XXXXXX)
 sim_pid=""
