@@ -4,6 +4,13 @@ public enum DeletionPolicy: String, Codable, Sendable, CaseIterable {
     case delete = "Delete"
     /// Stop managing it and leave it on the provider.
     case retain = "Retain"
+    /// `spec.protect: true`: Ferry never deletes the remote file. Removing the declaration releases it, as Retain
+    /// does, and an upload of new content releases the old file instead of deleting it. Held in the state: only an
+    /// applied plan that unprotects the file (the declaration without `protect: true`) lifts it.
+    case protect = "Protect"
+
+    /// Whether removing the declaration leaves the remote file in place.
+    public var keepsRemote: Bool { self != .delete }
 }
 
 /// One declared file: where its bytes come from and where they must be available.
@@ -27,6 +34,9 @@ public struct DesiredFile: Hashable, Codable, Sendable {
     public var declaredBy: String
     /// `path:line` of the declaration.
     public var origin: String
+    /// Names this file was declared under before (`metadata.previousNames`): files Ferry owns under them are moved
+    /// to this name instead of being uploaded again.
+    public var previousNames: [String] = []
 
     public init(
         name: String, sourcePath: String, bytes: Int64, purpose: String, filename: String, targetModels: [String],

@@ -7,7 +7,8 @@ extension Plan {
         case .replace: return "~"
         case .delete: return "-"
         case .adopt, .import: return "="
-        case .forget, .release, .expireIntent: return "."
+        case .forget, .release, .expireIntent, .setPolicy: return "."
+        case .move: return ">"
         }
     }
 
@@ -26,7 +27,14 @@ extension Plan {
         case .forget:
             return "forget \(action.file) \(action.remoteID ?? "") (no longer on the provider)"
         case .release:
-            return "release \(action.file) \(action.remoteID ?? "") (deletionPolicy Retain: left on the provider)"
+            let why = action.reason == .protected ? "protected" : "deletionPolicy Retain"
+            return "release \(action.file) \(action.remoteID ?? "") (\(why): left on the provider)"
+        case .move:
+            return "move \(action.previousName ?? "") → \(action.file) (\(action.remoteID ?? ""): renamed, no upload)"
+        case .setPolicy:
+            let policy = action.deletionPolicy ?? .delete
+            let what = policy == .protect ? "protect" : policy == .retain ? "retain" : "unprotect"
+            return "\(what) \(action.file) (record deletionPolicy \(policy.rawValue) in the state)"
         case .expireIntent:
             return "drop pending upload record #\(action.intentID ?? 0) for \(action.file) (never appeared)"
         case .import:
@@ -64,7 +72,9 @@ extension Plan {
                 + (weak > 0 ? " (\(weak) matched by name, size and purpose only)." : ".")
         }
         if let adopt = c[.adopt] { parts.append("\(adopt) to adopt") }
+        if let move = c[.move] { parts.append("\(move) to move") }
         let bookkeeping = c[.forget, default: 0] + c[.release, default: 0] + c[.expireIntent, default: 0]
+            + c[.setPolicy, default: 0]
         if bookkeeping > 0 { parts.append("\(bookkeeping) state update\(bookkeeping == 1 ? "" : "s")") }
         return "Plan: " + parts.joined(separator: ", ") + "."
     }
@@ -118,6 +128,10 @@ extension Plan {
                 case .create, .replace:
                     detail = "\(action.filename ?? ""), \(Self.formatBytes(action.bytes ?? 0)), \(action.purpose ?? "")"
                         + (action.replaces.isEmpty ? "" : "; replaces \(action.replaces.joined(separator: ", "))")
+                case .move:
+                    detail = "from \(action.previousName ?? ""), \(action.remoteID ?? ""), no upload"
+                case .setPolicy:
+                    detail = "deletionPolicy \(action.deletionPolicy?.rawValue ?? "")"
                 default:
                     detail = [action.remoteID, action.reason.rawValue].compactMap { $0 }.joined(separator: ", ")
                 }

@@ -17,6 +17,10 @@ public struct PlannedAction: Hashable, Codable, Sendable {
         case expireIntent = "expire-intent"
         /// Record as owned a file found on the provider that the state has no record of (`ferry import`).
         case `import`
+        /// Give an owned file a new declared name (a rename): no upload, no delete; the unified id follows the name.
+        case move
+        /// Record a declaration's new deletion policy (protect, unprotect, retain) in the state.
+        case setPolicy = "set-policy"
 
         /// Whether the action calls the provider (as opposed to only updating the state store).
         public var mutatesProvider: Bool { self == .create || self == .replace || self == .delete }
@@ -28,6 +32,12 @@ public struct PlannedAction: Hashable, Codable, Sendable {
     public enum Reason: String, Codable, Sendable {
         case new, changed, failedRemotely = "failed-remotely", missingRemotely = "missing-remotely"
         case pruned, superseded, duplicate, retained, crashedUpload = "crashed-upload", expired
+        /// A rename: the same content under a new name, or a name listed in `previousNames`.
+        case renamed
+        /// A delete turned into a release because the file is protected.
+        case protected
+        /// The declaration's deletion policy differs from the one recorded.
+        case policyChanged = "policy-changed"
         /// An import whose content was proven the same (SHA-256 of the remote bytes, or Ferry's own metadata).
         case contentMatch = "content-match"
         /// An import matched by file name, size and purpose only: the provider would not show the content.
@@ -52,6 +62,8 @@ public struct PlannedAction: Hashable, Codable, Sendable {
     public var deletionPolicy: DeletionPolicy?
     /// The write-ahead intent an adopt or expire-intent resolves.
     public var intentID: Int64?
+    /// For a move: the name the file had.
+    public var previousName: String?
 
     public init(
         kind: Kind, reason: Reason, file: String, endpointID: String, remoteID: String? = nil, replaces: [String] = [],

@@ -373,6 +373,39 @@ public enum Planner {
         result.unmanaged = unowned.filter { !claimed.contains($0.id) }
         result.ownedCount = holdings.values.reduce(0) { $0 + $1.count }
 
+        // Renames: a declared file with nothing held here takes over the holdings of a name no longer wanted here,
+        // when that name is in its `previousNames`, or when they hold exactly its content (same digest, file name
+        // and purpose). The remote file stays; only the state's record moves, so nothing is uploaded or deleted.
+        var moved = Set<String>()
+        if !holdings.isEmpty {
+            let wantedNames = Set(wanted.map { files[$0.file].name })
+            var orphans = Set(holdings.keys.filter { !wantedNames.contains($0) })
+            for entry in wanted where !orphans.isEmpty && holdings[files[entry.file].name] == nil {
+                let file = files[entry.file]
+                let digest = digests[entry.file]
+                let from =
+                    file.previousNames.first { orphans.contains($0) }
+                    ?? orphans.sorted().first { name in
+                        holdings[name]!.contains {
+                            $0.digest == digest && $0.filename == file.filename && $0.purpose == file.purpose
+                                && ($0.remote?.isUsable ?? true)
+                        }
+                    }
+                guard let from, let taken = holdings.removeValue(forKey: from) else { continue }
+                orphans.remove(from)
+                moved.insert(file.name)
+                for holding in taken.sorted(by: { $0.remoteID < $1.remoteID }) {
+                    var action = PlannedAction(
+                        kind: .move, reason: .renamed, file: file.name, unifiedID: file.unifiedID, endpointID: endpointID,
+                        remoteID: holding.remoteID)
+                    action.previousName = from
+                    result.actions.append(action)
+                }
+                holdings[file.name] = taken
+                if let policy = ownedPolicies.removeValue(forKey: from) { ownedPolicies[file.name] = policy }
+            }
+        }
+
         // Desired placements.
         var untrackedTaken = Set<String>()
         result.statuses.reserveCapacity(wanted.count)
@@ -394,26 +427,39 @@ public enum Planner {
             let stale = current.count == held.count ? [] : held.filter { holding in !current.contains { $0.remoteID == holding.remoteID } }
             let extras = current.count <= 1 ? [] : current.filter { $0.remoteID != keep?.remoteID }
 
+            // The policy the state holds governs deletes: protection lasts until an apply records its removal.
+            let recorded = ownedPolicies[file.name]
+            let protected = recorded == .protect
             if let keep {
                 for extra in extras {
                     result.actions.append(
                         PlannedAction(
-                            kind: .delete, reason: .duplicate, file: file.name, unifiedID: file.unifiedID,
-                            endpointID: endpointID, remoteID: extra.remoteID))
+                            kind: protected ? .release : .delete, reason: protected ? .protected : .duplicate,
+                            file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, remoteID: extra.remoteID))
                 }
                 for old in stale {
                     result.actions.append(
                         PlannedAction(
-                            kind: .delete, reason: .superseded, file: file.name, unifiedID: file.unifiedID,
-                            endpointID: endpointID, remoteID: old.remoteID))
+                            kind: protected ? .release : .delete, reason: protected ? .protected : .superseded,
+                            file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, remoteID: old.remoteID))
                 }
-                let pending = !extras.isEmpty || !stale.isEmpty || keep.adopted
+                let policyChanged = !keep.adopted && recorded != nil && recorded != file.deletionPolicy
+                if policyChanged {
+                    result.actions.append(
+                        PlannedAction(
+                            kind: .setPolicy, reason: .policyChanged, file: file.name, unifiedID: file.unifiedID,
+                            endpointID: endpointID, deletionPolicy: file.deletionPolicy))
+                }
+                let wasMoved = moved.contains(file.name)
+                let pending = !extras.isEmpty || !stale.isEmpty || keep.adopted || policyChanged || wasMoved
                 let processing = keep.remote.map { $0 != .processed && $0 != .unknown } ?? false
                 result.statuses.append(
                     PlacementStatus(
                         file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
                         state: pending ? .outOfSync : (processing ? .processing : .inSync), remoteID: keep.remoteID,
-                        pendingAction: pending ? (keep.adopted ? .adopt : .delete) : nil,
+                        pendingAction: pending
+                            ? (keep.adopted ? .adopt : wasMoved ? .move : policyChanged && stale.isEmpty && extras.isEmpty ? .setPolicy : .delete)
+                            : nil,
                         detail: processing ? "provider status: \(keep.remote?.rawValue ?? "")" : nil))
             } else if stale.isEmpty, !policy.allowDuplicates,
                 let match = untrackedMatch(for: file, in: result.unmanaged, taken: &untrackedTaken)
@@ -430,10 +476,19 @@ public enum Planner {
                 let failed = stale.contains { $0.remote.map { !$0.isUsable } ?? false }
                 let kind: PlannedAction.Kind = stale.isEmpty ? .create : .replace
                 let reason: PlannedAction.Reason = stale.isEmpty ? .new : (failed ? .failedRemotely : .changed)
+                if protected {
+                    // The old files stay on the provider: released, not deleted by the replace.
+                    for old in stale.sorted(by: { $0.remoteID < $1.remoteID }) {
+                        result.actions.append(
+                            PlannedAction(
+                                kind: .release, reason: .protected, file: file.name, unifiedID: file.unifiedID,
+                                endpointID: endpointID, remoteID: old.remoteID))
+                    }
+                }
                 result.actions.append(
                     PlannedAction(
                         kind: kind, reason: reason, file: file.name, unifiedID: file.unifiedID, endpointID: endpointID,
-                        replaces: stale.map(\.remoteID).sorted(), sourcePath: file.sourcePath, digest: digest,
+                        replaces: protected ? [] : stale.map(\.remoteID).sorted(), sourcePath: file.sourcePath, digest: digest,
                         bytes: file.bytes, filename: file.filename, purpose: file.purpose,
                         deletionPolicy: file.deletionPolicy))
                 result.statuses.append(
@@ -448,11 +503,12 @@ public enum Planner {
         // Owned files whose declaration (or this endpoint's part in it) went away.
         for name in holdings.keys.sorted() {
             let held = holdings[name] ?? []
-            let retain = ownedPolicies[name] == .retain
+            let policy = ownedPolicies[name] ?? .delete
             for holding in held.sorted(by: { $0.remoteID < $1.remoteID }) {
                 result.actions.append(
                     PlannedAction(
-                        kind: retain ? .release : .delete, reason: retain ? .retained : .pruned, file: name,
+                        kind: policy.keepsRemote ? .release : .delete,
+                        reason: policy == .protect ? .protected : (policy == .retain ? .retained : .pruned), file: name,
                         endpointID: endpointID, remoteID: holding.remoteID))
             }
         }

@@ -141,6 +141,14 @@ extension Engine {
             if let remoteID = action.remoteID { try store.removeOwned(endpointID: action.endpointID, remoteID: remoteID) }
         case .expireIntent:
             if let id = action.intentID { try store.closeIntent(id) }
+        case .move:
+            guard let remoteID = action.remoteID else { return }
+            try store.moveOwned(
+                endpointID: action.endpointID, remoteID: remoteID, to: action.file, unifiedID: action.unifiedID,
+                at: nowSeconds)
+        case .setPolicy:
+            try store.setDeletionPolicy(
+                endpointID: action.endpointID, file: action.file, policy: action.deletionPolicy ?? .delete)
         case .create, .replace, .delete:
             break
         }

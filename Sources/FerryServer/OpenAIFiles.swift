@@ -124,6 +124,12 @@ extension StatusView {
             )
         }
         guard let (file, placements, owned, snapshotAt) = found else {
+            // A renamed file's old id: say where it went.
+            if let moved = try await read({ try $0.movedFile(unifiedID: id) }) {
+                throw APIError.notFound(
+                    "No such File object: \(id). It was renamed from '\(moved.oldName)' to '\(moved.newName)'; "
+                        + "use \(moved.newUnifiedID).", param: "id")
+            }
             throw APIError.notFound("No such File object: \(id)", param: "id")
         }
         let providerFiles = UnifiedFile.providerFiles(

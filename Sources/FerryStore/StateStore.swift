@@ -58,6 +58,8 @@ public protocol StateStore: AnyObject, Sendable {
         throws
     /// Where a retired unified id went; nil when it was never moved.
     func movedFile(unifiedID: String) throws -> MovedFile?
+    /// Records a declaration's deletion policy on its owned files on one endpoint (protect, unprotect, retain).
+    func setDeletionPolicy(endpointID: String, file: String, policy: DeletionPolicy) throws
 
     /// Every owned file.
     func ownedFiles() throws -> [OwnedFile]

@@ -43,7 +43,7 @@ enum Fixture {
             endpointID: openai.id, files: openaiListing, error: openaiListing == nil ? "HTTP 503" : nil, observedAt: now)
         observations[azure.id] = EndpointObservation(
             endpointID: azure.id, files: azureListing, error: azureListing == nil ? "HTTP 503" : nil, observedAt: now)
-        let digests = Dictionary(uniqueKeysWithValues: files.map { ($0.sourcePath, digest) })
+        let digests = Dictionary(files.map { ($0.sourcePath, digest) }, uniquingKeysWith: { a, _ in a })
         return PlanInput(
             desired: DesiredState(files: files, models: models), digests: digests, observations: observations,
             owned: owned, intents: intents, now: now)

@@ -201,4 +201,100 @@ struct GitOpsTests {
         #expect(try await FerryProcess.run(["reconcile"], in: workspace).status == 0)
         #expect(try await FerryProcess.run(["drift"], in: workspace).status == 0)
     }
+
+    /// Renaming a declaration moves the owned files (`> move`): no upload, no delete, one remote file per placement
+    /// before and after; the unified id follows the new name and the old one answers 404 saying where it went.
+    /// `previousNames` moves a file whose content changed in the same commit (a replace of the moved file).
+    @Test(arguments: StateBackend.all) func renameWithoutReupload(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
+        defer { Task { await workspace.close() } }
+        workspace.declare("handbook", models: ["gpt-4o-mini", "azure-gpt-4o"])
+        workspace.declare("faq", models: ["gpt-4o-mini"])
+        #expect(try await FerryProcess.run(["apply", "--auto-approve"], in: workspace).status == 0)
+        let before = Set(workspace.openAIFiles.map(\.id)).union(workspace.azureFiles.map(\.id))
+        let oldID = UnifiedID.make(for: "handbook")
+
+        // Same source under a new name.
+        workspace.remove("manifests/handbook.yaml")
+        workspace.write(
+            "manifests/employee-handbook.yaml",
+            "kind: File\nmetadata: {name: employee-handbook}\nspec: {source: docs/handbook.md, purpose: assistants, targetModels: [gpt-4o-mini, azure-gpt-4o]}\n")
+        // Renamed and edited at once, with the old name given.
+        workspace.remove("manifests/faq.yaml")
+        workspace.write("manifests/docs/faq.md", "# FAQ\n\nEdited while renamed.\n")
+        workspace.write(
+            "manifests/questions.yaml",
+            "kind: File\nmetadata: {name: questions, previousNames: [faq]}\nspec: {source: docs/faq.md, purpose: assistants, targetModels: [gpt-4o-mini]}\n")
+        workspace.simulator.resetStats()
+        let plan = try await FerryProcess.run(["plan"], in: workspace)
+        #expect(plan.stdout.contains("> move handbook → employee-handbook"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("> move faq → questions"))
+        #expect(plan.stdout.contains("~ replace questions"))
+        #expect(!plan.stdout.contains("delete handbook"))
+        #expect(!plan.stdout.contains("create employee-handbook"))
+        let apply = try await FerryProcess.run(["apply", "--auto-approve"], in: workspace)
+        #expect(apply.status == 0, "\(apply.stderr)")
+        let stats = workspace.simulator.stats().requests
+        #expect(stats["POST /v1/files"] == 1, "only the edited file is uploaded: \(stats)")
+        let after = Set(workspace.openAIFiles.map(\.id)).union(workspace.azureFiles.map(\.id))
+        #expect(after.count == 3)
+        #expect(before.intersection(after).count == 2, "the renamed handbook kept both remote files")
+        let owned = try workspace.engine().store.ownedFiles()
+        #expect(Set(owned.map(\.file)) == ["employee-handbook", "questions"])
+        #expect(owned.filter { $0.file == "employee-handbook" }.allSatisfy { $0.unifiedID == UnifiedID.make(for: "employee-handbook") })
+        #expect(try await FerryProcess.run(["plan", "--detailed-exitcode"], in: workspace).status == 0)
+
+        if backend == .sqlite {
+            let server = try BackgroundFerry(
+                ["serve", "--listen", "127.0.0.1:0", "--state", workspace.statePath], in: workspace, plain: true)
+            let base = try await server.statusURL()
+            let gone = try await fetch(base + "/v1/files/" + oldID)
+            #expect(gone.status == 404)
+            #expect(gone.body.contains("renamed from 'handbook' to 'employee-handbook'"), "\(gone.body)")
+            #expect(gone.body.contains(UnifiedID.make(for: "employee-handbook")))
+            #expect(try await fetch(base + "/v1/files/" + UnifiedID.make(for: "employee-handbook")).status == 200)
+            _ = await server.stop()
+        }
+    }
+
+    /// `protect: true` is recorded in the state by apply. Removing the declaration then releases the file (left on
+    /// the provider, reported) even though `protect` went away with it; only an applied plan that unprotects the
+    /// still-declared file (`unprotect …`) lets a later removal delete it.
+    @Test(arguments: StateBackend.all) func protectionHeldInState(_ backend: StateBackend) async throws {
+        let workspace = try await Workspace(backend: backend)
+        defer { Task { await workspace.close() } }
+        func declare(_ name: String, protect: Bool?) {
+            workspace.write("manifests/docs/\(name).md", "# \(name)\n")
+            workspace.write(
+                "manifests/\(name).yaml",
+                "kind: File\nmetadata: {name: \(name)}\nspec: {source: docs/\(name).md, purpose: assistants, targetModels: [gpt-4o-mini]"
+                    + (protect.map { ", protect: \($0)" } ?? "") + "}\n")
+        }
+        declare("keep", protect: nil)
+        declare("legal", protect: true)
+        #expect(try await FerryProcess.run(["apply", "--auto-approve"], in: workspace).status == 0)
+        // Protect an existing file: an explicit, applied step.
+        declare("keep", protect: true)
+        let protect = try await FerryProcess.run(["plan"], in: workspace)
+        #expect(protect.stdout.contains(". protect keep (record deletionPolicy Protect in the state)"), "\(protect.stdout)")
+        #expect(try await FerryProcess.run(["apply", "--auto-approve"], in: workspace).status == 0)
+
+        // Declaration (and its protect) removed: released, not deleted.
+        workspace.remove("manifests/legal.yaml")
+        let release = try await FerryProcess.run(["apply", "--auto-approve"], in: workspace)
+        #expect(release.status == 0, "\(release.stderr)")
+        #expect(release.stdout.contains(". release legal"), "\(release.stdout)")
+        #expect(release.stdout.contains("(protected: left on the provider)"))
+        #expect(workspace.openAIFiles.contains { $0.filename == "legal.md" })
+        #expect(workspace.simulator.stats().requests["DELETE /v1/files/{id}"] == nil)
+
+        // Unprotect first (applied), then removing the declaration deletes.
+        declare("keep", protect: false)
+        let unprotect = try await FerryProcess.run(["apply", "--auto-approve"], in: workspace)
+        #expect(unprotect.stdout.contains(". unprotect keep"), "\(unprotect.stdout)")
+        workspace.remove("manifests/keep.yaml")
+        let delete = try await FerryProcess.run(["apply", "--auto-approve", "--allow-empty"], in: workspace)
+        #expect(delete.stdout.contains("- delete keep"), "\(delete.stdout)")
+        #expect(!workspace.openAIFiles.contains { $0.filename == "keep.md" }, "\(delete.stdout)\(delete.stderr)")
+    }
 }

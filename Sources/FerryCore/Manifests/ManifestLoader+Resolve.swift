@@ -76,6 +76,9 @@ extension LoadContext {
             // Sources.
             let members = expandSources(declaration, tree: tree)
             for member in members {
+                // A FileSet's previous names rename its members: `old/a.md` → `new/a.md`.
+                let memberPath = member.name == declaration.name ? nil : String(member.name.dropFirst(declaration.name.count))
+                let previousNames = declaration.previousNames.map { $0 + (memberPath ?? "") }
                 if let previous = names[member.name] {
                     error(
                         declaration.namePlace, "duplicate file name '\(member.name)'",
@@ -106,6 +109,7 @@ extension LoadContext {
                         targetModels: declaration.targetModels.map(\.0), labels: declaration.labels,
                         deletionPolicy: declaration.deletionPolicy,
                         declaredBy: "\(declaration.kind)/\(declaration.name)", origin: declaration.place.short))
+                files[files.count - 1].previousNames = previousNames
             }
         }
 

@@ -352,7 +352,7 @@ struct LoadContext {
                 hint: "add metadata: {name: my-file}")
             return
         }
-        checkKeys(metadata, allowed: ["name", "labels", "annotations"], file: file, section: "metadata")
+        checkKeys(metadata, allowed: ["name", "labels", "annotations", "previousNames"], file: file, section: "metadata")
         guard let nameNode = metadata["name"] else {
             error(Place(file: file, node: metadataNode), "\(kind) has no metadata.name", hint: "add name: my-file")
             return
@@ -384,8 +384,8 @@ struct LoadContext {
         }
         let allowed =
             kind == "File"
-            ? ["source", "purpose", "targetModels", "filename", "deletionPolicy"]
-            : ["sources", "exclude", "purpose", "targetModels", "deletionPolicy"]
+            ? ["source", "purpose", "targetModels", "filename", "deletionPolicy", "protect"]
+            : ["sources", "exclude", "purpose", "targetModels", "deletionPolicy", "protect"]
         checkKeys(spec, allowed: allowed, file: file, section: "\(kind) spec")
 
         var source: RawDesired.Source?
@@ -450,7 +450,7 @@ struct LoadContext {
 
         var policy = DeletionPolicy.delete
         if let policyNode = spec["deletionPolicy"], let value = string(policyNode, file: file, what: "deletionPolicy") {
-            if let parsed = DeletionPolicy(rawValue: value) {
+            if let parsed = DeletionPolicy(rawValue: value), parsed != .protect {
                 policy = parsed
             } else {
                 error(
@@ -459,12 +459,42 @@ struct LoadContext {
             }
         }
 
+        if let protectNode = spec["protect"] {
+            if protectNode.bool == true && Self.tag(protectNode) != Tag.Name.str.rawValue {
+                policy = .protect
+            } else if !(protectNode.bool == false && Self.tag(protectNode) != Tag.Name.str.rawValue) {
+                error(
+                    Place(file: file, node: protectNode), "protect must be true or false, found \(typeName(protectNode))",
+                    hint: "write protect: true (Ferry never deletes the remote file) or leave it out")
+            }
+        }
+        var previousNames: [String] = []
+        if let previousNode = metadata["previousNames"] {
+            let items = previousNode.sequence.map(Array.init) ?? (previousNode.scalar != nil ? [previousNode] : [])
+            if items.isEmpty && previousNode.sequence == nil {
+                error(
+                    Place(file: file, node: previousNode), "metadata.previousNames must be a list of names",
+                    hint: "write previousNames: [old-name]")
+            }
+            for item in items {
+                guard let previous = string(item, file: file, what: "a previous name") else { continue }
+                if !Self.isValidName(previous) || previous == name {
+                    error(
+                        Place(file: file, node: item), "invalid previous name '\(previous)'",
+                        hint: "list the names this \(kind) was declared under before, other than its name")
+                } else {
+                    previousNames.append(previous)
+                }
+            }
+        }
+
         guard let source else { return }
         declarations.append(
             RawDesired(
                 kind: kind, name: name, namePlace: Place(file: file, node: nameNode), manifestDirectory: directory,
                 source: source, purpose: purpose, purposePlace: purposePlace, targetModels: targets, filename: filename,
-                labels: labels, deletionPolicy: policy, place: Place(file: file, node: node)))
+                labels: labels, deletionPolicy: policy, place: Place(file: file, node: node),
+                previousNames: previousNames))
     }
 
     mutating func parseGlobs(_ spec: Node.Mapping, specNode: Node, name: String, file: String) -> RawDesired.Source? {

@@ -54,4 +54,6 @@ struct RawDesired {
     var labels: [String: String]
     var deletionPolicy: DeletionPolicy
     var place: Place
+    /// `metadata.previousNames`: names (of the File, or of the FileSet) it was declared under before.
+    var previousNames: [String] = []
 }

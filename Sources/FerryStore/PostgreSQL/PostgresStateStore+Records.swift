@@ -422,6 +422,14 @@ extension PostgresStateStore {
         }
     }
 
+    public func setDeletionPolicy(endpointID: String, file: String, policy: DeletionPolicy) throws {
+        try session.withConnection { connection in
+            try connection.execute(
+                "UPDATE owned_files SET deletion_policy = $4 WHERE workspace = $1 AND endpoint_id = $2 AND file = $3",
+                binds(workspace, endpointID, file, policy.rawValue))
+        }
+    }
+
     public func movedFile(unifiedID: String) throws -> MovedFile? {
         try session.withConnection { connection in
             try connection.query(

@@ -76,6 +76,14 @@ extension SQLiteStateStore {
         }
     }
 
+    public func setDeletionPolicy(endpointID: String, file: String, policy: DeletionPolicy) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE owned_files SET deletion_policy = ? WHERE endpoint_id = ? AND file = ?",
+                arguments: [policy.rawValue, endpointID, file])
+        }
+    }
+
     public func movedFile(unifiedID: String) throws -> MovedFile? {
         try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM moved_files WHERE old_unified_id = ?", arguments: [unifiedID]).map {
