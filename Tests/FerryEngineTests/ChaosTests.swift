@@ -84,9 +84,14 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
             acceptThenFailRate: Double.random(in: 0...0.3, using: &random),
             resetConnectionRate: Double.random(in: 0...0.1, using: &random))
         workspace.simulator.setFaults(faults)
-        let killAfter = Int.random(in: 20...400, using: &random)
+        // The kill comes 0–380 ms after the attempt's first provider request: inside the work, however slowly the
+        // process started on a loaded machine.
+        let killAfter = Int.random(in: 20...400, using: &random) - 20
+        let requestsBefore = workspace.simulator.stats().total
+        let simulator = workspace.simulator
         let result = try await FerryProcess.run(
-            ["reconcile", "--max-deletes", "100"], in: workspace, killAfterMilliseconds: killAfter)
+            ["reconcile", "--max-deletes", "100"], in: workspace, killAfterMilliseconds: killAfter,
+            killClockStarts: { simulator.stats().total > requestsBefore })
         if result.signaled { report.killed += 1 }
         report.injectedFaults = workspace.simulator.stats().injectedFaults
 

@@ -159,10 +159,14 @@ struct FerryProcess {
 
     /// Runs the executable on a thread of its own: waiting for it must not block the cooperative pool,
     /// which also serves the in-process simulator it talks to.
-    /// - Parameter killAfterMilliseconds: send SIGKILL after this long if the process is still running.
+    /// - Parameters:
+    ///   - killAfterMilliseconds: send SIGKILL after this long if the process is still running.
+    ///   - killClockStarts: when given, the kill delay counts from the moment this first returns true (polled every
+    ///     2 ms), e.g. the process's first provider request, so a slow start on a loaded machine does not turn every
+    ///     kill into a kill before any work.
     static func run(
         _ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String] = [:],
-        killAfterMilliseconds: Int? = nil
+        killAfterMilliseconds: Int? = nil, killClockStarts: (@Sendable () -> Bool)? = nil
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
@@ -170,7 +174,7 @@ struct FerryProcess {
                     with: Swift.Result {
                         try runBlocking(
                             arguments, in: workspace, extraEnvironment: extraEnvironment,
-                            killAfterMilliseconds: killAfterMilliseconds)
+                            killAfterMilliseconds: killAfterMilliseconds, killClockStarts: killClockStarts)
                     })
             }
         }
@@ -180,7 +184,8 @@ struct FerryProcess {
     static let watchdogSeconds = 300
 
     static func runBlocking(
-        _ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String], killAfterMilliseconds: Int?
+        _ arguments: [String], in workspace: Workspace, extraEnvironment: [String: String], killAfterMilliseconds: Int?,
+        killClockStarts: (@Sendable () -> Bool)? = nil
     ) throws -> Result {
         let process = Process()
         process.executableURL = executable
@@ -202,7 +207,11 @@ struct FerryProcess {
         try process.run()
         let pid = process.processIdentifier
         if let killAfterMilliseconds {
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(killAfterMilliseconds)) {
+            Thread.detachNewThread {
+                if let killClockStarts {
+                    while process.isRunning && !killClockStarts() { usleep(2_000) }
+                }
+                usleep(useconds_t(killAfterMilliseconds * 1_000))
                 if process.isRunning { kill(pid, SIGKILL) }
             }
         }
