@@ -238,6 +238,21 @@ struct ConditionsTests {
             let runs = try #require(try await send(port: port, "/api/v1/runs").json["runs"] as? [[String: Any]])
             #expect(runs.map { $0["revision"] as? String } == ["r2", "r1", nil, nil])
 
+            let metrics = Set(try await send(port: port, "/metrics").text.split(separator: "\n").map(String.init))
+            for line in [
+                "ferry_files_condition{type=\"Ready\",status=\"True\"} 2.0",
+                "ferry_files_condition{type=\"Ready\",status=\"False\"} 3.0",
+                "ferry_files_condition{type=\"Ready\",status=\"Unknown\"} 0.0",
+                "ferry_files_condition{type=\"Reconciling\",status=\"True\"} 2.0",
+                "ferry_files_condition{type=\"Stalled\",status=\"True\"} 1.0",
+                "ferry_files_condition{type=\"Stalled\",status=\"False\"} 4.0",
+                "ferry_revision_info{kind=\"observed\",revision=\"r2\"} 1.0",
+                "ferry_revision_info{kind=\"last_applied\",revision=\"r1\"} 1.0",
+                "ferry_revision_info{kind=\"last_attempted\",revision=\"r1\"} 1.0",
+            ] {
+                #expect(metrics.contains(line), "\(line)")
+            }
+
             let page = try await send(port: port, "/").text
             #expect(page.contains("Revision: observed <code class=\"rev\" title=\"r2\">r2</code> · last applied <code class=\"rev\" title=\"r1\">r1</code>"))
             #expect(page.contains(">Stalled: CreateFailed</span>"))
@@ -258,6 +273,9 @@ struct ConditionsTests {
             #expect(same(pending[1]["status"], "True"))
             #expect(same(pending[1]["reason"], "ProgressingWithRetry"))
             #expect(same(pending[2]["status"], "False"))
+            let metrics = try await send(port: port, "/metrics").text
+            #expect(metrics.contains("ferry_files_condition{type=\"Reconciling\",status=\"True\"} 3.0"))
+            #expect(metrics.contains("ferry_files_condition{type=\"Stalled\",status=\"True\"} 0.0"))
             let page = try await send(port: port, "/").text
             #expect(page.contains("last attempted <code class=\"rev\" title=\"r3\">r3</code>"))
         }
