@@ -137,7 +137,7 @@ public enum Conditions {
         if let first = stalled.first {
             return make(
                 ready: readyStatus, reconciling: false, stalled: true, reason: reason(first),
-                message: counted + "; " + stalled.map(describe).joined(separator: "; "))
+                message: counted + "; " + describe(stalled))
         }
         let progress: String
         if !blocked.isEmpty {
@@ -149,7 +149,7 @@ public enum Conditions {
         } else {
             progress = "OutOfSync"
         }
-        var message = counted + "; " + others.map(describe).joined(separator: "; ")
+        var message = counted + "; " + describe(others)
         if progress == "OutOfSync" { message += "; waiting for 'ferry apply' or 'ferry reconcile'" }
         return make(ready: readyStatus, reconciling: true, stalled: false, reason: progress, message: message)
     }
@@ -167,6 +167,16 @@ public enum Conditions {
         let words = failure.action.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
         let camel = words.map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }.joined()
         return (camel.isEmpty ? "Action" : camel) + "Failed"
+    }
+
+    /// Placements named in one message at most; the rest are counted.
+    public static let namedInMessage = 5
+
+    /// The first `namedInMessage` placements, then how many more.
+    static func describe(_ placements: [ConditionPlacement]) -> String {
+        var text = placements.prefix(namedInMessage).map(describe).joined(separator: "; ")
+        if placements.count > namedInMessage { text += "; and \(placements.count - namedInMessage) more" }
+        return text
     }
 
     static func describe(_ placement: ConditionPlacement) -> String {

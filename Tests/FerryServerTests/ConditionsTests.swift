@@ -136,6 +136,19 @@ struct ConditionsTests {
         #expect(Self.message(both, .stalled)?.contains("could not be listed") == true)
     }
 
+    /// A message names at most 5 placements and counts the others (the workspace's conditions cover every file).
+    @Test func longMessagesAreCut() {
+        let failing = (1...8).map {
+            ConditionPlacement(
+                endpoint: "e\($0)", state: .outOfSync, failure: Failure(action: "create", message: "HTTP 500", attempts: 1))
+        }
+        let conditions = Conditions.evaluate(inSync: 2, others: failing, context: Self.idle)
+        #expect(
+            Self.message(conditions, .stalled)
+                == "2 of 10 placements in sync; "
+                + (1...5).map { "create on e\($0) failed once: HTTP 500" }.joined(separator: "; ") + "; and 3 more")
+    }
+
     /// Whatever the placements, all three conditions are present and Stalled and Reconciling are never both True;
     /// Ready is True exactly when every placement is in sync.
     @Test func invariants() {
