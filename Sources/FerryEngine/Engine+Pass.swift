@@ -208,7 +208,7 @@ extension Engine {
         var writer: WriterLease?
         if let lease { writer = try await WriterLease.acquire(store: store, wait: lease, clock: clock) }
         defer { writer?.release() }
-        let run = try store.startRun(command: command, at: clock.now())
+        let run = try store.startRun(command: command, revision: configuration.revision, at: clock.now())
         logger.info("\(command) started", metadata: ["ferry.run": .stringConvertible(run)])
         let result: Value
         let record: RunEnding

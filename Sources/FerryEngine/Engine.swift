@@ -32,6 +32,8 @@ public struct EngineConfiguration: Sendable {
     public var crashPoint: CrashPoint?
     /// The state was opened read-only (`plan --refresh=false`): nothing is written to it, not even the digest cache.
     public var readOnlyState = false
+    /// The manifests' revision (git HEAD or `FERRY_REVISION`), recorded with each run; nil when unknown.
+    public var revision: String?
 
     public init(
         root: String, manifestsDirectory: String = "", displayRoot: String = "", environment: [String: String],

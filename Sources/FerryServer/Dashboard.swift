@@ -11,6 +11,10 @@ struct DashboardData: Sendable {
     var endpoints: [EndpointRecord]
     var runs: [RunRecord]
     var snapshotAt: Double?
+    /// Which revision the page reflects, and what was last applied.
+    var revisions = RevisionStatus()
+    /// Conditions of the files that have a placement on the page, by file name.
+    var fileConditions: [String: [StatusCondition]] = [:]
 }
 
 extension StatusView {
@@ -19,16 +23,26 @@ extension StatusView {
         let placementLimit = configuration.dashboardPlacementLimit
         let runLimit = configuration.dashboardRunLimit
         let clock = configuration.now
+        let redact = self.redact
         // The page's "now" is read with its data, off the cooperative pool like every read.
         let (data, now) = try await read { store in
-            (
-                DashboardData(
-                    counts: try store.placementStateCounts(),
-                    placements: try store.placementRecords(attentionFirst: true, limit: placementLimit),
-                    files: try store.desiredFileCount(), endpoints: try store.endpointRecords(),
-                    runs: try store.recentRuns(limit: runLimit), snapshotAt: try store.snapshotUpdatedAt()),
-                clock().timeIntervalSince1970
-            )
+            let now = clock().timeIntervalSince1970
+            var data = DashboardData(
+                counts: try store.placementStateCounts(),
+                placements: try store.placementRecords(attentionFirst: true, limit: placementLimit),
+                files: try store.desiredFileCount(), endpoints: try store.endpointRecords(),
+                runs: try store.recentRuns(limit: runLimit), snapshotAt: try store.snapshotUpdatedAt())
+            let inputs = try ConditionInputs.read(store, endpoints: data.endpoints, now: now, redact: redact)
+            data.revisions = inputs.revisions
+            // A file's conditions need all of its placements: the page's rows when it shows every placement, else
+            // one read per file shown.
+            let complete = data.placements.count >= data.counts.values.reduce(0, +)
+            let shown = Dictionary(grouping: data.placements, by: \.status.file)
+            for (file, records) in shown {
+                let all = try complete ? records : store.placementRecords(file: file)
+                data.fileConditions[file] = inputs.conditions(all, redact: redact)
+            }
+            return (data, now)
         }
         return .text(
             DashboardPage(data: data, now: now, redact: redact).render(), contentType: "text/html; charset=utf-8")
@@ -69,7 +83,9 @@ struct DashboardPage {
             out += "<span class=\"badge unknown\">not ready</span> No endpoint has been listed successfully yet."
         }
         if let snapshotAt = data.snapshotAt { out += " · Last plan: \(time(snapshotAt))" }
-        out += " · Rendered \(html(TimeText.utc(now)))</p>\n</header>\n<main>\n"
+        out += " · Rendered \(html(TimeText.utc(now)))</p>\n"
+        out += revisionLine()
+        out += "</header>\n<main>\n"
         out += summary()
         out += placements()
         out += endpoints()
@@ -94,6 +110,46 @@ struct DashboardPage {
 
     private func badge(_ state: String) -> String {
         "<span class=\"badge \(html(state))\">\(html(Self.stateLabels[state] ?? state))</span>"
+    }
+
+    /// `Revision: observed … · last applied … (when) · last attempted …`.
+    private func revisionLine() -> String {
+        let revisions = data.revisions
+        func code(_ revision: String?) -> String {
+            guard let revision else { return "<span class=\"ago\">unknown</span>" }
+            return "<code class=\"rev\" title=\"\(html(revision))\">\(html(Self.short(revision)))</code>"
+        }
+        var out = "<p class=\"meta\">Revision: observed \(code(revisions.observed))"
+        out += " · last applied \(code(revisions.lastApplied))"
+        if let at = revisions.lastAppliedAt { out += " \(time(at))" }
+        if revisions.lastAttempted != revisions.lastApplied {
+            out += " · last attempted \(code(revisions.lastAttempted))"
+        }
+        return out + "</p>\n"
+    }
+
+    /// A git commit id shortened to 12 hex digits (keeping `-dirty`); anything else as given.
+    static func short(_ revision: String) -> String {
+        let (head, suffix) =
+            revision.hasSuffix("-dirty") ? (String(revision.dropLast(6)), "-dirty") : (revision, "")
+        guard head.count == 40 || head.count == 64, head.allSatisfy(\.isHexDigit) else { return revision }
+        return String(head.prefix(12)) + suffix
+    }
+
+    /// The file's state as one badge: Ready, Stalled or Reconciling with its reason; the message as a tooltip.
+    private func conditionBadge(_ conditions: [StatusCondition]?) -> String {
+        guard let conditions, let ready = conditions[.ready] else { return "" }
+        let shown: (tone: String, label: String, message: String)
+        if let stalled = conditions[.stalled], stalled.status == .true {
+            shown = ("failed", "Stalled: \(stalled.reason)", stalled.message)
+        } else if let reconciling = conditions[.reconciling], reconciling.status == .true {
+            shown = ("processing", "Reconciling: \(reconciling.reason)", reconciling.message)
+        } else if ready.status == .true {
+            shown = ("in-sync", "Ready", ready.message)
+        } else {
+            shown = ("unknown", "Ready \(ready.status.rawValue): \(ready.reason)", ready.message)
+        }
+        return "<br><span class=\"badge cond \(shown.tone)\" title=\"\(html(shown.message))\">\(html(shown.label))</span>"
     }
 
     private func summary() -> String {
@@ -140,7 +196,8 @@ struct DashboardPage {
             out +=
                 "<td data-label=\"File\"><strong>\(html(status.file))</strong>"
                 + (record.filename.map { "<br><span class=\"fn\">\(html($0))</span>" } ?? "")
-                + "<br><code class=\"id\">\(html(status.unifiedID))</code></td>"
+                + "<br><code class=\"id\">\(html(status.unifiedID))</code>"
+                + conditionBadge(data.fileConditions[status.file]) + "</td>"
             out += "<td data-label=\"Endpoint\">\(html(endpointName(status.endpointID)))</td>"
             out += "<td data-label=\"Models\">\(html(status.models.joined(separator: ", ")))</td>"
             out += "<td data-label=\"State\">\(badge(state))</td>"
@@ -200,7 +257,7 @@ struct DashboardPage {
         guard !data.runs.isEmpty else { return out + "<p class=\"empty\">No run recorded yet.</p>\n</section>\n" }
         out += """
             <div class="scroll"><table>
-            <thead><tr><th>#</th><th>Command</th><th>Started</th><th>Duration</th><th>Outcome</th>
+            <thead><tr><th>#</th><th>Command</th><th>Revision</th><th>Started</th><th>Duration</th><th>Outcome</th>
             <th class="num">Applied</th><th class="num">Failed</th><th>Summary</th></tr></thead>
             <tbody>
 
@@ -217,6 +274,10 @@ struct DashboardPage {
             out += "<tr>"
             out += "<td data-label=\"#\">\(run.id)</td>"
             out += "<td data-label=\"Command\">\(html(run.command))</td>"
+            out +=
+                "<td data-label=\"Revision\">"
+                + (run.revision.map { "<code class=\"rev\" title=\"\(html($0))\">\(html(Self.short($0)))</code>" }
+                    ?? "–") + "</td>"
             out += "<td data-label=\"Started\">\(time(run.startedAt))</td>"
             let duration = run.finishedAt.map { html(TimeText.duration($0 - run.startedAt)) } ?? "–"
             out += "<td data-label=\"Duration\">\(duration)</td>"
@@ -252,7 +313,7 @@ struct DashboardPage {
         th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:var(--muted)}
         tr:last-child td{border-bottom:0}.num{text-align:right}
         code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
-        code.id,.fn{color:var(--muted)}.fn{font-size:.85rem}.ago{color:var(--muted)}.error{color:var(--bad)}
+        code.id,.fn{color:var(--muted)}.badge.cond{margin-top:4px}.fn{font-size:.85rem}.ago{color:var(--muted)}.error{color:var(--bad)}
         .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.8rem;font-weight:600;\
         white-space:nowrap;border:1px solid currentColor}
         .badge.in-sync{color:var(--ok)}.badge.out-of-sync{color:var(--warn)}.badge.failed{color:var(--bad)}\

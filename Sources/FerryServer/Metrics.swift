@@ -1,3 +1,4 @@
+import FerryCore
 import FerryStore
 import Foundation
 import Hummingbird
@@ -10,16 +11,37 @@ struct MetricsData: Sendable {
     var requests: [RequestStatsRow]
     var endpoints: [EndpointRecord]
     var files: Int
+    /// Declared files per condition type and status (`Ready` → `True` → 3).
+    var fileConditions: [StatusCondition.Kind: [StatusCondition.Status: Int]] = [:]
+    var revisions = RevisionStatus()
 }
 
 extension StatusView {
     /// `GET /metrics`: Prometheus text format (version 0.0.4).
     func metrics() async throws -> Payload {
+        let (redact, clock) = (self.redact, configuration.now)
         let data = try await read { store in
-            MetricsData(
+            var data = MetricsData(
                 counts: try store.placementStateCounts(), totals: try store.runTotals(),
                 requests: try store.requestStats(), endpoints: try store.endpointRecords(),
                 files: try store.desiredFileCount())
+            let inputs = try ConditionInputs.read(
+                store, endpoints: data.endpoints, now: clock().timeIntervalSince1970, redact: redact)
+            data.revisions = inputs.revisions
+            // Each file's conditions from its in-sync count and its other placements, which come first.
+            let notInSync = data.counts.filter { $0.key != "in-sync" }.values.reduce(0, +)
+            let attention = try notInSync == 0 ? [] : store.placementRecords(attentionFirst: true, limit: notInSync)
+            let others = Dictionary(grouping: attention, by: \.status.file)
+            for file in try store.desiredFileStatuses() {
+                let pending = (others[file.file.name] ?? []).filter { $0.status.state != .inSync }
+                let conditions = Conditions.evaluate(
+                    inSync: file.placements - pending.count,
+                    others: pending.map { inputs.placement($0, redact: redact) }, context: inputs.context)
+                for condition in conditions {
+                    data.fileConditions[condition.type, default: [:]][condition.status, default: 0] += 1
+                }
+            }
+            return data
         }
         return .text(
             MetricsExposition.render(data), contentType: "text/plain; version=0.0.4; charset=utf-8")
@@ -53,6 +75,29 @@ enum MetricsExposition {
                 "last_successful_reconcile_timestamp", "seconds",
                 "Unix time the last run with outcome converged finished; 0 when none has.")
         ).set(data.totals.lastConvergedAt ?? 0)
+        for kind in StatusCondition.Kind.allCases {
+            for status in [StatusCondition.Status.true, .false, .unknown] {
+                registry.makeGauge(
+                    descriptor: name(
+                        "files_condition", "",
+                        "Declared files whose condition of this type has this status (Ready, Reconciling, Stalled)."),
+                    labels: [("type", kind.rawValue), ("status", status.rawValue)]
+                ).set(Int64(data.fileConditions[kind]?[status] ?? 0))
+            }
+        }
+        for (kind, revision) in [
+            ("observed", data.revisions.observed), ("last_applied", data.revisions.lastApplied),
+            ("last_attempted", data.revisions.lastAttempted),
+        ] {
+            guard let revision else { continue }
+            registry.makeGauge(
+                descriptor: name(
+                    "revision_info", "",
+                    "1 for each known revision: observed (the latest snapshot's), last_applied (latest converged "
+                        + "apply or reconcile), last_attempted (latest apply or reconcile)."),
+                labels: [("kind", kind), ("revision", revision)]
+            ).set(Int64(1))
+        }
         for row in data.requests {
             let labels = [("endpoint", row.endpointID), ("operation", row.operation)]
             func count(_ metric: String, _ help: String, _ value: Int) {

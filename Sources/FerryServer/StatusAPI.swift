@@ -6,34 +6,50 @@ import Hummingbird
 /// the store goes through the redactor.
 extension StatusView {
     func summary() async throws -> Payload {
-        let (counts, files, endpoints, totals, snapshotAt) = try await read { store in
-            (
-                try store.placementStateCounts(), try store.desiredFileCount(), try store.endpointRecords(),
-                try store.runTotals(), try store.snapshotUpdatedAt()
+        let (redact, clock) = (self.redact, configuration.now)
+        let (counts, files, endpoints, totals, snapshotAt, attention, inputs) = try await read { store in
+            let counts = try store.placementStateCounts()
+            let endpoints = try store.endpointRecords()
+            // Only the placements that are not in sync matter to the workspace's conditions: they come first.
+            let notInSync = counts.filter { $0.key != "in-sync" }.values.reduce(0, +)
+            return (
+                counts, try store.desiredFileCount(), endpoints, try store.runTotals(), try store.snapshotUpdatedAt(),
+                notInSync == 0 ? [] : try store.placementRecords(attentionFirst: true, limit: notInSync),
+                try ConditionInputs.read(
+                    store, endpoints: endpoints, now: clock().timeIntervalSince1970, redact: redact)
             )
         }
         let lastObservation = endpoints.compactMap(\.lastSuccessAt).max()
+        let others = attention.filter { $0.status.state != .inSync }.map { inputs.placement($0, redact: redact) }
+        let conditions = Conditions.evaluate(
+            inSync: counts["in-sync"] ?? 0, others: others, context: inputs.context)
         return .json(
-            .object([
-                ("ready", .bool(lastObservation != nil)),
-                ("lastSuccessfulObservation", .int(lastObservation)),
-                ("snapshotAt", .double(snapshotAt)),
-                ("files", .int(files)),
-                ("endpoints", .int(endpoints.count)),
-                ("placements", .object(Self.states.map { ($0, .int(counts[$0] ?? 0)) })),
-                ("lastConvergedAt", .double(totals.lastConvergedAt)),
-            ]))
+            .object(
+                [
+                    ("ready", .bool(lastObservation != nil)),
+                    ("lastSuccessfulObservation", .int(lastObservation)),
+                    ("snapshotAt", .double(snapshotAt)),
+                    ("files", .int(files)),
+                    ("endpoints", .int(endpoints.count)),
+                    ("placements", .object(Self.states.map { ($0, .int(counts[$0] ?? 0)) })),
+                    ("lastConvergedAt", .double(totals.lastConvergedAt)),
+                ] + inputs.revisions.members + [
+                    ("lastAppliedAt", .double(inputs.revisions.lastAppliedAt)),
+                    ("conditions", conditions.json),
+                ]))
     }
 
     /// Display states in the order they are reported.
     static let states = ["in-sync", "out-of-sync", "failed", "processing", "unknown"]
 
     func filesAPI() async throws -> Payload {
-        let (files, placements, owned, snapshotAt) = try await read { store in
+        let (redact, clock) = (self.redact, configuration.now)
+        let (files, placements, owned, snapshotAt, inputs) = try await read { store in
             (
                 try store.desiredFileStatuses(), try store.placementRecords(attentionFirst: false),
                 try store.ownedFiles(),
-                try store.snapshotUpdatedAt()
+                try store.snapshotUpdatedAt(),
+                try ConditionInputs.read(store, now: clock().timeIntervalSince1970, redact: redact)
             )
         }
         let placementsByFile = Dictionary(grouping: placements, by: \.status.file)
@@ -59,9 +75,13 @@ extension StatusView {
                 ("status", .string(fileStatus)),
                 ("statusDetails", .string(details)),
                 ("providerFiles", .object(providerFiles.map { ($0.model, .string($0.remoteID)) })),
+                ("observedRevision", .string(inputs.revisions.observed)),
+                ("conditions", inputs.conditions(placementsByFile[file.name] ?? [], redact: redact).json),
             ])
         }
-        return .json(.object([("snapshotAt", .double(snapshotAt)), ("files", .array(items))]))
+        return .json(
+            .object(
+                [("snapshotAt", .double(snapshotAt))] + inputs.revisions.members + [("files", .array(items))]))
     }
 
     func placementsAPI() async throws -> Payload {
@@ -143,6 +163,7 @@ extension StatusView {
             ("applied", .int(run.applied)),
             ("failed", .int(run.failed)),
             ("requests", .int(run.requests)),
+            ("revision", .string(run.revision)),
         ])
     }
 

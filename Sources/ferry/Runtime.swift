@@ -26,6 +26,7 @@ struct Runtime: Sendable {
         // Refuse bad manifests before the state file is created or opened: bad input changes nothing.
         let manifests = try Engine.validate(configuration)
         configuration.readOnlyState = readOnlyState
+        configuration.revision = ManifestRevision.detect(for: configuration, environment: environment)
         let store = try options.openStore(readOnly: readOnlyState)
         let clock = FerryClock.system
         var clientConfiguration = ProviderClientConfiguration(clock: clock)

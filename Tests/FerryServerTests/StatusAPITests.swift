@@ -33,6 +33,21 @@ struct StatusAPITests {
                 "targetModels": ["azure-gpt-4o", "gpt-4o", "gpt-4o-mini"], "labels": ["team": "people"],
                 "deletionPolicy": "Delete", "declaredBy": "File", "status": "processed", "statusDetails": NSNull(),
                 "providerFiles": ["azure-gpt-4o": "assistant-bbb", "gpt-4o": "file-aaa", "gpt-4o-mini": "file-aaa"],
+                "observedRevision": NSNull(),
+                "conditions": [
+                    [
+                        "type": "Ready", "status": "True", "reason": "InSync", "message": "2 of 2 placements in sync",
+                        "lastTransitionTime": NSNull(),
+                    ],
+                    [
+                        "type": "Reconciling", "status": "False", "reason": "InSync", "message": "",
+                        "lastTransitionTime": NSNull(),
+                    ],
+                    [
+                        "type": "Stalled", "status": "False", "reason": "InSync", "message": "",
+                        "lastTransitionTime": NSNull(),
+                    ],
+                ],
             ]
             #expect(same(files[2], expectedHandbook))
             #expect(same(files[1]["filename"], Fixture.hostileFilename))
@@ -114,12 +129,12 @@ struct StatusAPITests {
                 [
                     "id": ids[0], "command": "apply", "startedAt": 1_700_000_100, "finishedAt": 1_700_000_103,
                     "durationSeconds": 3, "outcome": "failed", "summary": "1 failed: see <path>", "applied": 1,
-                    "failed": 1, "requests": 4,
+                    "failed": 1, "requests": 4, "revision": NSNull(),
                 ],
                 [
                     "id": ids[1], "command": "reconcile", "startedAt": 1_700_000_000, "finishedAt": 1_700_000_012.5,
                     "durationSeconds": 12.5, "outcome": "converged", "summary": "3 created.", "applied": 3,
-                    "failed": 0, "requests": 7,
+                    "failed": 0, "requests": 7, "revision": NSNull(),
                 ],
             ]
             #expect(same(runs, expected))
