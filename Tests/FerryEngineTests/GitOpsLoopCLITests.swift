@@ -127,21 +127,25 @@ struct GitOpsLoopCLITests {
         #expect(one.received.count == 1 && two.received.count == 1)
     }
 
-    /// A webhook that answers 500, or answers after the 5 s timeout, fails neither the pass nor its exit code; the
-    /// warning names only scheme://host.
+    /// A webhook that answers 500, answers after the 5 s timeout, or refuses the connection fails neither the pass
+    /// nor its exit code; the warning names only scheme://host.
     @Test func failingOrSlowWebhookNeverFailsThePass() async throws {
         let workspace = try await Workspace()
         defer { Task { await workspace.close() } }
         let failing = try await WebhookReceiver(status: 500)
         let slow = try await WebhookReceiver(delay: .seconds(30))
+        let gone = try await WebhookReceiver()
+        await gone.close()  // nothing listens there any more: connection refused
         defer { Task { await failing.close(); await slow.close() } }
         workspace.declare("doc", models: ["gpt-4o-mini"])
         workspace.simulator.setFaults(FaultPlan(errorRate: ["create": 1], errorStatuses: [400]))
 
         let started = ContinuousClock.now
         let result = try await FerryProcess.run(
-            ["apply", "--auto-approve", "--notify", failing.url("/x/SECRET-A"), "--notify", slow.url("/y/SECRET-B")],
-            in: workspace)
+            [
+                "apply", "--auto-approve", "--notify", failing.url("/x/SECRET-A"), "--notify", slow.url("/y/SECRET-B"),
+                "--notify", gone.url("/z?token=SECRET-C"),
+            ], in: workspace)
         let took = ContinuousClock.now - started
         #expect(result.status == 1, "one failed action, as without --notify")
         #expect(result.stderr.contains("Error: create doc on "))
@@ -151,6 +155,7 @@ struct GitOpsLoopCLITests {
                 "could not post the stalled notification to http://127.0.0.1:\(failing.port): HTTP 500"),
             "\(result.stderr)")
         #expect(result.stderr.contains("notification to http://127.0.0.1:\(slow.port): timed out after 5s"))
+        #expect(result.stderr.contains("notification to http://127.0.0.1:\(gone.port): "))
         #expect(!result.stderr.contains("SECRET"))
         #expect(took < .seconds(25))
 
