@@ -50,11 +50,20 @@ public struct WebhookTargetError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Posts JSON to webhooks over the process-wide `HTTPClient.shared` (nothing to shut down). A delivery either
-/// succeeds (2xx) or fails with a short reason that never contains the URL; it never throws, and never takes longer
-/// than `timeout`, connecting, redirects and reading the answer included.
+/// Posts JSON to webhooks over one process-wide HTTP client (never shut down, like `HTTPClient.shared`, so there is
+/// nothing to shut down). A delivery either succeeds (2xx) or fails with a short reason that never contains the
+/// URL; it never throws, and never takes longer than `timeout`, connecting and reading the answer included.
+/// Redirects are not followed (the token in a URL would travel on), and a refused connection fails at once.
 public struct WebhookClient: Sendable {
     public let timeout: Duration
+
+    private static let httpClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// - Parameter timeout: the whole delivery, from connecting to the end of the answer.
     public init(timeout: Duration = .seconds(5)) {
@@ -70,7 +79,7 @@ public struct WebhookClient: Sendable {
         request.headers.add(name: "User-Agent", value: userAgent)
         request.body = .bytes(ByteBuffer(bytes: json))
         do {
-            let response = try await HTTPClient.shared.execute(request, deadline: .now() + TimeAmount(timeout), logger: nil)
+            let response = try await Self.httpClient.execute(request, deadline: .now() + TimeAmount(timeout), logger: nil)
             _ = try? await response.body.collect(upTo: 64 << 10)
             guard (200..<300).contains(Int(response.status.code)) else {
                 return "HTTP \(response.status.code)"

@@ -40,6 +40,7 @@ struct NotifyOptions: ParsableArguments {
     func makeNotifier(_ options: GlobalOptions, console: Console) throws -> Notifier? {
         let targets = try targets()
         guard !targets.isEmpty else { return nil }
+        bootstrapLogging(level: options.logLevel)  // before the notifier makes its logger
         let environment = ProcessInfo.processInfo.environment
         return Notifier(
             targets: targets, workspace: options.workspace,
