@@ -69,13 +69,19 @@ public struct ModelDefinition: Hashable, Codable, Sendable {
     public var endpoint: Endpoint?
     /// `path:line` of the entry.
     public var origin: String
+    /// LiteLLM's `rpm`: requests per minute this deployment allows; nil for no limit.
+    public var requestsPerMinute: Int?
 
-    public init(name: String, model: String, provider: String, endpoint: Endpoint?, origin: String) {
+    public init(
+        name: String, model: String, provider: String, endpoint: Endpoint?, origin: String,
+        requestsPerMinute: Int? = nil
+    ) {
         self.name = name
         self.model = model
         self.provider = provider
         self.endpoint = endpoint
         self.origin = origin
+        self.requestsPerMinute = requestsPerMinute
     }
 }
 
@@ -119,6 +125,12 @@ public struct DesiredState: Sendable, Hashable {
     public func endpoints(forModel name: String) -> [Endpoint] {
         var seen = Set<String>()
         return models.filter { $0.name == name }.compactMap(\.endpoint).filter { seen.insert($0.id).inserted }
+    }
+
+    /// The request rate limit of an endpoint: the smallest `rpm` among the models that resolve to it (they share
+    /// the provider account, so the strictest one holds); nil when none sets one.
+    public func requestsPerMinute(endpointID: String) -> Int? {
+        models.filter { $0.endpoint?.id == endpointID }.compactMap(\.requestsPerMinute).min()
     }
 
     /// Placements of one file: one per endpoint, with the models on that endpoint.

@@ -34,8 +34,12 @@ extension Engine {
             }
         }
 
-        // 2 and 3. Uploads (with the deletes a replace implies), then prunes and duplicate removals.
-        let mutations = plan.actions.filter(\.kind.mutatesProvider)
+        // 2 and 3. Uploads (with the deletes a replace implies), then prunes and duplicate removals; placements
+        // waiting out their backoff are skipped (they were listed and planned as usual).
+        var mutations = plan.actions.filter(\.kind.mutatesProvider)
+        if let backoff = configuration.backoff {
+            (mutations, report.deferred) = deferrals(mutations, backoff: backoff, inputs: inputs)
+        }
         for phase in [mutations.filter { $0.kind != .delete }, mutations.filter { $0.kind == .delete }] {
             let byEndpoint = Dictionary(grouping: phase, by: \.endpointID)
             await withTaskGroup(of: [(PlannedAction, String?)].self) { group in
@@ -79,6 +83,7 @@ extension Engine {
                     self.logger.debug("starting \(action.kind.rawValue)", metadata: self.metadata(action))
                     do {
                         let remoteID = try await self.applyMutation(action, endpoint: endpoint, inputs: inputs)
+                        self.configuration.backoff?.recordSuccess(action.placement)
                         self.report(.actionSucceeded(action, remoteID: remoteID))
                         var metadata = self.metadata(action)
                         metadata["ferry.remote_id"] = .string(remoteID ?? "")
@@ -92,6 +97,7 @@ extension Engine {
                         return (action, nil)
                     } catch {
                         let message = "\(error)"
+                        self.recordBackoff(action, error: error, message: message, inputs: inputs)
                         self.report(.actionFailed(action, message: message))
                         var metadata = self.metadata(action)
                         metadata["ferry.error"] = .string(message)
@@ -198,7 +204,10 @@ extension Engine {
                 UploadRequest(
                     sourcePath: tree.absolutePath(sourcePath), filename: action.filename ?? "",
                     purpose: action.purpose ?? "", bytes: bytes,
-                    metadata: [RemoteFile.declaredNameKey: action.file, RemoteFile.sha256Key: digest]))
+                    metadata: [RemoteFile.declaredNameKey: action.file, RemoteFile.sha256Key: digest],
+                    progress: UploadProgress(totalBytes: bytes) { sent, total in
+                        self.report(.uploadProgress(action, sent: sent, total: total))
+                    }))
         } catch let error as ProviderError {
             switch error.classification {
             case .terminal, .notFound:

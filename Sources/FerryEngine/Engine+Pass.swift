@@ -270,8 +270,10 @@ extension ReconcileReport {
             let unconverged = self.unconverged
             let failing = unconverged.filter { $0.cause == .failed }.count
             let unchecked = unconverged.filter { $0.cause == .notChecked }.count
+            let waiting = unconverged.filter { $0.cause == .backingOff }.count
             return "Not converged after \(rounds) round(s), \(shown)s: \(unconverged.count) placement(s) not converged "
-                + "(\(failing) failing, \(unchecked) on endpoints that could not be listed). " + lastPlan.summaryLine
+                + "(\(failing) failing, " + (waiting > 0 ? "\(waiting) waiting out their backoff, " : "")
+                + "\(unchecked) on endpoints that could not be listed). " + lastPlan.summaryLine
         case .refused:
             return "Refused: " + lastPlan.blocked.joined(separator: "; ")
         }

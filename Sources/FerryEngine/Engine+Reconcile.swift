@@ -21,6 +21,10 @@ public struct ReconcileReport: Sendable {
     public var requests: Int
     /// List requests (pages) sent during the pass.
     public var listPages: Int
+    /// Provider actions the last round skipped because their placement is waiting out its backoff.
+    public var deferred: [DeferredAction] = []
+    /// The backoff book when the pass ended (empty without one): when each failing placement is tried again.
+    public var backoff: [PlacementRetry] = []
 }
 
 extension Engine {
@@ -29,6 +33,13 @@ extension Engine {
     public func reconcile(_ inputs: LoadedInputs, maxRounds: Int = 5, run: Int64? = nil) async throws
         -> ReconcileReport
     {
+        var report = try await reconcileRounds(inputs, maxRounds: maxRounds, run: run)
+        report.backoff = configuration.backoff?.snapshot() ?? []
+        return report
+    }
+
+    func reconcileRounds(_ inputs: LoadedInputs, maxRounds: Int, run: Int64?) async throws -> ReconcileReport {
+        var deferred: [DeferredAction] = []
         var applied = 0
         var failures: [(action: PlannedAction, message: String)] = []
         var pages = 0
@@ -42,17 +53,17 @@ extension Engine {
             if !plan.blocked.isEmpty {
                 return ReconcileReport(
                     outcome: .refused, rounds: round, lastPlan: plan, applied: applied, failures: failures,
-                    requests: requestCount(), listPages: pages)
+                    requests: requestCount(), listPages: pages, deferred: deferred)
             }
             if plan.isEmpty {
                 return ReconcileReport(
                     outcome: plan.hasUnknownEndpoints ? .notConverged : .converged, rounds: round, lastPlan: plan,
-                    applied: applied, failures: failures, requests: requestCount(), listPages: pages)
+                    applied: applied, failures: failures, requests: requestCount(), listPages: pages, deferred: deferred)
             }
             if round > maxRounds {
                 return ReconcileReport(
                     outcome: .notConverged, rounds: round, lastPlan: plan, applied: applied, failures: failures,
-                    requests: requestCount(), listPages: pages)
+                    requests: requestCount(), listPages: pages, deferred: deferred)
             }
             let applyStart = ContinuousClock.now
             let result = await apply(plan, inputs: inputs, run: run)
@@ -64,6 +75,14 @@ extension Engine {
                 failures.append(failure)
             }
             for done in result.applied { failures.removeAll { $0.action.placement == done.placement } }
+            deferred = result.deferred
+            if result.applied.isEmpty && result.failed.isEmpty && !deferred.isEmpty {
+                // Nothing was attempted: every action left waits out its placement's backoff. Nothing changed since
+                // this round's listing, so it stands as the last plan.
+                return ReconcileReport(
+                    outcome: .notConverged, rounds: round, lastPlan: plan, applied: applied, failures: failures,
+                    requests: requestCount(), listPages: pages, deferred: deferred)
+            }
             if result.applied.isEmpty {
                 // No progress: every remaining action failed. Report what is left instead of spinning.
                 let observedAgain = try await observe(inputs)
@@ -72,7 +91,7 @@ extension Engine {
                 return ReconcileReport(
                     outcome: remaining.isEmpty && !remaining.hasUnknownEndpoints ? .converged : .notConverged,
                     rounds: round + 1, lastPlan: remaining, applied: applied, failures: failures,
-                    requests: requestCount(), listPages: pages)
+                    requests: requestCount(), listPages: pages, deferred: deferred)
             }
         }
     }

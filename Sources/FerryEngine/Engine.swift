@@ -34,6 +34,9 @@ public struct EngineConfiguration: Sendable {
     public var readOnlyState = false
     /// The manifests' revision (git HEAD or `FERRY_REVISION`), recorded with each run; nil when unknown.
     public var revision: String?
+    /// Per-placement backoff shared by the passes of one process (`reconcile --interval`); nil attempts every
+    /// planned action every time (one-shot commands).
+    public var backoff: PlacementBackoff?
 
     public init(
         root: String, manifestsDirectory: String = "", displayRoot: String = "", environment: [String: String],
@@ -66,6 +69,10 @@ public enum EngineEvent: Sendable {
     case actionSucceeded(PlannedAction, remoteID: String?)
     case actionFailed(PlannedAction, message: String)
     case round(Int)
+    /// A provider action not attempted because its placement is waiting out its backoff.
+    case actionDeferred(PlannedAction, PlacementRetry)
+    /// Bytes of an upload's file handed to the HTTP client so far (all attempts of parts or chunks combined).
+    case uploadProgress(PlannedAction, sent: Int64, total: Int64)
     /// A manifest warning (not an error: the pass goes on).
     case warning(Diagnostic)
 }
@@ -90,6 +97,8 @@ public struct ObservationRound: Sendable {
 public struct ApplyReport: Sendable {
     public var applied: [PlannedAction] = []
     public var failed: [(action: PlannedAction, message: String)] = []
+    /// Provider actions skipped because their placement is waiting out its backoff.
+    public var deferred: [DeferredAction] = []
     public var succeeded: Bool { failed.isEmpty }
 }
 

@@ -9,6 +9,8 @@ public struct UnconvergedPlacement: Sendable, Hashable {
         case notChecked = "not-checked"
         /// Still out of sync when the rounds ran out, with no failure recorded.
         case pending
+        /// Its action was not attempted: the placement is waiting out its backoff after failing before.
+        case backingOff = "backing-off"
     }
 
     public var file: String
@@ -28,6 +30,7 @@ public struct UnconvergedPlacement: Sendable, Hashable {
         case .failed: return "\(subject) on \(endpointName): \(reason)"
         case .notChecked: return "\(subject) on \(endpointName) not checked: \(reason)"
         case .pending: return "\(subject) on \(endpointName) still pending: \(reason)"
+        case .backingOff: return "\(subject) on \(endpointName) skipped, \(reason)"
         }
     }
 }
@@ -38,15 +41,26 @@ extension ReconcileReport {
     /// Empty when the pass converged.
     public var unconverged: [UnconvergedPlacement] {
         guard outcome == .notConverged else { return [] }
-        return UnconvergedPlacement.list(plan: lastPlan, failures: failures, rounds: rounds)
+        return UnconvergedPlacement.list(
+            plan: lastPlan, failures: failures, rounds: rounds, deferred: deferred, backoff: backoff)
     }
 }
 
 extension UnconvergedPlacement {
     /// What `ReconcileReport.unconverged` reports for a pass that ended with `plan` after `rounds` rounds.
+    /// - Parameters:
+    ///   - deferred: actions skipped because their placement waits out its backoff (`backing-off`).
+    ///   - backoff: the backoff book; a failure of a placement in it says when it is tried again.
     public static func list(
-        plan: Plan, failures: [(action: PlannedAction, message: String)], rounds: Int
+        plan: Plan, failures: [(action: PlannedAction, message: String)], rounds: Int,
+        deferred: [DeferredAction] = [], backoff: [PlacementRetry] = []
     ) -> [UnconvergedPlacement] {
+        let retries = Dictionary(backoff.map { ($0.placement, $0) }, uniquingKeysWith: { a, _ in a })
+        let skipped = Dictionary(deferred.map { ($0.action.placement, $0) }, uniquingKeysWith: { a, _ in a })
+        func failedReason(_ key: PlacementKey, _ message: String) -> String {
+            guard let retry = retries[key] else { return message }
+            return message + " (retrying at \(retry.nextAttemptText))"
+        }
         let names = Dictionary(plan.endpoints.map { ($0.endpointID, $0.displayName) }, uniquingKeysWith: { a, _ in a })
         let listingErrors = Dictionary(
             plan.endpoints.compactMap { endpoint in endpoint.error.map { (endpoint.endpointID, $0) } },
@@ -63,7 +77,12 @@ extension UnconvergedPlacement {
                 result.append(
                     UnconvergedPlacement(
                         file: status.file, endpointID: status.endpointID, endpointName: name, cause: .failed,
-                        action: failure.action.kind, reason: failure.message))
+                        action: failure.action.kind, reason: failedReason(key, failure.message)))
+            } else if let skip = skipped[key] {
+                result.append(
+                    UnconvergedPlacement(
+                        file: status.file, endpointID: status.endpointID, endpointName: name, cause: .backingOff,
+                        action: skip.action.kind, reason: skip.retry.description))
             } else if status.state == .unknown {
                 let error = listingErrors[status.endpointID] ?? status.detail ?? "not observed"
                 result.append(
@@ -83,7 +102,13 @@ extension UnconvergedPlacement {
             result.append(
                 UnconvergedPlacement(
                     file: key.file, endpointID: key.endpointID, endpointName: names[key.endpointID] ?? key.endpointID,
-                    cause: .failed, action: failure.action.kind, reason: failure.message))
+                    cause: .failed, action: failure.action.kind, reason: failedReason(key, failure.message)))
+        }
+        for (key, skip) in skipped where !declared.contains(key) && failed[key] == nil && stillToDo.contains(key) {
+            result.append(
+                UnconvergedPlacement(
+                    file: key.file, endpointID: key.endpointID, endpointName: names[key.endpointID] ?? key.endpointID,
+                    cause: .backingOff, action: skip.action.kind, reason: skip.retry.description))
         }
         return result.sorted { ($0.file, $0.endpointID) < ($1.file, $1.endpointID) }
     }

@@ -19,6 +19,10 @@ public struct ReconcileService: Service {
         /// Another replica holds the state lock and is doing the work: wait one interval, no backoff, and try
         /// again (this replica takes over when the holder stops renewing, or dies on this host).
         case standby
+        /// Did not converge, but every placement left waits out its own backoff (`PlacementBackoff`): no
+        /// pass-level backoff, so one failing placement does not slow the loop for the others; the wait ends early
+        /// when a placement's retry is due sooner.
+        case backingOff
     }
 
     /// One whole pass.
@@ -31,6 +35,7 @@ public struct ReconcileService: Service {
     let prepare: @Sendable () async throws -> Void
     let random: @Sendable () -> Double
     let willWait: @Sendable (Duration) -> Void
+    let nextRetryAt: @Sendable () -> Double?
 
     /// - Parameters:
     ///   - interval: the wait after a successful pass.
@@ -38,13 +43,16 @@ public struct ReconcileService: Service {
     ///   - random: a jitter factor for each wait, within 0.9...1.1 (injected for tests).
     ///   - willWait: told each wait before it starts (the CLI prints "Next pass in …").
     ///   - prepare: awaited once before the first pass (the CLI waits for the status view to listen).
+    ///   - nextRetryAt: when the earliest placement in backoff may be tried again (Unix seconds), if any.
     ///   - pass: one whole pass.
     public init(
         interval: Duration, clock: FerryClock = .system, logger: Logger = Logger(label: "ferry.reconcile"),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0.9...1.1) },
         willWait: @escaping @Sendable (Duration) -> Void = { _ in },
-        prepare: @escaping @Sendable () async throws -> Void = {}, pass: @escaping Pass
+        prepare: @escaping @Sendable () async throws -> Void = {},
+        nextRetryAt: @escaping @Sendable () -> Double? = { nil }, pass: @escaping Pass
     ) {
+        self.nextRetryAt = nextRetryAt
         self.interval = interval
         self.clock = clock
         self.logger = logger
@@ -69,7 +77,12 @@ public struct ReconcileService: Service {
             let result = await pass()
             passes += 1
             failures = result == .failed ? failures + 1 : 0
-            let wait = Self.delay(interval: interval, failures: failures, jitter: random())
+            var delay = Self.delay(interval: interval, failures: failures, jitter: random())
+            if result == .backingOff, let due = nextRetryAt() {
+                // Wake up for the earliest placement retry when it comes before the interval (not sooner than 1 s).
+                delay = min(delay, .milliseconds(Int64(max(1, due - clock.now()) * 1000)))
+            }
+            let wait = delay
             logger.debug(
                 "pass finished",
                 metadata: [

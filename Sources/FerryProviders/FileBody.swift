@@ -31,27 +31,30 @@ struct FileBody<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where
     let progress: BodyProgress
     /// Thrown when the file yields fewer bytes than announced.
     let sourceChanged: @Sendable (_ read: Int64) -> any Error
+    /// Told of every file chunk handed over (the upload's progress), if anyone listens.
+    let transfer: UploadProgress.Attempt?
 
     init(
         head: [UInt8] = [], chunks: Chunks, fileBytes: Int64, tail: [UInt8] = [], progress: BodyProgress,
-        sourceChanged: @escaping @Sendable (_ read: Int64) -> any Error
+        transfer: UploadProgress.Attempt? = nil, sourceChanged: @escaping @Sendable (_ read: Int64) -> any Error
     ) {
         self.head = head
         self.chunks = chunks
         self.fileBytes = fileBytes
         self.tail = tail
         self.progress = progress
+        self.transfer = transfer
         self.sourceChanged = sourceChanged
     }
 
     /// The file framed as the file part of `form`.
     init(
         form: MultipartForm, chunks: Chunks, fileBytes: Int64, progress: BodyProgress,
-        sourceChanged: @escaping @Sendable (_ read: Int64) -> any Error
+        transfer: UploadProgress.Attempt? = nil, sourceChanged: @escaping @Sendable (_ read: Int64) -> any Error
     ) {
         self.init(
             head: form.preamble, chunks: chunks, fileBytes: fileBytes, tail: form.epilogue, progress: progress,
-            sourceChanged: sourceChanged
+            transfer: transfer, sourceChanged: sourceChanged
         )
     }
 
@@ -90,6 +93,7 @@ struct FileBody<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where
                         }
                         guard chunk.readableBytes > 0 else { continue }
                         fileRead += Int64(chunk.readableBytes)
+                        body.transfer?.add(chunk.readableBytes)
                         return emit(chunk)
                     }
                     guard fileRead == body.fileBytes else { throw body.sourceChanged(fileRead) }

@@ -47,12 +47,18 @@ public struct UploadRequest: Sendable, Hashable {
     /// `ferry-name`, the declared name, and `ferry-sha256`, the content's SHA-256), so a later run can prove the file
     /// is Ferry's upload of that content without downloading it (`ferry import`). Ignored by other providers.
     public var metadata: [String: String]
+    /// Told how many of the file's bytes have been handed to the HTTP client (for progress lines); nil for none.
+    public var progress: UploadProgress?
 
-    public init(sourcePath: String, filename: String, purpose: String, bytes: Int64, metadata: [String: String] = [:]) {
+    public init(
+        sourcePath: String, filename: String, purpose: String, bytes: Int64, metadata: [String: String] = [:],
+        progress: UploadProgress? = nil
+    ) {
         self.sourcePath = sourcePath
         self.filename = filename
         self.purpose = purpose
         self.bytes = bytes
         self.metadata = metadata
+        self.progress = progress
     }
 }

@@ -175,8 +175,11 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
                 request.method = .POST
                 request.headers.replaceOrAdd(name: "Content-Type", value: "multipart/related; boundary=\(boundary)")
                 let progress = BodyProgress()
-                let body = FileBody(head: head, chunks: chunks, fileBytes: upload.bytes, tail: tail, progress: progress) {
-                    read in transport.sourceChanged(upload, detail: "it ended after \(read) bytes")
+                let body = FileBody(
+                    head: head, chunks: chunks, fileBytes: upload.bytes, tail: tail, progress: progress,
+                    transfer: upload.progress?.begin(0..<upload.bytes)
+                ) { read in
+                    transport.sourceChanged(upload, detail: "it ended after \(read) bytes")
                 }
                 request.body = .stream(body, length: .known(body.length))
                 let response = try await sendUpload(
@@ -281,7 +284,10 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
                 )
                 let progress = BodyProgress()
                 request.body = .stream(
-                    FileBody(chunks: chunks, fileBytes: upload.bytes - offset, progress: progress) { read in
+                    FileBody(
+                        chunks: chunks, fileBytes: upload.bytes - offset, progress: progress,
+                        transfer: upload.progress?.begin(offset..<upload.bytes)
+                    ) { read in
                         transport.sourceChanged(upload, detail: "it ended \(read) bytes after offset \(offset)")
                     },
                     length: .known(upload.bytes - offset)

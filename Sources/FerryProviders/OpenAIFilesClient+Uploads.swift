@@ -90,7 +90,7 @@ extension OpenAIFilesClient {
                 let progress = BodyProgress()
                 let body = FileBody(
                     form: form, chunks: chunks, fileBytes: partBytes, progress: progress,
-                    sourceChanged: { read in
+                    transfer: upload.progress?.begin(range), sourceChanged: { read in
                         transport.sourceChanged(
                             upload, detail: "the part at \(range.lowerBound) ended after \(read) bytes")
                     }

@@ -116,7 +116,7 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
                 request.headers.replaceOrAdd(name: "Content-Type", value: form.contentType)
                 let body = FileBody(
                     form: form, chunks: chunks, fileBytes: upload.bytes, progress: progress,
-                    sourceChanged: { read in transport.sourceChanged(upload, detail: "it ended after \(read) bytes") }
+                    transfer: upload.progress?.begin(0..<upload.bytes), sourceChanged: { read in transport.sourceChanged(upload, detail: "it ended after \(read) bytes") }
                 )
                 request.body = .stream(body, length: .known(length))
                 let response = try await transport.send(request, .create, timeout: timeout, progress: progress)

@@ -34,6 +34,9 @@ public struct ProviderClientConfiguration: Sendable {
     public var clock: FerryClock
     /// Sent as `User-Agent`.
     public var userAgent: String
+    /// Most requests started per minute against this endpoint, retries included (LiteLLM's `rpm`); nil for no
+    /// limit. A request over the limit waits, holding no concurrency slot.
+    public var requestsPerMinute: Int?
 
     public init(
         pageSize: Int = 10_000,

@@ -21,6 +21,7 @@ struct ProviderTransport: Sendable {
     let stats: RequestStats
     let logger: Logger
     private let semaphore: AsyncSemaphore
+    private let rateLimiter: RequestRateLimiter?
 
     init(
         endpoint: Endpoint, httpClient: HTTPClient, configuration: ProviderClientConfiguration,
@@ -35,6 +36,9 @@ struct ProviderTransport: Sendable {
         logger[metadataKey: "ferry.endpoint"] = "\(endpoint.displayName)"
         self.logger = logger
         self.semaphore = AsyncSemaphore(permits: configuration.maxConcurrentRequests)
+        self.rateLimiter = configuration.requestsPerMinute.map {
+            RequestRateLimiter(limit: $0, clock: configuration.clock)
+        }
     }
 
     // MARK: Retries
@@ -53,6 +57,11 @@ struct ProviderTransport: Sendable {
         while true {
             do {
                 if bounded {
+                    // The endpoint's request rate (`rpm`), then a concurrency slot: a request waiting for its turn
+                    // holds no slot.
+                    if let rateLimiter, try await rateLimiter.acquire() > 0 {
+                        stats.recordRateLimitWait(operation)
+                    }
                     return try await semaphore.withPermit { try await measured(operation, attempt) }
                 }
                 return try await measured(operation, attempt)

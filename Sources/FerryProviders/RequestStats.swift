@@ -12,6 +12,8 @@ public final class RequestStats: @unchecked Sendable {
         public var retries: Int = 0
         /// Sum of attempt durations, from sending to the end of the response body.
         public var totalLatency: Duration = .zero
+        /// Requests that waited for the endpoint's request rate limit (`rpm`) before they were sent.
+        public var rateLimitWaits: Int = 0
 
         public init() {}
     }
@@ -45,6 +47,10 @@ public final class RequestStats: @unchecked Sendable {
             if failed { stats.failures += 1 }
             byOperation[operation] = stats
         }
+    }
+
+    func recordRateLimitWait(_ operation: ProviderOperation) {
+        lock.withLock { byOperation[operation, default: OperationStats()].rateLimitWaits += 1 }
     }
 
     func recordRetry(_ operation: ProviderOperation) {

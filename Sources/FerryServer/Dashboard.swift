@@ -45,7 +45,8 @@ extension StatusView {
             return (data, now)
         }
         return .text(
-            DashboardPage(data: data, now: now, redact: redact).render(), contentType: "text/html; charset=utf-8")
+            DashboardPage(data: data, now: now, redact: redact, retries: retrySchedule()).render(),
+            contentType: "text/html; charset=utf-8")
     }
 }
 
@@ -54,6 +55,8 @@ struct DashboardPage {
     let data: DashboardData
     let now: Double
     let redact: Redactor
+    /// The reconcile loop's backoff book (same process), by placement.
+    var retries: [PlacementKey: PlacementRetryStatus] = [:]
 
     private static let stateLabels: [String: String] = [
         "in-sync": "in sync", "out-of-sync": "out of sync", "failed": "failed", "processing": "processing",
@@ -189,6 +192,10 @@ struct DashboardPage {
                 details.append(
                     "<span class=\"error\">last error (\(html(error.action)), \(attempts), \(time(Double(error.at)))): "
                         + "\(html(redact.redact(error.message)))</span>")
+            }
+            if let retry = retries[PlacementKey(file: status.file, endpointID: status.endpointID)] {
+                let failures = "\(retry.failures) failure\(retry.failures == 1 ? "" : "s") in a row"
+                details.append("backing off (\(failures)): retrying at <time>\(html(TimeText.utc(retry.nextAttemptAt)))</time>")
             }
             if let detail = redact(status.detail), !detail.isEmpty { details.append(html(detail)) }
             if let remote = status.remoteID { details.append("file: <code>\(html(remote))</code>") }

@@ -86,10 +86,18 @@ extension StatusView {
 
     func placementsAPI() async throws -> Payload {
         let placements = try await read { try $0.placementRecords(attentionFirst: false) }
-        return .json(.object([("placements", .array(placements.map(placementJSON)))]))
+        let retries = retrySchedule()
+        return .json(.object([("placements", .array(placements.map { placementJSON($0, retries: retries) }))]))
     }
 
-    func placementJSON(_ record: PlacementRecord) -> JSONValue {
+    /// The reconcile loop's backoff book, by placement.
+    func retrySchedule() -> [PlacementKey: PlacementRetryStatus] {
+        Dictionary(
+            configuration.retries().map { (PlacementKey(file: $0.file, endpointID: $0.endpointID), $0) },
+            uniquingKeysWith: { a, _ in a })
+    }
+
+    func placementJSON(_ record: PlacementRecord, retries: [PlacementKey: PlacementRetryStatus] = [:]) -> JSONValue {
         let status = record.status
         var lastError = JSONValue.null
         if let error = record.error {
@@ -109,6 +117,16 @@ extension StatusView {
             ("pendingAction", .string(status.pendingAction?.rawValue)),
             ("detail", .string(redact(status.detail))),
             ("lastError", lastError),
+            ("retry", retryJSON(retries[PlacementKey(file: status.file, endpointID: status.endpointID)])),
+        ])
+    }
+
+    /// When the reconcile loop tries a failing placement again; null when it is not backing off.
+    func retryJSON(_ retry: PlacementRetryStatus?) -> JSONValue {
+        guard let retry else { return .null }
+        return .object([
+            ("action", .string(retry.action)), ("failures", .int(retry.failures)),
+            ("nextAttemptAt", .double(retry.nextAttemptAt)), ("providerAsked", .bool(retry.providerAsked)),
         ])
     }
 

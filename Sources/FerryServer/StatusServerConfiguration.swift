@@ -29,6 +29,9 @@ public struct StatusServerConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// The wall clock, for "ago" times on the dashboard; tests pass a fixed one.
     public var now: @Sendable () -> Date
+    /// Placements waiting out their backoff, from the reconcile loop in the same process (in memory, not in the
+    /// store); `ferry serve` has none.
+    public var retries: @Sendable () -> [PlacementRetryStatus] = { [] }
 
     /// - Parameters:
     ///   - host: address to bind (default `127.0.0.1`).

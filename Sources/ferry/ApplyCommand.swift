@@ -16,6 +16,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @OptionGroup var guards: GuardOptions
     @OptionGroup var parallel: ParallelismOption
+    @OptionGroup var notify: NotifyOptions
 
     @Argument(help: "A plan saved with 'ferry plan -out FILE'.")
     var planFile: String?
@@ -34,8 +35,10 @@ struct ApplyCommand: AsyncParsableCommand {
                 "--target and --exclude cannot change a saved plan; it is applied within the scope it was made with")
             throw ExitCode(1)
         }
+        let notifier = try notify.makeNotifier(options, console: Console(noColor: options.noColor))
         try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in
             let console = runtime.console
+            let started = Date().timeIntervalSince1970
             let result = try await runtime.engine.applyPass(
                 validated: runtime.manifests, saved: saved,
                 lockTimeout: lockTimeout,
@@ -46,6 +49,10 @@ struct ApplyCommand: AsyncParsableCommand {
                     return console.confirm("\nDo you want to perform these actions?")
                         ? .approved : .declined(reason: Self.cancelled)
                 })
+            await notifier?.applyEnded(
+                result, policy: runtime.engine.configuration.policy,
+                declaresFiles: !runtime.manifests.desired.files.isEmpty, startedAt: started,
+                finishedAt: Date().timeIntervalSince1970)
             switch result.declined {
             case Self.notConfirmed?:
                 throw CLIError(.notConfirmed, "refusing to apply without confirmation: pass --auto-approve or a saved plan file")

@@ -7,14 +7,14 @@ import Foundation
 /// Runs a command body with a runtime, maps failures to messages and exit codes, and always shuts down.
 func withRuntime(
     _ options: GlobalOptions, policy: PlanPolicy, progress: Bool = true, environment: [String: String]? = nil,
-    parallelism: Int? = nil, readOnlyState: Bool = false, _ body: (Runtime) async throws -> Int32
+    parallelism: Int? = nil, readOnlyState: Bool = false, backoff: PlacementBackoff? = nil, _ body: (Runtime) async throws -> Int32
 ) async throws {
     let console = Console(noColor: options.noColor)
     let runtime: Runtime
     do {
         runtime = try Runtime.make(
             options: options, policy: policy, console: console, environment: environment, progress: progress,
-            parallelism: parallelism, readOnlyState: readOnlyState)
+            parallelism: parallelism, readOnlyState: readOnlyState, backoff: backoff)
     } catch let failure as ValidationFailed {
         console.report(failure)
         throw ExitCode(1)

@@ -48,34 +48,54 @@ struct Console: Sendable {
     /// Progress lines for engine events: one plain line each, so CI logs stay readable.
     func reporter(verbose: Bool = true) -> @Sendable (EngineEvent) -> Void {
         let console = self
+        let progress = ProgressRenderer(console: console)
         return { event in
             if case .warning(let diagnostic) = event {
-                console.err(diagnostic.description)
+                progress.above { console.err(diagnostic.description) }
                 return
             }
             guard verbose else { return }
             switch event {
-            case .observed(let endpoint, let files, let pages):
-                console.err("Listed \(endpoint.displayName): \(files) file(s) in \(pages) page(s)")
-            case .observeFailed(let endpoint, let message):
-                console.err(console.paintErr("Cannot list \(endpoint.displayName): \(message)", "31"))
-            case .hashed(let report):
-                if report.hashed > 0 {
-                    console.err("Hashed \(report.hashed) source(s) (\(report.bytesRead) bytes); \(report.cached) unchanged")
-                }
-            case .actionStarted(let action):
-                console.err("\(action.kind.rawValue.capitalized) \(action.file) on \(Console.endpointLabel(action.endpointID))...")
-            case .actionSucceeded(let action, let remoteID):
-                guard action.kind.mutatesProvider else { return }
-                console.err(
-                    console.paintErr("  done: \(action.kind.rawValue) \(action.file) -> \(remoteID ?? "")", "32"))
-            case .actionFailed(let action, let message):
-                console.err(console.paintErr("  failed: \(action.kind.rawValue) \(action.file): \(message)", "31"))
-            case .round(let number):
-                if number > 1 { console.err("Round \(number): observing again") }
-            case .warning:
-                break  // printed above, whatever the verbosity
+            case .uploadProgress(let action, let sent, let total):
+                return progress.update(action, sent: sent, total: total)
+            case .actionSucceeded(let action, _), .actionFailed(let action, _):
+                progress.finish(action)
+            default:
+                break
             }
+            progress.above { console.show(event) }
+        }
+    }
+
+    /// The line (if any) an engine event prints.
+    private func show(_ event: EngineEvent) {
+        let console = self
+        switch event {
+        case .observed(let endpoint, let files, let pages):
+            console.err("Listed \(endpoint.displayName): \(files) file(s) in \(pages) page(s)")
+        case .observeFailed(let endpoint, let message):
+            console.err(console.paintErr("Cannot list \(endpoint.displayName): \(message)", "31"))
+        case .hashed(let report):
+            if report.hashed > 0 {
+                console.err("Hashed \(report.hashed) source(s) (\(report.bytesRead) bytes); \(report.cached) unchanged")
+            }
+        case .actionStarted(let action):
+            console.err("\(action.kind.rawValue.capitalized) \(action.file) on \(Console.endpointLabel(action.endpointID))...")
+        case .actionSucceeded(let action, let remoteID):
+            guard action.kind.mutatesProvider else { return }
+            console.err(
+                console.paintErr("  done: \(action.kind.rawValue) \(action.file) -> \(remoteID ?? "")", "32"))
+        case .actionFailed(let action, let message):
+            console.err(console.paintErr("  failed: \(action.kind.rawValue) \(action.file): \(message)", "31"))
+        case .round(let number):
+            if number > 1 { console.err("Round \(number): observing again") }
+        case .actionDeferred(let action, let retry):
+            console.err(
+                console.paintErr(
+                    "Skipping \(action.kind.rawValue) \(action.file) on \(Console.endpointLabel(action.endpointID)): "
+                        + retry.description, "33"))
+        case .warning, .uploadProgress:
+            break  // printed by the reporter
         }
     }
 

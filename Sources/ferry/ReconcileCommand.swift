@@ -20,6 +20,8 @@ struct ReconcileCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @OptionGroup var guards: GuardOptions
     @OptionGroup var parallel: ParallelismOption
+    @OptionGroup var notify: NotifyOptions
+    @OptionGroup var backoffOptions: BackoffOptions
 
     @Option(name: .long, help: "Most apply rounds before giving up (default 5).")
     var maxRounds: Int = 5
@@ -50,12 +52,15 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let notifier = try notify.makeNotifier(options, console: Console(noColor: options.noColor))
         guard let interval = interval.flatMap(parseDuration) else {
             try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) { runtime in
-                try await pass(runtime)
+                try await pass(runtime, notifier: notifier)
             }
             return
         }
+        // One backoff book for every pass of this process: a failing placement waits out its own backoff.
+        let backoff = PlacementBackoff(policy: backoffOptions.policy)
         let console = Console(noColor: options.noColor)
         bootstrapLogging(level: options.logLevel)
         let logger = Logger(label: "ferry")
@@ -65,8 +70,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             let (host, port) = try StatusServerConfiguration.parseListen(listen)
             return StatusServer(
                 store: try options.openStore(),
-                configuration: StatusServerConfiguration(
-                    host: host, port: port, bearerToken: ProcessInfo.processInfo.environment["FERRY_STATUS_TOKEN"]))
+                configuration: Self.statusConfiguration(host: host, port: port, backoff: backoff))
         }
         if let status { services.append(status) }
         services.append(
@@ -84,14 +88,17 @@ struct ReconcileCommand: AsyncParsableCommand {
                         console.err("Status view on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)/")
                     }
                 },
+                nextRetryAt: { backoff.nextAttemptAt() },
                 pass: { [options, guards, parallel] in
                     do {
-                        try await withRuntime(options, policy: guards.policy, parallelism: parallel.effective) {
-                            runtime in try await pass(runtime, standBy: true)
-                        }
+                        try await withRuntime(
+                            options, policy: guards.policy, parallelism: parallel.effective, backoff: backoff
+                        ) { runtime in try await pass(runtime, standBy: true, notifier: notifier) }
                         return .succeeded
                     } catch let exit as ExitCode where exit.rawValue == Self.standingBy {
                         return .standby
+                    } catch let exit as ExitCode where exit.rawValue == Self.backingOff {
+                        return .backingOff
                     } catch {
                         return .failed
                     }
@@ -104,11 +111,30 @@ struct ReconcileCommand: AsyncParsableCommand {
     /// between a pass and the loop, never as the process's exit code.
     static let standingBy: Int32 = 75
 
+    /// The exit code of a loop pass that did not converge only because every placement left waits out its own
+    /// backoff; like `standingBy`, only between a pass and the loop.
+    static let backingOff: Int32 = 76
+
+    /// The status view of `--listen`, showing the loop's backoff book with the placements.
+    static func statusConfiguration(host: String, port: Int, backoff: PlacementBackoff) -> StatusServerConfiguration {
+        var configuration = StatusServerConfiguration(
+            host: host, port: port, bearerToken: ProcessInfo.processInfo.environment["FERRY_STATUS_TOKEN"])
+        configuration.retries = {
+            backoff.snapshot().map {
+                PlacementRetryStatus(
+                    file: $0.file, endpointID: $0.endpointID, action: $0.action.rawValue, failures: $0.failures,
+                    nextAttemptAt: $0.nextAttemptAt, providerAsked: $0.providerAsked)
+            }
+        }
+        return configuration
+    }
+
     /// One converge pass; prints its report and returns the exit code.
     /// - Parameter standBy: in the `--interval` loop, a lock held by another replica is not an error: say so and
     ///   return `standingBy`.
-    func pass(_ runtime: Runtime, standBy: Bool = false) async throws -> Int32 {
+    func pass(_ runtime: Runtime, standBy: Bool = false, notifier: Notifier? = nil) async throws -> Int32 {
         let result: ReconcilePassResult
+        let started = Date().timeIntervalSince1970
         do {
             result = try await runtime.engine.reconcilePass(
                 validated: runtime.manifests, maxRounds: maxRounds, lockTimeout: lockTimeout)
@@ -131,6 +157,17 @@ struct ReconcileCommand: AsyncParsableCommand {
             }
         }
         runtime.console.err(result.summary)
+        await notifier?.reconcileEnded(
+            report, policy: runtime.engine.configuration.policy,
+            declaresFiles: !runtime.manifests.desired.files.isEmpty, startedAt: started,
+            finishedAt: Date().timeIntervalSince1970)
+        if standBy, report.outcome == .notConverged, !report.backoff.isEmpty {
+            // Every placement left waits out its own backoff: the loop keeps its pace for the others.
+            let waiting = Set(report.backoff.map(\.placement))
+            if report.unconverged.allSatisfy({ waiting.contains(PlacementKey(file: $0.file, endpointID: $0.endpointID)) }) {
+                return Self.backingOff
+            }
+        }
         return report.outcome == .converged ? 0 : 1
     }
 }

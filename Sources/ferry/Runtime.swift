@@ -18,11 +18,13 @@ struct Runtime: Sendable {
 
     static func make(
         options: GlobalOptions, policy: PlanPolicy, console: Console, environment: [String: String]? = nil,
-        progress: Bool = true, parallelism: Int? = nil, readOnlyState: Bool = false
+        progress: Bool = true, parallelism: Int? = nil, readOnlyState: Bool = false,
+        backoff: PlacementBackoff? = nil
     ) throws -> Runtime {
         bootstrapLogging(level: options.logLevel)
         let environment = environment ?? ProcessInfo.processInfo.environment
         var configuration = try options.engineConfiguration(policy: policy, environment: environment)
+        configuration.backoff = backoff
         // Refuse bad manifests before the state file is created or opened: bad input changes nothing.
         let manifests = try Engine.validate(configuration)
         configuration.readOnlyState = readOnlyState
@@ -46,8 +48,11 @@ struct Runtime: Sendable {
             let engine = try Engine(
                 configuration: configuration, store: store,
                 makeProvider: { endpoint, secret in
-                    try ProviderFactory.makeProvider(
-                        endpoint: endpoint, apiKey: secret, httpClient: httpClient, configuration: providerConfiguration,
+                    // LiteLLM's `rpm` of the models on this endpoint bounds Ferry's own requests to it.
+                    var configuration = providerConfiguration
+                    configuration.requestsPerMinute = manifests.desired.requestsPerMinute(endpointID: endpoint.id)
+                    return try ProviderFactory.makeProvider(
+                        endpoint: endpoint, apiKey: secret, httpClient: httpClient, configuration: configuration,
                         environment: environment, logger: logger)
                 }, logger: logger, clock: clock, report: console.reporter(verbose: progress))
             return Runtime(engine: engine, store: store, httpClient: httpClient, console: console, manifests: manifests)

@@ -78,7 +78,7 @@ struct StatusAPITests {
             let expectedPending: [String: Any] = [
                 "file": "pending-file", "unifiedID": Self.pendingID, "endpointID": Fixture.azure.id,
                 "models": ["azure-gpt-4o"], "state": "out-of-sync", "displayState": "failed", "remoteID": NSNull(),
-                "pendingAction": "create", "detail": NSNull(),
+                "pendingAction": "create", "detail": NSNull(), "retry": NSNull(),
                 "lastError": [
                     "action": "create", "message": Fixture.pendingErrorShown, "at": 1_700_000_380, "attempts": 2,
                 ],

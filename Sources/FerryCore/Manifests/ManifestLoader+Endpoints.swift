@@ -144,6 +144,18 @@ extension LoadContext {
         name == "api_base" ? "https://unset.invalid" : name == "gcs_bucket_name" ? "unset-bucket" : "unset"
     }
 
+    /// LiteLLM's `rpm` (requests per minute) of a deployment: Ferry keeps its own requests to the model's endpoint
+    /// under it. Nil when absent or invalid (reported).
+    mutating func requestsPerMinute(_ raw: RawModel) -> Int? {
+        guard let (text, place) = raw.params["rpm"] else { return nil }
+        guard let value = Int(text), value > 0 else {
+            error(place, "rpm '\(text)' of model '\(raw.name)' is not a positive whole number of requests per minute",
+                hint: "e.g. rpm: 60, or remove it for no limit")
+            return nil
+        }
+        return value
+    }
+
     mutating func validURL(_ text: String, place: Place) -> Bool {
         let lower = text.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), text.count > 8, !text.contains(" ") else {

@@ -28,11 +28,12 @@ extension LoadContext {
             // there; when they do not, nothing needs them.
             let mark = diagnostics.count
             let endpoint = resolveEndpoint(raw, secrets: &secrets)
+            let rpm = requestsPerMinute(raw)
             if !targeted.contains(raw.name) { diagnostics.removeSubrange(mark...) }
             resolvedModels.append(
                 ModelDefinition(
                     name: raw.name, model: raw.model, provider: raw.provider, endpoint: endpoint,
-                    origin: raw.place.short))
+                    origin: raw.place.short, requestsPerMinute: rpm))
         }
         let modelNames = Set(models.map(\.name))
 

@@ -1,0 +1,362 @@
+import FerryCore
+import FerryProviders
+import Foundation
+import Logging
+
+/// Something worth telling people about, posted to webhooks (`--notify URL`, `FERRY_NOTIFY`) as JSON with a
+/// Slack-compatible `text` and structured fields.
+public struct NotificationEvent: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// A pass ended with placements that did not converge.
+        case stalled
+        /// A prune was refused by the deletion guard (`--max-deletes`, or manifests that declare nothing).
+        case pruneBlocked = "prune-blocked"
+        /// The providers drifted from the manifests (`plan --refresh-only`).
+        case drift
+        /// A situation posted earlier cleared: the pass converged again.
+        case recovered
+    }
+
+    /// One placement the event is about.
+    public struct Placement: Sendable, Hashable {
+        public var file: String
+        public var endpointID: String
+        /// The endpoint's display name (base URL and the credential's *name*, never its value).
+        public var endpoint: String
+        /// The action concerned (`create`, `delete`, …), if any.
+        public var action: String?
+        /// Why, in one line.
+        public var reason: String
+
+        public init(file: String, endpointID: String, endpoint: String, action: String?, reason: String) {
+            self.file = file
+            self.endpointID = endpointID
+            self.endpoint = endpoint
+            self.action = action
+            self.reason = reason
+        }
+    }
+
+    public var kind: Kind
+    /// The command that found it: `apply`, `reconcile`, `plan`.
+    public var command: String
+    /// One line for people: what happened.
+    public var summary: String
+    public var placements: [Placement]
+    /// Numbers about it, e.g. `unconverged`, `failing`, `deletes`, `maxDeletes`.
+    public var counts: [String: Int]
+    /// When the pass started and ended (Unix seconds).
+    public var startedAt: Double?
+    public var finishedAt: Double
+
+    public init(
+        kind: Kind, command: String, summary: String, placements: [Placement] = [], counts: [String: Int] = [:],
+        startedAt: Double? = nil, finishedAt: Double
+    ) {
+        self.kind = kind
+        self.command = command
+        self.summary = summary
+        self.placements = placements
+        self.counts = counts
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+}
+
+extension NotificationEvent {
+    /// A pass that left placements unconverged; nil when `unconverged` is empty.
+    public static func stalled(
+        command: String, unconverged: [UnconvergedPlacement], applied: Int, startedAt: Double?, finishedAt: Double
+    ) -> NotificationEvent? {
+        guard !unconverged.isEmpty else { return nil }
+        var counts = ["unconverged": unconverged.count, "applied": applied]
+        for cause in [UnconvergedPlacement.Cause.failed, .notChecked, .pending, .backingOff] {
+            counts[cause.rawValue] = unconverged.filter { $0.cause == cause }.count
+        }
+        return NotificationEvent(
+            kind: .stalled, command: command,
+            summary: "\(command) did not converge: \(unconverged.count) placement(s) out of sync",
+            placements: unconverged.map {
+                Placement(
+                    file: $0.file, endpointID: $0.endpointID, endpoint: $0.endpointName, action: $0.action?.rawValue,
+                    reason: $0.cause == .failed ? $0.reason : "\($0.cause.rawValue): \($0.reason)")
+            }, counts: counts, startedAt: startedAt, finishedAt: finishedAt)
+    }
+
+    /// A plan whose prunes the deletion guard refused; nil when the guard did not refuse any prune.
+    public static func pruneBlocked(
+        command: String, plan: Plan, policy: PlanPolicy, declaresFiles: Bool, startedAt: Double?, finishedAt: Double
+    ) -> NotificationEvent? {
+        let prunes = plan.actions.filter { $0.kind == .delete && $0.reason == .pruned }
+        let overBudget = policy.maxDeletes.map { prunes.count > $0 } ?? false
+        let emptyGuard = !declaresFiles && !policy.allowEmpty
+        guard !plan.blocked.isEmpty, !prunes.isEmpty, overBudget || emptyGuard else { return nil }
+        let names = Dictionary(plan.endpoints.map { ($0.endpointID, $0.displayName) }, uniquingKeysWith: { a, _ in a })
+        var counts = ["deletes": prunes.count]
+        if let limit = policy.maxDeletes { counts["maxDeletes"] = limit }
+        return NotificationEvent(
+            kind: .pruneBlocked, command: command,
+            summary: "\(command) refused to delete \(prunes.count) file(s) whose declarations were removed: "
+                + plan.blocked.joined(separator: "; "),
+            placements: prunes.map {
+                Placement(
+                    file: $0.file, endpointID: $0.endpointID, endpoint: names[$0.endpointID] ?? $0.endpointID,
+                    action: $0.kind.rawValue, reason: "blocked prune of \($0.remoteID ?? "?")")
+            }, counts: counts, startedAt: startedAt, finishedAt: finishedAt)
+    }
+
+    /// Drift: what the providers hold differs from the manifests, as `plan` shows it; nil when the plan has no
+    /// action. For `plan --refresh-only` and any other drift detector.
+    public static func drift(command: String = "plan", plan: Plan, startedAt: Double? = nil, finishedAt: Double)
+        -> NotificationEvent?
+    {
+        guard !plan.actions.isEmpty else { return nil }
+        let names = Dictionary(plan.endpoints.map { ($0.endpointID, $0.displayName) }, uniquingKeysWith: { a, _ in a })
+        var counts = ["actions": plan.actions.count]
+        for action in plan.actions { counts[action.kind.rawValue, default: 0] += 1 }
+        return NotificationEvent(
+            kind: .drift, command: command,
+            summary: "drift: \(plan.actions.count) change(s) needed to match the manifests. \(plan.summaryLine)",
+            placements: plan.actions.map {
+                Placement(
+                    file: $0.file, endpointID: $0.endpointID, endpoint: names[$0.endpointID] ?? $0.endpointID,
+                    action: $0.kind.rawValue, reason: $0.reason.rawValue)
+            }, counts: counts, startedAt: startedAt, finishedAt: finishedAt)
+    }
+
+    /// A situation that was posted cleared.
+    public static func recovered(command: String, cleared: Kind, summary: String, finishedAt: Double)
+        -> NotificationEvent
+    {
+        NotificationEvent(
+            kind: .recovered, command: command, summary: "\(cleared.rawValue) cleared: \(summary)",
+            counts: [:], finishedAt: finishedAt)
+    }
+}
+
+/// Posts `NotificationEvent`s to every configured webhook, concurrently, each bounded by the client's timeout
+/// (5 s). A failing, slow or refusing webhook never fails a pass: the failure is told to `warn` (the CLI prints a
+/// warning) naming only the webhook's `scheme://host`. Messages carry display names of endpoints and scrubbed
+/// provider messages, never a credential.
+///
+/// In a loop (`reconcile --interval`) `postIfChanged` posts a situation once, not every pass, and `clear` posts
+/// `recovered` when it goes away.
+public final class Notifier: @unchecked Sendable {
+    public let targets: [WebhookTarget]
+    public let workspace: String
+    public let revision: String?
+    private let client: WebhookClient
+    private let warn: @Sendable (String) -> Void
+    private let logger: Logger
+    private let lock = NSLock()
+    /// What was posted last per kind (a signature), so a loop does not repeat itself.
+    private var lastPosted: [NotificationEvent.Kind: String] = [:]
+
+    /// - Parameters:
+    ///   - targets: where to post (none: every call does nothing).
+    ///   - workspace: the state workspace, shown in every message.
+    ///   - revision: the manifests' commit, if known (`Notifier.revision(environment:root:)`).
+    ///   - warn: told of each failed delivery, in one line without the URL.
+    public init(
+        targets: [WebhookTarget], workspace: String, revision: String?, timeout: Duration = .seconds(5),
+        logger: Logger = Logger(label: "ferry.notify"), warn: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.targets = targets
+        self.workspace = workspace
+        self.revision = revision
+        self.client = WebhookClient(timeout: timeout)
+        self.logger = logger
+        self.warn = warn
+    }
+
+    /// Posts `event` to every target; returns when every delivery succeeded or failed (at most the timeout).
+    /// Never throws.
+    /// - Returns: how many deliveries failed.
+    @discardableResult
+    public func post(_ event: NotificationEvent) async -> Int {
+        guard !targets.isEmpty else { return 0 }
+        let body = payload(event)
+        return await withTaskGroup(of: Bool.self) { group in
+            for target in targets {
+                group.addTask {
+                    if let failure = await self.client.post(body, to: target) {
+                        self.logger.info(
+                            "notification not delivered",
+                            metadata: ["ferry.webhook": .string(target.description), "ferry.error": .string(failure)])
+                        self.warn(
+                            "Warning: could not post the \(event.kind.rawValue) notification to \(target): \(failure) "
+                                + "(the pass is not affected)")
+                        return false
+                    }
+                    return true
+                }
+            }
+            var failed = 0
+            for await delivered in group where !delivered { failed += 1 }
+            return failed
+        }
+    }
+
+    /// Posts `event` unless the last event of its kind was about the same placements (a loop that stays stalled
+    /// posts once).
+    public func postIfChanged(_ event: NotificationEvent) async {
+        let signature = Self.signature(event)
+        let changed: Bool = lock.withLock {
+            guard lastPosted[event.kind] != signature else { return false }
+            lastPosted[event.kind] = signature
+            return true
+        }
+        if changed { await post(event) }
+    }
+
+    /// The situation `kind` cleared: posts `recovered` when an event of that kind was posted before.
+    public func clear(_ kind: NotificationEvent.Kind, command: String, summary: String, at now: Double) async {
+        let posted: Bool = lock.withLock { lastPosted.removeValue(forKey: kind) != nil }
+        if posted { await post(.recovered(command: command, cleared: kind, summary: summary, finishedAt: now)) }
+    }
+
+    static func signature(_ event: NotificationEvent) -> String {
+        event.placements.map { "\($0.file)|\($0.endpointID)|\($0.action ?? "")" }.sorted().joined(separator: "\n")
+            + "\n" + event.counts.filter { $0.key != "applied" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            .joined(separator: ",")
+    }
+
+    /// The JSON posted: `text` (Slack, Mattermost, Teams workflows and most chat webhooks show it) and the fields
+    /// `event`, `command`, `workspace`, `revision`, `summary`, `placements`, `counts`, `startedAt`, `finishedAt`.
+    public func payload(_ event: NotificationEvent) -> Data {
+        var object: [String: Any] = [
+            "text": text(event), "event": event.kind.rawValue, "command": event.command, "workspace": workspace,
+            "summary": event.summary, "counts": event.counts, "finishedAt": Self.timestamp(event.finishedAt),
+            "placements": event.placements.map { placement -> [String: Any] in
+                var item: [String: Any] = [
+                    "file": placement.file, "endpointID": placement.endpointID, "endpoint": placement.endpoint,
+                    "reason": placement.reason,
+                ]
+                if let action = placement.action { item["action"] = action }
+                return item
+            },
+        ]
+        object["revision"] = revision ?? NSNull()
+        object["startedAt"] = event.startedAt.map(Self.timestamp) ?? NSNull()
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    }
+
+    /// The chat line: what, where, and the first placements.
+    func text(_ event: NotificationEvent) -> String {
+        let icon: String
+        switch event.kind {
+        case .stalled: icon = ":warning:"
+        case .pruneBlocked: icon = ":no_entry:"
+        case .drift: icon = ":mag:"
+        case .recovered: icon = ":white_check_mark:"
+        }
+        var text = "\(icon) Ferry [\(workspace)\(revision.map { " @ \($0.prefix(12))" } ?? "")] \(event.summary)"
+        let shown = event.placements.prefix(10)
+        for placement in shown {
+            text += "\n• \(placement.action.map { "\($0) " } ?? "")\(placement.file) on \(placement.endpoint): "
+                + String(placement.reason.prefix(300))
+        }
+        if event.placements.count > shown.count { text += "\n… and \(event.placements.count - shown.count) more" }
+        return text
+    }
+
+    static func timestamp(_ seconds: Double) -> String {
+        var style = Date.ISO8601FormatStyle()
+        style.timeZone = TimeZone(identifier: "UTC")!
+        return Date(timeIntervalSince1970: seconds).formatted(style)
+    }
+
+    /// The commit the manifests are at: `FERRY_REVISION`, a CI's commit variable (`GITHUB_SHA`, `CI_COMMIT_SHA`,
+    /// `BUILDKITE_COMMIT`, `GIT_COMMIT`), else the `HEAD` of the git checkout holding `root`; nil when unknown.
+    public static func revision(environment: [String: String], root: String) -> String? {
+        for name in ["FERRY_REVISION", "GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "GIT_COMMIT"] {
+            if let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty {
+                return value
+            }
+        }
+        var directory = URL(fileURLWithPath: root).standardizedFileURL
+        for _ in 0..<32 {
+            var git = directory.appendingPathComponent(".git")
+            // A worktree or submodule: `.git` is a file naming the real git directory.
+            if let file = try? String(contentsOf: git, encoding: .utf8), file.hasPrefix("gitdir: ") {
+                let path = file.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines)
+                git = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
+            }
+            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
+                let line = head.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard line.hasPrefix("ref: ") else { return line.isEmpty ? nil : line }
+                let ref = String(line.dropFirst(5))
+                // Branches of a worktree live in the repository's common directory.
+                if let common = try? String(contentsOf: git.appendingPathComponent("commondir"), encoding: .utf8) {
+                    let path = common.trimmingCharacters(in: .whitespacesAndNewlines)
+                    if (try? String(contentsOf: git.appendingPathComponent(ref), encoding: .utf8)) == nil {
+                        git = path.hasPrefix("/") ? URL(fileURLWithPath: path) : git.appendingPathComponent(path)
+                    }
+                }
+                if let hash = try? String(contentsOf: git.appendingPathComponent(ref), encoding: .utf8) {
+                    return hash.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                let packed = (try? String(contentsOf: git.appendingPathComponent("packed-refs"), encoding: .utf8)) ?? ""
+                for entry in packed.split(separator: "\n") where entry.hasSuffix(" " + ref) {
+                    return String(entry.prefix { $0 != " " })
+                }
+                return nil
+            }
+            let parent = directory.deletingLastPathComponent()
+            if parent.path == directory.path { break }
+            directory = parent
+        }
+        return nil
+    }
+}
+
+extension Notifier {
+    /// After a reconcile pass: `stalled` when placements did not converge, `prune-blocked` when the deletion guard
+    /// refused, `recovered` when a pass converges after either was posted. Each situation is posted once while it
+    /// lasts (`postIfChanged`).
+    public func reconcileEnded(
+        _ report: ReconcileReport, policy: PlanPolicy, declaresFiles: Bool, startedAt: Double?, finishedAt: Double
+    ) async {
+        switch report.outcome {
+        case .converged:
+            for kind in [NotificationEvent.Kind.stalled, .pruneBlocked] {
+                await clear(kind, command: "reconcile", summary: "converged", at: finishedAt)
+            }
+        case .notConverged:
+            if let event = NotificationEvent.stalled(
+                command: "reconcile", unconverged: report.unconverged, applied: report.applied, startedAt: startedAt,
+                finishedAt: finishedAt)
+            {
+                await postIfChanged(event)
+            }
+        case .refused:
+            if let event = NotificationEvent.pruneBlocked(
+                command: "reconcile", plan: report.lastPlan, policy: policy, declaresFiles: declaresFiles,
+                startedAt: startedAt, finishedAt: finishedAt)
+            {
+                await postIfChanged(event)
+            }
+        }
+    }
+
+    /// After an apply pass: `stalled` when actions failed, `prune-blocked` when the deletion guard refused.
+    public func applyEnded(
+        _ result: ApplyPassResult, policy: PlanPolicy, declaresFiles: Bool, startedAt: Double?, finishedAt: Double
+    ) async {
+        if let report = result.report, !report.failed.isEmpty,
+            let event = NotificationEvent.stalled(
+                command: "apply",
+                unconverged: UnconvergedPlacement.list(
+                    plan: result.remaining ?? result.plan, failures: report.failed, rounds: 1),
+                applied: report.applied.count, startedAt: startedAt, finishedAt: finishedAt)
+        {
+            await postIfChanged(event)
+        } else if result.outcome == .refused, result.declined == nil,
+            let event = NotificationEvent.pruneBlocked(
+                command: "apply", plan: result.plan, policy: policy, declaresFiles: declaresFiles,
+                startedAt: startedAt, finishedAt: finishedAt)
+        {
+            await postIfChanged(event)
+        }
+    }
+}
