@@ -10,17 +10,20 @@ struct MetricsData: Sendable {
     var requests: [RequestStatsRow]
     var endpoints: [EndpointRecord]
     var files: Int
+    /// Placements waiting out their backoff in the reconcile loop of this process (0 for `ferry serve`).
+    var backingOff = 0
 }
 
 extension StatusView {
     /// `GET /metrics`: Prometheus text format (version 0.0.4).
     func metrics() async throws -> Payload {
-        let data = try await read { store in
+        var data = try await read { store in
             MetricsData(
                 counts: try store.placementStateCounts(), totals: try store.runTotals(),
                 requests: try store.requestStats(), endpoints: try store.endpointRecords(),
                 files: try store.desiredFileCount())
         }
+        data.backingOff = configuration.retries().count
         return .text(
             MetricsExposition.render(data), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
@@ -41,6 +44,11 @@ enum MetricsExposition {
         }
         registry.makeGauge(descriptor: name("desired_files", "", "Files the manifests declare (latest snapshot)."))
             .set(Int64(data.files))
+        registry.makeGauge(
+            descriptor: name(
+                "placements_backing_off", "",
+                "Placements whose failing action waits out its backoff in this process's reconcile loop.")
+        ).set(Int64(data.backingOff))
         registry.makeCounter(
             descriptor: name("actions_applied", "total", "Plan actions applied, over the runs the state store keeps.")
         ).increment(by: Int64(data.totals.applied))
