@@ -37,7 +37,7 @@ struct ProviderTransport: Sendable {
         self.logger = logger
         self.semaphore = AsyncSemaphore(permits: configuration.maxConcurrentRequests)
         self.rateLimiter = configuration.requestsPerMinute.map {
-            RequestRateLimiter(limit: $0, clock: configuration.clock)
+            RequestRateLimiter.shared(endpointID: endpoint.id, limit: $0, clock: configuration.clock)
         }
     }
 

@@ -18,6 +18,21 @@ final class RequestRateLimiter: @unchecked Sendable {
         self.clock = clock
     }
 
+    private static let registryLock = NSLock()
+    nonisolated(unsafe) private static var registry: [String: RequestRateLimiter] = [:]
+
+    /// The limiter of `endpointID` at `limit` for this whole process: clients made again for each pass of a
+    /// `reconcile --interval` loop share it, so a pass starting right after another cannot start a fresh minute.
+    static func shared(endpointID: String, limit: Int, clock: FerryClock) -> RequestRateLimiter {
+        registryLock.withLock {
+            let key = "\(limit)|\(endpointID)"
+            if let limiter = registry[key] { return limiter }
+            let limiter = RequestRateLimiter(limit: limit, clock: clock)
+            registry[key] = limiter
+            return limiter
+        }
+    }
+
     /// Reserves the next start and waits for it.
     /// - Returns: the seconds waited (0 when the request could start at once).
     /// - Throws: `CancellationError` when the task is cancelled while it waits (its reservation is then kept: the

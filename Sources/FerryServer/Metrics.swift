@@ -14,13 +14,15 @@ struct MetricsData: Sendable {
     /// Declared files per condition type and status (`Ready` → `True` → 3).
     var fileConditions: [StatusCondition.Kind: [StatusCondition.Status: Int]] = [:]
     var revisions = RevisionStatus()
+    /// Placements waiting out their backoff in the reconcile loop of this process (0 for `ferry serve`).
+    var backingOff = 0
 }
 
 extension StatusView {
     /// `GET /metrics`: Prometheus text format (version 0.0.4).
     func metrics() async throws -> Payload {
         let (redact, clock) = (self.redact, configuration.now)
-        let data = try await read { store in
+        var data = try await read { store in
             var data = MetricsData(
                 counts: try store.placementStateCounts(), totals: try store.runTotals(),
                 requests: try store.requestStats(), endpoints: try store.endpointRecords(),
@@ -43,6 +45,7 @@ extension StatusView {
             }
             return data
         }
+        data.backingOff = configuration.retries().count
         return .text(
             MetricsExposition.render(data), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
@@ -63,6 +66,11 @@ enum MetricsExposition {
         }
         registry.makeGauge(descriptor: name("desired_files", "", "Files the manifests declare (latest snapshot)."))
             .set(Int64(data.files))
+        registry.makeGauge(
+            descriptor: name(
+                "placements_backing_off", "",
+                "Placements whose failing action waits out its backoff in this process's reconcile loop.")
+        ).set(Int64(data.backingOff))
         registry.makeCounter(
             descriptor: name("actions_applied", "total", "Plan actions applied, over the runs the state store keeps.")
         ).increment(by: Int64(data.totals.applied))

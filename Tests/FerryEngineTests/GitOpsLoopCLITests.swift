@@ -29,7 +29,9 @@ struct GitOpsLoopCLITests {
         }
         let placements = try await fetch(base + "/api/v1/placements").json["placements"] as? [[String: Any]] ?? []
         let dashboard = try await fetch(base + "/").body
+        let metrics = try await fetch(base + "/metrics").body
         await ferry.stop()
+        #expect(metrics.contains("\nferry_placements_backing_off 1.0\n"), "\(metrics)")
         #expect(dashboard.contains("backing off (1 failure in a row): retrying at <time>"), "\(dashboard)")
 
         let err = ferry.stderr

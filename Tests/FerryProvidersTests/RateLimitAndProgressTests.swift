@@ -52,6 +52,21 @@ import Testing
         }
     }
 
+    /// Clients made again for the same endpoint (each pass of a loop makes its own) share one window.
+    @Test func clientsOfOneEndpointShareTheWindow() async throws {
+        try await withSimulator { simulator, http in
+            let time = VirtualTime()
+            let configure: (inout ProviderClientConfiguration) -> Void = { configuration in
+                configuration.requestsPerMinute = 3
+                configuration.clock = time.clock
+            }
+            for _ in 0..<3 { _ = try await openAIClient(simulator, http, configure: configure).list() }
+            #expect(time.sleeps.isEmpty)
+            _ = try await openAIClient(simulator, http, configure: configure).list()
+            #expect(time.sleeps == [60])
+        }
+    }
+
     /// Without `rpm`, nothing waits.
     @Test func noLimitByDefault() async throws {
         try await withSimulator { simulator, http in
