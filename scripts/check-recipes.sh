@@ -2,7 +2,7 @@
 # Checks the recipes in examples/ (GitHub Actions, GitLab CI, Kubernetes, systemd): lints each with a real linter,
 # then runs the GitHub workflow's own run: steps, and the GitLab jobs' scripts, against the bundled simulator.
 # Quiet on success: one line per check; on a failure it prints what failed (with the step's output) and exits 1.
-# Leaves nothing running. Takes about 20 s once the linters are installed.
+# Leaves nothing running. Takes about 20 s once the linters are installed (the first pip install: about 30 s more).
 #
 #   FERRY_BIN=.build/debug/ferry FERRY_TEST_VENV=.venv-test bash scripts/check-recipes.sh
 #
@@ -584,14 +584,6 @@ if check(status == "success" and plan.get("outputs", {}).get("exitcode") == "2",
 
 status, r = run_job("apply", "push")
 check(status == "success", "apply job: ferry apply --auto-approve exits 0", r)
-bodies = []
-for h in hooks:
-    try:
-        bodies.append(json.loads(h))
-    except ValueError:
-        pass
-check(len(hooks) > 0 and len(bodies) == len(hooks),
-      f"apply job: --notify posted {len(hooks)} webhook(s), all JSON")
 
 status, r = run_job("plan", "pull_request", pr=7)
 store = gh_store()
@@ -661,6 +653,7 @@ if victim:
     check(status == "failure" and r.get("drift", {}).get("outputs", {}).get("exitcode") == "2"
           and len(issues) == 1 and issues["1"]["title"].startswith("Ferry drift: "),
           f"drift job after DELETE /v1/files/{victim} on the simulator: exit 2, job fails, one drift issue", r)
+
 else:
     bad("no uploaded employee-handbook.md on the simulator to delete (GitHub flow)")
 
@@ -671,6 +664,31 @@ if victim:
           f"gitlab drift job after DELETE /v1/files/{victim}: exit 2 fails the job", r)
 else:
     bad("no uploaded employee-handbook.md on the simulator to delete (GitLab flow)")
+
+# --notify posts when a pass ends with placements that did not converge: a merge that adds a FAQ page meets a
+# simulator refusing every upload (400: not retried).
+def faults(plan):
+    urllib.request.urlopen(urllib.request.Request(f"{sim}/_sim/faults", method="PUT", data=json.dumps(plan).encode(),
+                                                  headers={"Content-Type": "application/json"}), timeout=10).read()
+with open(os.path.join(origin, "manifests", "sources", "faq", "returns.md"), "w") as f:
+    f.write("# Returns\n\nItems can be returned within 30 days.\n")
+git = ["git", "-C", origin, "-c", "user.name=ferry", "-c", "user.email=ferry@example.invalid", "-c", "commit.gpgsign=false"]
+subprocess.run(git + ["add", "-A"], check=True)
+subprocess.run(git + ["commit", "-q", "-m", "returns page"], check=True)
+sha = subprocess.check_output(["git", "-C", origin, "rev-parse", "HEAD"], text=True).strip()
+faults({"errorRate": {"create": 1.0}, "errorStatuses": [400]})
+hooks.clear()
+status, r = run_job("apply", "push")
+faults({})
+messages = []
+for h in hooks:
+    try:
+        messages.append(json.loads(h))
+    except ValueError:
+        messages.append(None)
+check(status == "failure" and messages and all(isinstance(m, dict) and m.get("text") for m in messages),
+      f"apply job, a new page whose upload is refused: exits 1, --notify posted {len(messages)} JSON message(s) "
+      "with text", r if status != "failure" else None, detail=f"webhook bodies: {hooks!r}")
 
 hook_server.shutdown()
 gitlab_server.shutdown()
