@@ -124,6 +124,24 @@ extension NotificationEvent {
             }, counts: counts, startedAt: startedAt, finishedAt: finishedAt)
     }
 
+    /// Drift found by `ferry drift` / `plan --refresh-only`: owned files deleted or changed out of band, foreign
+    /// files; nil when there is none.
+    public static func drift(
+        command: String = "drift", report: DriftReport, endpointNames: [String: String], startedAt: Double? = nil,
+        finishedAt: Double
+    ) -> NotificationEvent? {
+        guard report.hasDrift else { return nil }
+        var counts = ["findings": report.findings.count]
+        for finding in report.findings { counts[finding.kind.rawValue, default: 0] += 1 }
+        return NotificationEvent(
+            kind: .drift, command: command, summary: report.summaryLine,
+            placements: report.findings.map {
+                Placement(
+                    file: $0.file, endpointID: $0.endpointID, endpoint: endpointNames[$0.endpointID] ?? $0.endpointID,
+                    action: nil, reason: "\($0.kind.rawValue): \($0.detail) (\($0.remoteID))")
+            }, counts: counts, startedAt: startedAt, finishedAt: finishedAt)
+    }
+
     /// A situation that was posted cleared.
     public static func recovered(command: String, cleared: Kind, summary: String, finishedAt: Double)
         -> NotificationEvent

@@ -36,8 +36,11 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Report only drift (owned files deleted or changed out of band, foreign files); exit 2 when there is any.")
     var refreshOnly = false
 
+    @OptionGroup var notify: NotifyOptions
+
     func validate() throws {
         if refreshOnly && !refresh { throw ValidationError("--refresh-only and --refresh=false contradict each other") }
+        if !refreshOnly && !notify.urls.isEmpty { throw ValidationError("plan posts notifications only with --refresh-only (drift)") }
         if refreshOnly && out != nil { throw ValidationError("--refresh-only makes no plan to save with -out") }
         if !refresh && out != nil {
             throw ValidationError("a plan from stored listings cannot be saved with -out: apply would list the providers anyway")
@@ -46,7 +49,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         if refreshOnly {
-            try await DriftCommand.check(options: options, output: output)
+            try await DriftCommand.check(options: options, output: output, notify: notify, command: "plan --refresh-only")
             return
         }
         try await withRuntime(options, policy: guards.policy, readOnlyState: !refresh) { runtime in
@@ -110,14 +113,26 @@ struct DriftCommand: AsyncParsableCommand {
     @Option(name: .short, help: "Output format: text, json or markdown.")
     var output: OutputFormat = .text
 
+    @OptionGroup var notify: NotifyOptions
+
     func run() async throws {
-        try await Self.check(options: options, output: output)
+        try await Self.check(options: options, output: output, notify: notify, command: "drift")
     }
 
-    static func check(options: GlobalOptions, output: OutputFormat) async throws {
+    /// Runs the drift check, prints it, and posts a `drift` notification to `--notify` webhooks when there is any.
+    static func check(options: GlobalOptions, output: OutputFormat, notify: NotifyOptions, command: String) async throws {
+        let notifier = try notify.makeNotifier(options, console: Console(noColor: options.noColor))
         try await withRuntime(options, policy: PlanPolicy()) { runtime in
+            let started = Date().timeIntervalSince1970
             let result = try await runtime.engine.driftPass(validated: runtime.manifests)
             let drift = result.drift
+            if let notifier,
+                let event = NotificationEvent.drift(
+                    command: command, report: drift, endpointNames: result.endpointNames, startedAt: started,
+                    finishedAt: Date().timeIntervalSince1970)
+            {
+                await notifier.post(event)
+            }
             switch output {
             case .text: runtime.console.out(drift.renderText(names: result.endpointNames))
             case .markdown: runtime.console.out(drift.renderMarkdown(names: result.endpointNames))

@@ -182,9 +182,16 @@ struct GitOpsTests {
         let ownedBefore = try store.ownedFiles()
         let victim = try #require(workspace.openAIFiles.first { $0.filename == "b.md" })
         workspace.simulator.removeFile(apiKey: Workspace.openAIKey, id: victim.id)
-        let drift = try await FerryProcess.run(
-            ["drift"], in: workspace)
+        let receiver = try await WebhookReceiver()
+        defer { Task { await receiver.close() } }
+        let drift = try await FerryProcess.run(["drift", "--notify", receiver.url("/hooks/drift")], in: workspace)
         #expect(drift.status == 2, "\(drift.stdout)\(drift.stderr)")
+        // The scheduled check alerts: one drift event naming the deleted file.
+        #expect(receiver.received.count == 1)
+        let event = receiver.received.first?.json ?? [:]
+        #expect(event["event"] as? String == "drift")
+        #expect((event["text"] as? String)?.contains("Drift: 1 deleted, 0 changed, 0 foreign.") == true, "\(event)")
+        #expect((event["placements"] as? [[String: Any]])?.first?["file"] as? String == "b")
         #expect(drift.stdout.contains("- b on openai"), "\(drift.stdout)")
         #expect(drift.stdout.contains("deleted out of band (\(victim.id))"))
         #expect(drift.stdout.contains("Drift: 1 deleted, 0 changed, 0 foreign."))
@@ -199,7 +206,12 @@ struct GitOpsTests {
         #expect(report.findings.map(\.kind) == [.deleted])
         // Reconcile repairs it; the drift is gone.
         #expect(try await FerryProcess.run(["reconcile"], in: workspace).status == 0)
-        #expect(try await FerryProcess.run(["drift"], in: workspace).status == 0)
+        let quiet = try await FerryProcess.run(["plan", "--refresh-only", "--notify", receiver.url("/hooks/drift")], in: workspace)
+        #expect(quiet.status == 0)
+        #expect(receiver.received.count == 1, "no drift, no message")
+        let misuse = try await FerryProcess.run(["plan", "--notify", receiver.url("/x")], in: workspace)
+        #expect(misuse.status != 0)
+        #expect(misuse.stderr.contains("plan posts notifications only with --refresh-only"))
     }
 
     /// Renaming a declaration moves the owned files (`> move`): no upload, no delete, one remote file per placement
