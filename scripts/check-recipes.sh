@@ -593,9 +593,12 @@ check(status == "success" and r.get("plan", {}).get("outputs", {}).get("exitcode
       "second plan job: exit 0, 'No changes', the same comment updated (no second one)",
       r if status != "success" else {"plan": {**r["plan"], "stdout": body + json.dumps(store["calls"])}})
 
+hooks.clear()
 status, r = run_job("drift", "schedule")
 check(status == "success" and r.get("drift", {}).get("outputs", {}).get("exitcode") == "0"
-      and not gh_store()["issues"], "drift job: ferry plan --refresh-only --detailed-exitcode exits 0", r)
+      and not gh_store()["issues"] and not hooks,
+      "drift job: ferry plan --refresh-only --detailed-exitcode exits 0, no issue, no webhook", r,
+      detail=f"webhook bodies: {hooks!r}")
 
 # GitLab
 problems = []
@@ -646,13 +649,27 @@ def delete_one(key):
                                                       headers=headers), timeout=10).read()
         return victim["id"]
 
+def webhook_messages():
+    messages = []
+    for h in hooks:
+        try:
+            messages.append(json.loads(h))
+        except ValueError:
+            messages.append(None)
+    return messages
+
 victim = delete_one(openai_key)
 if victim:
+    hooks.clear()
     status, r = run_job("drift", "schedule")
     issues = gh_store()["issues"]
+    messages = webhook_messages()
     check(status == "failure" and r.get("drift", {}).get("outputs", {}).get("exitcode") == "2"
-          and len(issues) == 1 and issues["1"]["title"].startswith("Ferry drift: "),
-          f"drift job after DELETE /v1/files/{victim} on the simulator: exit 2, job fails, one drift issue", r)
+          and len(issues) == 1 and issues["1"]["title"].startswith("Ferry drift: ")
+          and messages and all(isinstance(m, dict) and m.get("text") for m in messages),
+          f"drift job after DELETE /v1/files/{victim} on the simulator: exit 2, job fails, one drift issue, "
+          f"{len(messages)} --notify message(s)", r if status != "failure" else None,
+          detail=f"issues: {issues!r}\nwebhook bodies: {hooks!r}")
 
 else:
     bad("no uploaded employee-handbook.md on the simulator to delete (GitHub flow)")
@@ -680,12 +697,7 @@ faults({"errorRate": {"create": 1.0}, "errorStatuses": [400]})
 hooks.clear()
 status, r = run_job("apply", "push")
 faults({})
-messages = []
-for h in hooks:
-    try:
-        messages.append(json.loads(h))
-    except ValueError:
-        messages.append(None)
+messages = webhook_messages()
 check(status == "failure" and messages and all(isinstance(m, dict) and m.get("text") for m in messages),
       f"apply job, a new page whose upload is refused: exits 1, --notify posted {len(messages)} JSON message(s) "
       "with text", r if status != "failure" else None, detail=f"webhook bodies: {hooks!r}")
