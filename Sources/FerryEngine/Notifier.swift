@@ -173,7 +173,7 @@ public final class Notifier: @unchecked Sendable {
     /// - Parameters:
     ///   - targets: where to post (none: every call does nothing).
     ///   - workspace: the state workspace, shown in every message.
-    ///   - revision: the manifests' commit, if known (`Notifier.revision(environment:root:)`).
+    ///   - revision: the manifests' commit, if known (the CLI's `ManifestRevision`: `FERRY_REVISION` or git HEAD).
     ///   - warn: told of each failed delivery, in one line without the URL.
     public init(
         targets: [WebhookTarget], workspace: String, revision: String?, timeout: Duration = .seconds(5),
@@ -284,48 +284,6 @@ public final class Notifier: @unchecked Sendable {
         return Date(timeIntervalSince1970: seconds).formatted(style)
     }
 
-    /// The commit the manifests are at: `FERRY_REVISION`, a CI's commit variable (`GITHUB_SHA`, `CI_COMMIT_SHA`,
-    /// `BUILDKITE_COMMIT`, `GIT_COMMIT`), else the `HEAD` of the git checkout holding `root`; nil when unknown.
-    public static func revision(environment: [String: String], root: String) -> String? {
-        for name in ["FERRY_REVISION", "GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "GIT_COMMIT"] {
-            if let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty {
-                return value
-            }
-        }
-        var directory = URL(fileURLWithPath: root).standardizedFileURL
-        for _ in 0..<32 {
-            var git = directory.appendingPathComponent(".git")
-            // A worktree or submodule: `.git` is a file naming the real git directory.
-            if let file = try? String(contentsOf: git, encoding: .utf8), file.hasPrefix("gitdir: ") {
-                let path = file.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines)
-                git = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
-            }
-            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
-                let line = head.trimmingCharacters(in: .whitespacesAndNewlines)
-                guard line.hasPrefix("ref: ") else { return line.isEmpty ? nil : line }
-                let ref = String(line.dropFirst(5))
-                // Branches of a worktree live in the repository's common directory.
-                if let common = try? String(contentsOf: git.appendingPathComponent("commondir"), encoding: .utf8) {
-                    let path = common.trimmingCharacters(in: .whitespacesAndNewlines)
-                    if (try? String(contentsOf: git.appendingPathComponent(ref), encoding: .utf8)) == nil {
-                        git = path.hasPrefix("/") ? URL(fileURLWithPath: path) : git.appendingPathComponent(path)
-                    }
-                }
-                if let hash = try? String(contentsOf: git.appendingPathComponent(ref), encoding: .utf8) {
-                    return hash.trimmingCharacters(in: .whitespacesAndNewlines)
-                }
-                let packed = (try? String(contentsOf: git.appendingPathComponent("packed-refs"), encoding: .utf8)) ?? ""
-                for entry in packed.split(separator: "\n") where entry.hasSuffix(" " + ref) {
-                    return String(entry.prefix { $0 != " " })
-                }
-                return nil
-            }
-            let parent = directory.deletingLastPathComponent()
-            if parent.path == directory.path { break }
-            directory = parent
-        }
-        return nil
-    }
 }
 
 extension Notifier {
