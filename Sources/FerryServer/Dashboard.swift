@@ -149,7 +149,8 @@ struct DashboardPage {
         } else {
             shown = ("unknown", "Ready \(ready.status.rawValue): \(ready.reason)", ready.message)
         }
-        return "<br><span class=\"badge cond \(shown.tone)\" title=\"\(html(shown.message))\">\(html(shown.label))</span>"
+        return "<br><span class=\"badge cond \(shown.tone)\" title=\"\(html(shown.message))\">"
+            + "\(html(shown.label))</span>"
     }
 
     private func summary() -> String {
@@ -313,7 +314,8 @@ struct DashboardPage {
         th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:var(--muted)}
         tr:last-child td{border-bottom:0}.num{text-align:right}
         code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
-        code.id,.fn{color:var(--muted)}.badge.cond{margin-top:4px}.fn{font-size:.85rem}.ago{color:var(--muted)}.error{color:var(--bad)}
+        code.id,.fn{color:var(--muted)}.fn{font-size:.85rem}.ago{color:var(--muted)}.error{color:var(--bad)}
+        .badge.cond{margin-top:4px}
         .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.8rem;font-weight:600;\
         white-space:nowrap;border:1px solid currentColor}
         .badge.in-sync{color:var(--ok)}.badge.out-of-sync{color:var(--warn)}.badge.failed{color:var(--bad)}\

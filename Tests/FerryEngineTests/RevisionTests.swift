@@ -15,7 +15,10 @@ struct RevisionTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
-            ["git", "-c", "user.name=Ferry Test", "-c", "user.email=ferry@example.invalid", "-c", "commit.gpgsign=false"]
+            [
+                "git", "-c", "user.name=Ferry Test", "-c", "user.email=ferry@example.invalid", "-c",
+                "commit.gpgsign=false",
+            ]
             + arguments
         process.currentDirectoryURL = directory
         let output = Pipe()
