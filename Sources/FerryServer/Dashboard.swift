@@ -15,6 +15,8 @@ struct DashboardData: Sendable {
     var revisions = RevisionStatus()
     /// Conditions of the files that have a placement on the page, by file name.
     var fileConditions: [String: [StatusCondition]] = [:]
+    /// The workspace's conditions over every placement; nil before the first snapshot or without placements.
+    var workspaceConditions: [StatusCondition]?
 }
 
 extension StatusView {
@@ -41,6 +43,19 @@ extension StatusView {
             for (file, records) in shown {
                 let all = try complete ? records : store.placementRecords(file: file)
                 data.fileConditions[file] = inputs.conditions(all, redact: redact)
+            }
+            // The workspace's: every placement not in sync (they come first), the page's rows when they hold them all.
+            let inSync = data.counts["in-sync"] ?? 0
+            let notInSync = data.counts.values.reduce(0, +) - inSync
+            if inSync + notInSync > 0 {
+                let attention =
+                    try notInSync <= data.placements.count
+                    ? Array(data.placements.prefix(notInSync))
+                    : store.placementRecords(attentionFirst: true, limit: notInSync)
+                data.workspaceConditions = Conditions.evaluate(
+                    inSync: inSync,
+                    others: attention.filter { $0.status.state != .inSync }.map { inputs.placement($0, redact: redact) },
+                    context: inputs.context)
             }
             return (data, now)
         }
@@ -119,7 +134,9 @@ struct DashboardPage {
             guard let revision else { return "<span class=\"ago\">unknown</span>" }
             return "<code class=\"rev\" title=\"\(html(revision))\">\(html(Self.short(revision)))</code>"
         }
-        var out = "<p class=\"meta\">Revision: observed \(code(revisions.observed))"
+        var out = "<p class=\"meta\">"
+        if let conditions = data.workspaceConditions { out += "Workspace: \(conditionBadge(conditions)) · " }
+        out += "Revision: observed \(code(revisions.observed))"
         out += " · last applied \(code(revisions.lastApplied))"
         if let at = revisions.lastAppliedAt { out += " \(time(at))" }
         if revisions.lastAttempted != revisions.lastApplied {
@@ -137,8 +154,8 @@ struct DashboardPage {
     }
 
     /// The file's state as one badge: Ready, Stalled or Reconciling with its reason; the message as a tooltip.
-    private func conditionBadge(_ conditions: [StatusCondition]?) -> String {
-        guard let conditions, let ready = conditions[.ready] else { return "" }
+    private func conditionBadge(_ conditions: [StatusCondition]) -> String {
+        guard let ready = conditions[.ready] else { return "" }
         let shown: (tone: String, label: String, message: String)
         if let stalled = conditions[.stalled], stalled.status == .true {
             shown = ("failed", "Stalled: \(stalled.reason)", stalled.message)
@@ -149,7 +166,7 @@ struct DashboardPage {
         } else {
             shown = ("unknown", "Ready \(ready.status.rawValue): \(ready.reason)", ready.message)
         }
-        return "<br><span class=\"badge cond \(shown.tone)\" title=\"\(html(shown.message))\">"
+        return "<span class=\"badge cond \(shown.tone)\" title=\"\(html(shown.message))\">"
             + "\(html(shown.label))</span>"
     }
 
@@ -198,7 +215,7 @@ struct DashboardPage {
                 "<td data-label=\"File\"><strong>\(html(status.file))</strong>"
                 + (record.filename.map { "<br><span class=\"fn\">\(html($0))</span>" } ?? "")
                 + "<br><code class=\"id\">\(html(status.unifiedID))</code>"
-                + conditionBadge(data.fileConditions[status.file]) + "</td>"
+                + (data.fileConditions[status.file].map { "<br>" + conditionBadge($0) } ?? "") + "</td>"
             out += "<td data-label=\"Endpoint\">\(html(endpointName(status.endpointID)))</td>"
             out += "<td data-label=\"Models\">\(html(status.models.joined(separator: ", ")))</td>"
             out += "<td data-label=\"State\">\(badge(state))</td>"

@@ -122,6 +122,7 @@ struct RevisionTests {
         #expect(page.contains("Revision: observed <code class=\"rev\" title=\"\(head)-dirty\">\(short)-dirty</code>"))
         #expect(page.contains("last applied <code class=\"rev\" title=\"\(head)\">\(short)</code>"))
         #expect(page.contains(">Stalled: ReplaceFailed</span>"))
+        #expect(page.contains("Workspace: <span class=\"badge cond failed\" title=\"1 of 3 placements in sync; "))
         #expect(page.contains("<td data-label=\"Revision\"><code class=\"rev\" title=\"abc123\">abc123</code></td>"))
 
         // Fixed and committed: the next apply converges at the new HEAD, and the file is Ready again.

@@ -294,6 +294,7 @@ struct ConditionsTests {
                     "Revision: observed <code class=\"rev\" title=\"r2\">r2</code> · last applied <code class=\"rev\" title=\"r1\">r1</code>"
                 ))
             #expect(page.contains(">Stalled: CreateFailed</span>"))
+            #expect(page.contains("<p class=\"meta\">Workspace: <span class=\"badge cond failed\" title=\"3 of 6 placements"))
             #expect(page.contains(">Reconciling: Processing</span>"))
             #expect(page.contains(">Ready</span>"))
             #expect(page.contains("<td data-label=\"Revision\"><code class=\"rev\" title=\"r2\">r2</code></td>"))
