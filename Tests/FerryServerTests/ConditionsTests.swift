@@ -120,6 +120,15 @@ struct ConditionsTests {
         #expect(
             Self.message(idle, .stalled)?.hasSuffix(
                 "expire-intent on \(Self.openAI) failed once: HTTP 400: invalid purpose") == true)
+        // A terminal failure (retrying cannot help) is Stalled at once, even while a pass runs.
+        let terminal = ConditionPlacement(
+            endpoint: Self.openAI, state: .outOfSync,
+            failure: Failure(
+                action: "create", message: "HTTP 400 [invalid_request_error]; terminal", attempts: 1,
+                terminal: true))
+        #expect(Self.table(Conditions.evaluate([terminal], context: Self.busy))["Stalled"] == "True CreateFailed")
+        #expect(ConditionPlacement.Failure.isTerminal("create failed: HTTP error (HTTP 400): bad. [400]; terminal"))
+        #expect(!ConditionPlacement.Failure.isTerminal("create failed: HTTP error (HTTP 503): busy. [503]; retryable"))
         // With a custom threshold, one attempt during a pass is enough.
         let strict = Conditions.evaluate([once], context: ConditionContext(passInProgress: true, stallAttempts: 1))
         #expect(Self.table(strict)["Stalled"] == "True ExpireIntentFailed")
@@ -294,7 +303,9 @@ struct ConditionsTests {
                     "Revision: observed <code class=\"rev\" title=\"r2\">r2</code> · last applied <code class=\"rev\" title=\"r1\">r1</code>"
                 ))
             #expect(page.contains(">Stalled: CreateFailed</span>"))
-            #expect(page.contains("<p class=\"meta\">Workspace: <span class=\"badge cond failed\" title=\"3 of 6 placements"))
+            #expect(
+                page.contains(
+                    "<p class=\"meta\">Workspace: <span class=\"badge cond failed\" title=\"3 of 6 placements"))
             #expect(page.contains(">Reconciling: Processing</span>"))
             #expect(page.contains(">Ready</span>"))
             #expect(page.contains("<td data-label=\"Revision\"><code class=\"rev\" title=\"r2\">r2</code></td>"))
