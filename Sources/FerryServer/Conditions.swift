@@ -52,12 +52,20 @@ public struct ConditionPlacement: Hashable, Sendable {
         public var action: String
         public var message: String
         public var attempts: Int
+        /// The provider's answer was classified terminal: it fails the same way until something changes, so
+        /// retrying cannot help.
+        public var terminal: Bool
 
-        public init(action: String, message: String, attempts: Int) {
+        public init(action: String, message: String, attempts: Int, terminal: Bool = false) {
             self.action = action
             self.message = message
             self.attempts = attempts
+            self.terminal = terminal
         }
+
+        /// Whether a stored failure message carries the terminal classification (`ProviderError`'s description
+        /// ends with `; terminal`).
+        public static func isTerminal(_ message: String) -> Bool { message.hasSuffix("; terminal") }
     }
 
     public init(
@@ -90,8 +98,9 @@ public struct ConditionContext: Hashable, Sendable {
 /// - Ready=True only when every placement is in sync; Unknown when the only placements not in sync are on endpoints
 ///   that could not be listed; else False, with the reason of the Stalled or Reconciling condition that is True.
 /// - Stalled=True when a placement failed (its last attempt recorded an error) or its endpoint could not be listed,
-///   and either no pass is in progress to retry it (the last pass gave up) or it failed `stallAttempts` times or
-///   more; also when the file has no placement at all (no target model has a files endpoint).
+///   and either no pass is in progress to retry it (the last pass gave up), or it failed `stallAttempts` times or
+///   more, or its failure was terminal (retrying cannot help); also when the file has no placement at all (no
+///   target model has a files endpoint).
 /// - Reconciling=True when a change is pending and not stalled: `Progressing` (a pass is applying it),
 ///   `ProgressingWithRetry` (a pass is retrying a failure), `Processing` (the provider is processing the file),
 ///   `OutOfSync` (waiting for the next apply or reconcile).
@@ -131,7 +140,10 @@ public enum Conditions {
         }
         // Failing: the last attempt failed, or nothing can be done without a listing.
         let blocked = others.filter { $0.failure != nil || $0.state == .unknown }
-        let stalled = blocked.filter { !context.passInProgress || ($0.failure?.attempts ?? 0) >= context.stallAttempts }
+        let stalled = blocked.filter {
+            !context.passInProgress || ($0.failure?.attempts ?? 0) >= context.stallAttempts
+                || $0.failure?.terminal == true
+        }
         let readyStatus: StatusCondition.Status =
             others.allSatisfy { $0.state == .unknown && $0.failure == nil } ? .unknown : .false
         if let first = stalled.first {

@@ -15,6 +15,8 @@ struct DashboardData: Sendable {
     var revisions = RevisionStatus()
     /// Conditions of the files that have a placement on the page, by file name.
     var fileConditions: [String: [StatusCondition]] = [:]
+    /// The workspace's conditions over every placement; nil before the first snapshot or without placements.
+    var workspaceConditions: [StatusCondition]?
 }
 
 extension StatusView {
@@ -41,6 +43,19 @@ extension StatusView {
             for (file, records) in shown {
                 let all = try complete ? records : store.placementRecords(file: file)
                 data.fileConditions[file] = inputs.conditions(all, redact: redact)
+            }
+            // The workspace's: every placement not in sync (they come first), the page's rows when they hold them all.
+            let inSync = data.counts["in-sync"] ?? 0
+            let notInSync = data.counts.values.reduce(0, +) - inSync
+            if inSync + notInSync > 0 {
+                let attention =
+                    try notInSync <= data.placements.count
+                    ? Array(data.placements.prefix(notInSync))
+                    : store.placementRecords(attentionFirst: true, limit: notInSync)
+                data.workspaceConditions = Conditions.evaluate(
+                    inSync: inSync,
+                    others: attention.filter { $0.status.state != .inSync }.map { inputs.placement($0, redact: redact) },
+                    context: inputs.context)
             }
             return (data, now)
         }
@@ -122,7 +137,9 @@ struct DashboardPage {
             guard let revision else { return "<span class=\"ago\">unknown</span>" }
             return "<code class=\"rev\" title=\"\(html(revision))\">\(html(Self.short(revision)))</code>"
         }
-        var out = "<p class=\"meta\">Revision: observed \(code(revisions.observed))"
+        var out = "<p class=\"meta\">"
+        if let conditions = data.workspaceConditions { out += "Workspace: \(conditionBadge(conditions)) · " }
+        out += "Revision: observed \(code(revisions.observed))"
         out += " · last applied \(code(revisions.lastApplied))"
         if let at = revisions.lastAppliedAt { out += " \(time(at))" }
         if revisions.lastAttempted != revisions.lastApplied {
@@ -140,8 +157,8 @@ struct DashboardPage {
     }
 
     /// The file's state as one badge: Ready, Stalled or Reconciling with its reason; the message as a tooltip.
-    private func conditionBadge(_ conditions: [StatusCondition]?) -> String {
-        guard let conditions, let ready = conditions[.ready] else { return "" }
+    private func conditionBadge(_ conditions: [StatusCondition]) -> String {
+        guard let ready = conditions[.ready] else { return "" }
         let shown: (tone: String, label: String, message: String)
         if let stalled = conditions[.stalled], stalled.status == .true {
             shown = ("failed", "Stalled: \(stalled.reason)", stalled.message)
@@ -152,7 +169,8 @@ struct DashboardPage {
         } else {
             shown = ("unknown", "Ready \(ready.status.rawValue): \(ready.reason)", ready.message)
         }
-        return "<br><span class=\"badge cond \(shown.tone)\" title=\"\(html(shown.message))\">\(html(shown.label))</span>"
+        return "<span class=\"badge cond \(shown.tone)\" title=\"\(html(shown.message))\">"
+            + "\(html(shown.label))</span>"
     }
 
     private func summary() -> String {
@@ -204,7 +222,7 @@ struct DashboardPage {
                 "<td data-label=\"File\"><strong>\(html(status.file))</strong>"
                 + (record.filename.map { "<br><span class=\"fn\">\(html($0))</span>" } ?? "")
                 + "<br><code class=\"id\">\(html(status.unifiedID))</code>"
-                + conditionBadge(data.fileConditions[status.file]) + "</td>"
+                + (data.fileConditions[status.file].map { "<br>" + conditionBadge($0) } ?? "") + "</td>"
             out += "<td data-label=\"Endpoint\">\(html(endpointName(status.endpointID)))</td>"
             out += "<td data-label=\"Models\">\(html(status.models.joined(separator: ", ")))</td>"
             out += "<td data-label=\"State\">\(badge(state))</td>"
@@ -320,7 +338,8 @@ struct DashboardPage {
         th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:var(--muted)}
         tr:last-child td{border-bottom:0}.num{text-align:right}
         code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
-        code.id,.fn{color:var(--muted)}.badge.cond{margin-top:4px}.fn{font-size:.85rem}.ago{color:var(--muted)}.error{color:var(--bad)}
+        code.id,.fn{color:var(--muted)}.fn{font-size:.85rem}.ago{color:var(--muted)}.error{color:var(--bad)}
+        .badge.cond{margin-top:4px}
         .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.8rem;font-weight:600;\
         white-space:nowrap;border:1px solid currentColor}
         .badge.in-sync{color:var(--ok)}.badge.out-of-sync{color:var(--warn)}.badge.failed{color:var(--bad)}\

@@ -46,7 +46,8 @@ struct ConditionInputs: Sendable {
             pendingAction: status.pendingAction?.rawValue,
             failure: record.error.map {
                 ConditionPlacement.Failure(
-                    action: $0.action, message: redact.redact($0.message), attempts: $0.attempts)
+                    action: $0.action, message: redact.redact($0.message), attempts: $0.attempts,
+                    terminal: ConditionPlacement.Failure.isTerminal($0.message))
             },
             listingError: listingError)
     }

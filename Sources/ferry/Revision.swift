@@ -39,8 +39,9 @@ enum ManifestRevision {
                 })
             if !line.isEmpty { return String(line.prefix(maxLength)) }
         }
-        guard let head = git(["rev-parse", "--verify", "--quiet", "HEAD"], in: manifests)?
-            .trimmingCharacters(in: .whitespacesAndNewlines),
+        guard
+            let head = git(["rev-parse", "--verify", "--quiet", "HEAD"], in: manifests)?
+                .trimmingCharacters(in: .whitespacesAndNewlines),
             head.count >= 40, head.allSatisfy(\.isHexDigit)
         else { return nil }
         let status = ["status", "--porcelain", "--untracked-files=no", "--ignore-submodules=dirty", "--"]

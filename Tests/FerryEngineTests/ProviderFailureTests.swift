@@ -91,7 +91,8 @@ struct ProviderFailureTests {
         let rows = page.components(separatedBy: "<tr").filter { $0.contains("data-label=\"File\"") }
         #expect(rows.count == 6, sourceLocation: sourceLocation)
         for row in rows {
-            if row.contains("azure http") {
+            // The placement's endpoint cell (the file's condition badge may name another endpoint in its tooltip).
+            if row.contains("<td data-label=\"Endpoint\">azure http") {
                 #expect(row.contains("class=\"badge \(azureState)\""), "\(row)", sourceLocation: sourceLocation)
                 #expect(row.contains(reason), "\(row)", sourceLocation: sourceLocation)
             } else {

@@ -15,7 +15,10 @@ struct RevisionTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
-            ["git", "-c", "user.name=Ferry Test", "-c", "user.email=ferry@example.invalid", "-c", "commit.gpgsign=false"]
+            [
+                "git", "-c", "user.name=Ferry Test", "-c", "user.email=ferry@example.invalid", "-c",
+                "commit.gpgsign=false",
+            ]
             + arguments
         process.currentDirectoryURL = directory
         let output = Pipe()
@@ -40,13 +43,18 @@ struct RevisionTests {
         workspace.declare("handbook", models: ["gpt-4o-mini", "azure-gpt-4o"])
         workspace.declare("faq", models: ["gpt-4o-mini"])
 
-        // 1. No repository: FERRY_REVISION names the revision.
+        // 1. No repository and no FERRY_REVISION: no revision, and the run goes on.
+        let unknown = try await FerryProcess.run(["plan"], in: workspace)
+        #expect(unknown.status == 0, "\(unknown.stdout)\(unknown.stderr)")
+        // FERRY_REVISION names the revision.
         let given = try await FerryProcess.run(
             ["apply", "--auto-approve"], in: workspace, extraEnvironment: ["FERRY_REVISION": "abc123"])
         #expect(given.status == 0, "\(given.stdout)\(given.stderr)")
 
         // 2. A real repository, FERRY_REVISION blank: git HEAD.
         try Self.git(["init", "-q"], in: workspace.root)
+        let noCommit = try await FerryProcess.run(["plan"], in: workspace)  // a repository without a commit yet
+        #expect(noCommit.status == 0, "\(noCommit.stdout)\(noCommit.stderr)")
         workspace.write(".gitignore", "state/\n")
         try Self.git(["add", "-A"], in: workspace.root)
         try Self.git(["commit", "-qm", "manifests"], in: workspace.root)
@@ -71,9 +79,10 @@ struct RevisionTests {
         let base = try await serve.statusURL()
 
         let runs = try #require(try await fetch(base + "/api/v1/runs").json["runs"] as? [[String: Any]])
-        #expect(runs.map { $0["command"] as? String } == ["apply", "apply", "apply"])
-        #expect(runs.map { $0["revision"] as? String } == [head + "-dirty", head, "abc123"])
-        #expect(runs.map { $0["outcome"] as? String } == ["failed", "converged", "converged"])
+        #expect(runs.map { $0["command"] as? String } == ["apply", "apply", "plan", "apply", "plan"])
+        #expect(runs.map { $0["revision"] as? String } == [head + "-dirty", head, nil, "abc123", nil])
+        #expect(runs.allSatisfy { $0.keys.contains("revision") })
+        #expect(runs.map { $0["outcome"] as? String } == ["failed", "converged", "planned", "converged", "planned"])
 
         let files = try await fetch(base + "/api/v1/files").json
         #expect(files["observedRevision"] as? String == head + "-dirty")
@@ -113,6 +122,7 @@ struct RevisionTests {
         #expect(page.contains("Revision: observed <code class=\"rev\" title=\"\(head)-dirty\">\(short)-dirty</code>"))
         #expect(page.contains("last applied <code class=\"rev\" title=\"\(head)\">\(short)</code>"))
         #expect(page.contains(">Stalled: ReplaceFailed</span>"))
+        #expect(page.contains("Workspace: <span class=\"badge cond failed\" title=\"1 of 3 placements in sync; "))
         #expect(page.contains("<td data-label=\"Revision\"><code class=\"rev\" title=\"abc123\">abc123</code></td>"))
 
         // Fixed and committed: the next apply converges at the new HEAD, and the file is Ready again.

@@ -29,7 +29,10 @@ struct ConditionsTests {
             [ConditionPlacement(endpoint: Self.openAI, state: .inSync), .init(endpoint: Self.azure, state: .inSync)],
             context: Self.busy)
         #expect(conditions.map(\.type) == [.ready, .reconciling, .stalled])
-        #expect(Self.table(conditions) == ["Ready": "True InSync", "Reconciling": "False InSync", "Stalled": "False InSync"])
+        #expect(
+            Self.table(conditions) == [
+                "Ready": "True InSync", "Reconciling": "False InSync", "Stalled": "False InSync",
+            ])
         #expect(Self.message(conditions, .ready) == "2 of 2 placements in sync")
         #expect(conditions.allSatisfy { $0.lastTransitionTime == nil })
     }
@@ -56,7 +59,8 @@ struct ConditionsTests {
             ])
         #expect(
             Self.message(conditions, .reconciling)
-                == "1 of 2 placements in sync; create pending on \(Self.azure); waiting for 'ferry apply' or 'ferry reconcile'")
+                == "1 of 2 placements in sync; create pending on \(Self.azure); waiting for 'ferry apply' or 'ferry reconcile'"
+        )
         #expect(Self.message(conditions, .stalled) == "")
     }
 
@@ -72,7 +76,8 @@ struct ConditionsTests {
         let conditions = Conditions.evaluate(
             [ConditionPlacement(endpoint: Self.openAI, state: .processing)], context: Self.idle)
         #expect(Self.table(conditions)["Reconciling"] == "True Processing")
-        #expect(Self.message(conditions, .reconciling) == "0 of 1 placement in sync; \(Self.openAI) is processing the file")
+        #expect(
+            Self.message(conditions, .reconciling) == "0 of 1 placement in sync; \(Self.openAI) is processing the file")
     }
 
     /// A failure that a running pass may still retry (fewer than 3 attempts): Reconciling with retry, not Stalled.
@@ -86,7 +91,9 @@ struct ConditionsTests {
                 "Ready": "False ProgressingWithRetry", "Reconciling": "True ProgressingWithRetry",
                 "Stalled": "False ProgressingWithRetry",
             ])
-        #expect(Self.message(conditions, .reconciling)?.contains("create on \(Self.openAI) failed 2 times: HTTP 503") == true)
+        #expect(
+            Self.message(conditions, .reconciling)?.contains("create on \(Self.openAI) failed 2 times: HTTP 503")
+                == true)
     }
 
     /// Three attempts make a failure Stalled even while a pass runs; so does any failure once no pass is running.
@@ -94,7 +101,8 @@ struct ConditionsTests {
         let third = ConditionPlacement(
             endpoint: Self.openAI, state: .outOfSync, pendingAction: "create",
             failure: Failure(action: "create", message: "HTTP 400: invalid purpose", attempts: 3))
-        let busy = Conditions.evaluate([ConditionPlacement(endpoint: Self.azure, state: .inSync), third], context: Self.busy)
+        let busy = Conditions.evaluate(
+            [ConditionPlacement(endpoint: Self.azure, state: .inSync), third], context: Self.busy)
         #expect(
             Self.table(busy) == [
                 "Ready": "False CreateFailed", "Reconciling": "False CreateFailed", "Stalled": "True CreateFailed",
@@ -109,7 +117,18 @@ struct ConditionsTests {
         once.failure?.action = "expire-intent"
         let idle = Conditions.evaluate([once], context: Self.idle)
         #expect(Self.table(idle)["Stalled"] == "True ExpireIntentFailed")
-        #expect(Self.message(idle, .stalled)?.hasSuffix("expire-intent on \(Self.openAI) failed once: HTTP 400: invalid purpose") == true)
+        #expect(
+            Self.message(idle, .stalled)?.hasSuffix(
+                "expire-intent on \(Self.openAI) failed once: HTTP 400: invalid purpose") == true)
+        // A terminal failure (retrying cannot help) is Stalled at once, even while a pass runs.
+        let terminal = ConditionPlacement(
+            endpoint: Self.openAI, state: .outOfSync,
+            failure: Failure(
+                action: "create", message: "HTTP 400 [invalid_request_error]; terminal", attempts: 1,
+                terminal: true))
+        #expect(Self.table(Conditions.evaluate([terminal], context: Self.busy))["Stalled"] == "True CreateFailed")
+        #expect(ConditionPlacement.Failure.isTerminal("create failed: HTTP error (HTTP 400): bad. [400]; terminal"))
+        #expect(!ConditionPlacement.Failure.isTerminal("create failed: HTTP error (HTTP 503): busy. [503]; retryable"))
         // With a custom threshold, one attempt during a pass is enough.
         let strict = Conditions.evaluate([once], context: ConditionContext(passInProgress: true, stallAttempts: 1))
         #expect(Self.table(strict)["Stalled"] == "True ExpireIntentFailed")
@@ -119,9 +138,12 @@ struct ConditionsTests {
     @Test func unlistedEndpoint() {
         let unlisted = ConditionPlacement(
             endpoint: Self.azure, state: .unknown, listingError: "connection refused by 127.0.0.1:2")
-        let idle = Conditions.evaluate([ConditionPlacement(endpoint: Self.openAI, state: .inSync), unlisted], context: Self.idle)
+        let idle = Conditions.evaluate(
+            [ConditionPlacement(endpoint: Self.openAI, state: .inSync), unlisted], context: Self.idle)
         #expect(
-            Self.table(idle) == ["Ready": "Unknown ListFailed", "Reconciling": "False ListFailed", "Stalled": "True ListFailed"])
+            Self.table(idle) == [
+                "Ready": "Unknown ListFailed", "Reconciling": "False ListFailed", "Stalled": "True ListFailed",
+            ])
         #expect(
             Self.message(idle, .stalled)
                 == "1 of 2 placements in sync; \(Self.azure) could not be listed: connection refused by 127.0.0.1:2")
@@ -130,7 +152,8 @@ struct ConditionsTests {
         #expect(Self.table(busy)["Ready"] == "Unknown ProgressingWithRetry")
         // A failed placement elsewhere makes Ready False, and the first stalled placement names the reason.
         let failed = ConditionPlacement(
-            endpoint: Self.openAI, state: .outOfSync, failure: Failure(action: "delete", message: "HTTP 500", attempts: 4))
+            endpoint: Self.openAI, state: .outOfSync,
+            failure: Failure(action: "delete", message: "HTTP 500", attempts: 4))
         let both = Conditions.evaluate([failed, unlisted], context: Self.idle)
         #expect(Self.table(both)["Ready"] == "False DeleteFailed")
         #expect(Self.message(both, .stalled)?.contains("could not be listed") == true)
@@ -140,7 +163,8 @@ struct ConditionsTests {
     @Test func longMessagesAreCut() {
         let failing = (1...8).map {
             ConditionPlacement(
-                endpoint: "e\($0)", state: .outOfSync, failure: Failure(action: "create", message: "HTTP 500", attempts: 1))
+                endpoint: "e\($0)", state: .outOfSync,
+                failure: Failure(action: "create", message: "HTTP 500", attempts: 1))
         }
         let conditions = Conditions.evaluate(inSync: 2, others: failing, context: Self.idle)
         #expect(
@@ -215,7 +239,8 @@ struct ConditionsTests {
         try store.finishRun(
             converged, outcome: "converged", summary: "ok", applied: 0, failed: 0, requests: 1, at: 1_700_000_391)
         let plan = try store.startRun(command: "plan", revision: "r2", at: 1_700_000_395)
-        try store.finishRun(plan, outcome: "planned", summary: "ok", applied: 0, failed: 0, requests: 1, at: 1_700_000_396)
+        try store.finishRun(
+            plan, outcome: "planned", summary: "ok", applied: 0, failed: 0, requests: 1, at: 1_700_000_396)
         try await withServer(database) { port in
             let files = try await send(port: port, "/api/v1/files").json
             #expect(same(files["observedRevision"], "r2"))
@@ -234,9 +259,15 @@ struct ConditionsTests {
             #expect(message.contains("failed 2 times: " + Fixture.pendingErrorShown))
             #expect(!message.contains("sk-live"))
             let billing = try #require(byName["faq/billing.md"]?["conditions"] as? [[String: Any]])
-            #expect(same(billing[1], ["type": "Reconciling", "status": "True", "reason": "Processing",
-                "message": "0 of 1 placement in sync; openai http://127.0.0.1:8089/v1 (env:OPENAI_API_KEY) is processing the file",
-                "lastTransitionTime": NSNull()] as [String: Any]))
+            #expect(
+                same(
+                    billing[1],
+                    [
+                        "type": "Reconciling", "status": "True", "reason": "Processing",
+                        "message":
+                            "0 of 1 placement in sync; openai http://127.0.0.1:8089/v1 (env:OPENAI_API_KEY) is processing the file",
+                        "lastTransitionTime": NSNull(),
+                    ] as [String: Any]))
 
             let summary = try await send(port: port, "/api/v1/summary").json
             #expect(same(summary["observedRevision"], "r2"))
@@ -267,8 +298,14 @@ struct ConditionsTests {
             }
 
             let page = try await send(port: port, "/").text
-            #expect(page.contains("Revision: observed <code class=\"rev\" title=\"r2\">r2</code> · last applied <code class=\"rev\" title=\"r1\">r1</code>"))
+            #expect(
+                page.contains(
+                    "Revision: observed <code class=\"rev\" title=\"r2\">r2</code> · last applied <code class=\"rev\" title=\"r1\">r1</code>"
+                ))
             #expect(page.contains(">Stalled: CreateFailed</span>"))
+            #expect(
+                page.contains(
+                    "<p class=\"meta\">Workspace: <span class=\"badge cond failed\" title=\"3 of 6 placements"))
             #expect(page.contains(">Reconciling: Processing</span>"))
             #expect(page.contains(">Ready</span>"))
             #expect(page.contains("<td data-label=\"Revision\"><code class=\"rev\" title=\"r2\">r2</code></td>"))
@@ -282,7 +319,8 @@ struct ConditionsTests {
             #expect(same(files["lastAttemptedRevision"], "r3"))
             #expect(same(files["lastAppliedRevision"], "r1"))
             let list = try #require(files["files"] as? [[String: Any]])
-            let pending = try #require(list.first { same($0["name"], "pending-file") }?["conditions"] as? [[String: Any]])
+            let pending = try #require(
+                list.first { same($0["name"], "pending-file") }?["conditions"] as? [[String: Any]])
             #expect(same(pending[1]["status"], "True"))
             #expect(same(pending[1]["reason"], "ProgressingWithRetry"))
             #expect(same(pending[2]["status"], "False"))
