@@ -4,7 +4,8 @@
 # virtual environment, .venv-test/, starts a private PostgreSQL server (scripts/postgres.sh; installed with
 # apt-get when missing) so the state-store and engine suites run on both backends, then builds and runs every test.
 # Set FERRY_TEST_POSTGRES_URL to use a server of your own instead; FERRY_TEST_REQUIRE_POSTGRES=1 (set here) makes
-# the tests fail, not skip, when no server is reachable.
+# the tests fail, not skip, when no server is reachable. Without arguments it also checks the recipes in examples/
+# (scripts/check-recipes.sh: linters from PyPI into the same venv, and the GitHub workflow run against the simulator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
@@ -22,3 +23,8 @@ export FERRY_TEST_REQUIRE_POSTGRES=1
 
 swift build --build-tests
 swift test --skip-build "$@"
+# The deployment recipes in examples/: real linters, and the GitHub workflow's steps run against the simulator.
+# Skipped when arguments select some tests.
+if [ "$#" -eq 0 ]; then
+    FERRY_BIN="$(swift build --show-bin-path)/ferry" bash scripts/check-recipes.sh
+fi

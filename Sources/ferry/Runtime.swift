@@ -26,7 +26,8 @@ struct Runtime: Sendable {
         var configuration = try options.engineConfiguration(policy: policy, environment: environment)
         configuration.backoff = backoff
         // Refuse bad manifests before the state file is created or opened: bad input changes nothing.
-        let manifests = try Engine.validate(configuration)
+        // A plan from stored listings calls no provider, so it needs no credentials (a pull request without secrets).
+        let manifests = try Engine.validate(configuration, offline: readOnlyState)
         configuration.readOnlyState = readOnlyState
         configuration.revision = ManifestRevision.detect(for: configuration, environment: environment)
         let store = try options.openStore(readOnly: readOnlyState)

@@ -97,6 +97,13 @@ struct GitOpsTests {
         #expect(plan.stderr.contains(/listed \d+s ago \(20\d\d-/))
         let decoded = try JSONDecoder().decode(Plan.self, from: Data(plan.stdout.utf8))
         #expect(decoded.actions.map(\.file) == ["b"])
+        // Without keys (a pull request from a fork): the same plan; unset keys are notes.
+        let keyless = try await FerryProcess.run(
+            ["plan", "--refresh=false", "--detailed-exitcode", "-o", "json"], in: workspace,
+            extraEnvironment: ["OPENAI_API_KEY": "", "AZURE_API_KEY": ""])
+        #expect(keyless.status == 2, "\(keyless.stderr)")
+        #expect(keyless.stderr.contains("note: environment variable OPENAI_API_KEY is not set"))
+        #expect(try JSONDecoder().decode(Plan.self, from: Data(keyless.stdout.utf8)).actions == decoded.actions)
         if backend == .sqlite {
             #expect(FileManager.default.contents(atPath: workspace.statePath) == before, "the state file changed")
         }
