@@ -123,7 +123,7 @@ struct ScopeOptions: ParsableArguments {
     @Option(
         name: .long,
         help: """
-            Plan and act only on files whose name (or a leading folder of it, e.g. a FileSet's name) matches this glob             (* and ?); repeatable. Prunes are limited to matching names too.
+            Plan and act only on files whose name (or a leading folder of it, e.g. a FileSet's name) matches this glob (* and ?); repeatable. Prunes are limited to matching names too.
             """)
     var target: [String] = []
 

@@ -11,7 +11,8 @@ struct NotifyOptions: ParsableArguments {
         help: ArgumentHelp(
             """
             POST a JSON message (Slack-compatible 'text' plus fields) to URL when a pass ends with placements that \
-            did not converge or a prune is blocked by --max-deletes (repeatable; env FERRY_NOTIFY, comma-separated; \
+            did not converge or a prune is blocked by --max-deletes, or, on 'drift' and 'plan --refresh-only', when \
+            drift is found (repeatable; env FERRY_NOTIFY, comma-separated; \
             http(s) only; a failing webhook never fails the pass).
             """, valueName: "URL"))
     var urls: [String] = []
