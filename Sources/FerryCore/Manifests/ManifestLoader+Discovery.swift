@@ -11,6 +11,7 @@ extension LoadContext {
     /// do. Matches paths against the declarations' sources and globs directly, without walking the tree.
     func declaringManifests(of paths: [String]) -> [String: Set<Declarer>] {
         var result: [String: Set<Declarer>] = [:]
+        let candidates = Set(paths)
         for declaration in declarations {
             let declarer = Declarer(
                 file: String(declaration.place.file.dropFirst(loader.displayRoot.count)),
@@ -18,7 +19,7 @@ extension LoadContext {
             let base = declaration.manifestDirectory
             switch declaration.source {
             case .single(let path, _):
-                if let normalized = RelativePath.normalize(path, relativeTo: base), paths.contains(normalized) {
+                if let normalized = RelativePath.normalize(path, relativeTo: base), candidates.contains(normalized) {
                     result[normalized, default: []].insert(declarer)
                 }
             case .globs(let include, let exclude):

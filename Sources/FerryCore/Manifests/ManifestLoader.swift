@@ -87,7 +87,8 @@ public struct ManifestLoader: Sendable {
             context = LoadContext(loader: self)
             for source in manifests where !data.contains(source.path) { _ = context.parseFile(source) }
         }
-        let listed = skipped.filter { path, _ in !manifests.contains { $0.path == path } || data.contains(path) }
+        let manifestPaths = Set(manifests.map(\.path))
+        let listed = skipped.filter { path, _ in !manifestPaths.contains(path) || data.contains(path) }
         var loaded = try context.finish(tree: tree)
         loaded.skipped = listed.map { SkippedFile(path: displayRoot + $0.key, reason: $0.value) }.sorted { $0.path < $1.path }
         return loaded
