@@ -183,11 +183,7 @@ public final class Engine: Sendable {
     /// and stores each listing (unless `record` is false: a drift check changes nothing).
     public func observe(_ inputs: LoadedInputs, record: Bool = true) async throws -> ObservationRound {
         let start = ContinuousClock.now
-        let owned = try store.ownedEndpointIDs()
-        let intents = try store.intents()
-        let relevant = Set(inputs.desired.endpoints.map(\.id)).union(owned).union(
-            intents.map(\.endpointID))
-        let endpoints = inputs.desired.knownEndpoints.filter { relevant.contains($0.id) }
+        let endpoints = try relevantEndpoints(inputs)
         var observations: [String: EndpointObservation] = [:]
         var pages = 0
         var storeError: (any Error)?
