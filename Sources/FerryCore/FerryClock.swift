@@ -31,6 +31,11 @@ public struct FerryClock: Sendable {
     /// - Throws: `CancellationError` when the calling task is cancelled.
     public func sleep(for duration: Duration) async throws { try await sleeper(duration) }
 
+    /// `2026-11-30T15:42:10Z`: a time (seconds since 1970-01-01) as ISO 8601 in UTC, for messages and JSON.
+    public static func iso8601(_ seconds: Double) -> String {
+        Date(timeIntervalSince1970: seconds).formatted(.iso8601)
+    }
+
     /// The same time, with another way to sleep (tests record retry delays instead of waiting them out).
     public func sleeping(_ sleep: @escaping @Sendable (Duration) async throws -> Void) -> FerryClock {
         FerryClock(now: currentSeconds, sleep: sleep)

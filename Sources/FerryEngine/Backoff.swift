@@ -51,18 +51,12 @@ public struct PlacementRetry: Sendable, Hashable {
     public var placement: PlacementKey { PlacementKey(file: file, endpointID: endpointID) }
 
     /// `2026-11-30T15:42:10Z`.
-    public var nextAttemptText: String { Self.timestamp(nextAttemptAt) }
+    public var nextAttemptText: String { FerryClock.iso8601(nextAttemptAt.rounded(.up)) }
 
     /// `retrying at 2026-11-30T15:42:10Z (3 failures; last: HTTP 400 …)`.
     public var description: String {
         "retrying at \(nextAttemptText) (\(failures) failure\(failures == 1 ? "" : "s")"
             + (providerAsked ? ", as the provider asked" : "") + "; last: \(lastError))"
-    }
-
-    static func timestamp(_ seconds: Double) -> String {
-        var formatter = Date.ISO8601FormatStyle()
-        formatter.timeZone = TimeZone(identifier: "UTC")!
-        return Date(timeIntervalSince1970: seconds.rounded(.up)).formatted(formatter)
     }
 }
 

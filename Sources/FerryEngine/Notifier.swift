@@ -48,11 +48,15 @@ public struct NotificationEvent: Sendable {
     /// When the pass started and ended (Unix seconds).
     public var startedAt: Double?
     public var finishedAt: Double
+    /// The manifests' revision the pass worked from (`EngineConfiguration.revision`), if known. Carried by each
+    /// event, so the messages of a long-running loop follow the repository as it moves.
+    public var revision: String?
 
     public init(
         kind: Kind, command: String, summary: String, placements: [Placement] = [], counts: [String: Int] = [:],
-        startedAt: Double? = nil, finishedAt: Double
+        startedAt: Double? = nil, finishedAt: Double, revision: String? = nil
     ) {
+        self.revision = revision
         self.kind = kind
         self.command = command
         self.summary = summary
@@ -105,25 +109,6 @@ extension NotificationEvent {
             }, counts: counts, startedAt: startedAt, finishedAt: finishedAt)
     }
 
-    /// Drift: what the providers hold differs from the manifests, as `plan` shows it; nil when the plan has no
-    /// action. For `plan --refresh-only` and any other drift detector.
-    public static func drift(command: String = "plan", plan: Plan, startedAt: Double? = nil, finishedAt: Double)
-        -> NotificationEvent?
-    {
-        guard !plan.actions.isEmpty else { return nil }
-        let names = Dictionary(plan.endpoints.map { ($0.endpointID, $0.displayName) }, uniquingKeysWith: { a, _ in a })
-        var counts = ["actions": plan.actions.count]
-        for action in plan.actions { counts[action.kind.rawValue, default: 0] += 1 }
-        return NotificationEvent(
-            kind: .drift, command: command,
-            summary: "drift: \(plan.actions.count) change(s) needed to match the manifests. \(plan.summaryLine)",
-            placements: plan.actions.map {
-                Placement(
-                    file: $0.file, endpointID: $0.endpointID, endpoint: names[$0.endpointID] ?? $0.endpointID,
-                    action: $0.kind.rawValue, reason: $0.reason.rawValue)
-            }, counts: counts, startedAt: startedAt, finishedAt: finishedAt)
-    }
-
     /// Drift found by `ferry drift` / `plan --refresh-only`: owned files deleted or changed out of band, foreign
     /// files; nil when there is none.
     public static func drift(
@@ -162,7 +147,6 @@ extension NotificationEvent {
 public final class Notifier: @unchecked Sendable {
     public let targets: [WebhookTarget]
     public let workspace: String
-    public let revision: String?
     private let client: WebhookClient
     private let warn: @Sendable (String) -> Void
     private let logger: Logger
@@ -173,15 +157,13 @@ public final class Notifier: @unchecked Sendable {
     /// - Parameters:
     ///   - targets: where to post (none: every call does nothing).
     ///   - workspace: the state workspace, shown in every message.
-    ///   - revision: the manifests' commit, if known (the CLI's `ManifestRevision`: `FERRY_REVISION` or git HEAD).
     ///   - warn: told of each failed delivery, in one line without the URL.
     public init(
-        targets: [WebhookTarget], workspace: String, revision: String?, timeout: Duration = .seconds(5),
+        targets: [WebhookTarget], workspace: String, timeout: Duration = .seconds(5),
         logger: Logger = Logger(label: "ferry.notify"), warn: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.targets = targets
         self.workspace = workspace
-        self.revision = revision
         self.client = WebhookClient(timeout: timeout)
         self.logger = logger
         self.warn = warn
@@ -228,9 +210,14 @@ public final class Notifier: @unchecked Sendable {
     }
 
     /// The situation `kind` cleared: posts `recovered` when an event of that kind was posted before.
-    public func clear(_ kind: NotificationEvent.Kind, command: String, summary: String, at now: Double) async {
+    public func clear(
+        _ kind: NotificationEvent.Kind, command: String, summary: String, at now: Double, revision: String? = nil
+    ) async {
         let posted: Bool = lock.withLock { lastPosted.removeValue(forKey: kind) != nil }
-        if posted { await post(.recovered(command: command, cleared: kind, summary: summary, finishedAt: now)) }
+        guard posted else { return }
+        var event = NotificationEvent.recovered(command: command, cleared: kind, summary: summary, finishedAt: now)
+        event.revision = revision
+        await post(event)
     }
 
     static func signature(_ event: NotificationEvent) -> String {
@@ -244,7 +231,7 @@ public final class Notifier: @unchecked Sendable {
     public func payload(_ event: NotificationEvent) -> Data {
         var object: [String: Any] = [
             "text": text(event), "event": event.kind.rawValue, "command": event.command, "workspace": workspace,
-            "summary": event.summary, "counts": event.counts, "finishedAt": Self.timestamp(event.finishedAt),
+            "summary": event.summary, "counts": event.counts, "finishedAt": FerryClock.iso8601(event.finishedAt),
             "placements": event.placements.map { placement -> [String: Any] in
                 var item: [String: Any] = [
                     "file": placement.file, "endpointID": placement.endpointID, "endpoint": placement.endpoint,
@@ -254,8 +241,8 @@ public final class Notifier: @unchecked Sendable {
                 return item
             },
         ]
-        object["revision"] = revision ?? NSNull()
-        object["startedAt"] = event.startedAt.map(Self.timestamp) ?? NSNull()
+        object["revision"] = event.revision ?? NSNull()
+        object["startedAt"] = event.startedAt.map(FerryClock.iso8601) ?? NSNull()
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
     }
 
@@ -268,7 +255,7 @@ public final class Notifier: @unchecked Sendable {
         case .drift: icon = ":mag:"
         case .recovered: icon = ":white_check_mark:"
         }
-        var text = "\(icon) Ferry [\(workspace)\(revision.map { " @ \($0.prefix(12))" } ?? "")] \(event.summary)"
+        var text = "\(icon) Ferry [\(workspace)\(event.revision.map { " @ \($0.prefix(12))" } ?? "")] \(event.summary)"
         let shown = event.placements.prefix(10)
         for placement in shown {
             text += "\n• \(placement.action.map { "\($0) " } ?? "")\(placement.file) on \(placement.endpoint): "
@@ -278,12 +265,6 @@ public final class Notifier: @unchecked Sendable {
         return text
     }
 
-    static func timestamp(_ seconds: Double) -> String {
-        var style = Date.ISO8601FormatStyle()
-        style.timeZone = TimeZone(identifier: "UTC")!
-        return Date(timeIntervalSince1970: seconds).formatted(style)
-    }
-
 }
 
 extension Notifier {
@@ -291,25 +272,28 @@ extension Notifier {
     /// refused, `recovered` when a pass converges after either was posted. Each situation is posted once while it
     /// lasts (`postIfChanged`).
     public func reconcileEnded(
-        _ report: ReconcileReport, policy: PlanPolicy, declaresFiles: Bool, startedAt: Double?, finishedAt: Double
+        _ report: ReconcileReport, policy: PlanPolicy, declaresFiles: Bool, revision: String?, startedAt: Double?,
+        finishedAt: Double
     ) async {
         switch report.outcome {
         case .converged:
             for kind in [NotificationEvent.Kind.stalled, .pruneBlocked] {
-                await clear(kind, command: "reconcile", summary: "converged", at: finishedAt)
+                await clear(kind, command: "reconcile", summary: "converged", at: finishedAt, revision: revision)
             }
         case .notConverged:
-            if let event = NotificationEvent.stalled(
+            if var event = NotificationEvent.stalled(
                 command: "reconcile", unconverged: report.unconverged, applied: report.applied, startedAt: startedAt,
                 finishedAt: finishedAt)
             {
+                event.revision = revision
                 await postIfChanged(event)
             }
         case .refused:
-            if let event = NotificationEvent.pruneBlocked(
+            if var event = NotificationEvent.pruneBlocked(
                 command: "reconcile", plan: report.lastPlan, policy: policy, declaresFiles: declaresFiles,
                 startedAt: startedAt, finishedAt: finishedAt)
             {
+                event.revision = revision
                 await postIfChanged(event)
             }
         }
@@ -317,21 +301,24 @@ extension Notifier {
 
     /// After an apply pass: `stalled` when actions failed, `prune-blocked` when the deletion guard refused.
     public func applyEnded(
-        _ result: ApplyPassResult, policy: PlanPolicy, declaresFiles: Bool, startedAt: Double?, finishedAt: Double
+        _ result: ApplyPassResult, policy: PlanPolicy, declaresFiles: Bool, revision: String?, startedAt: Double?,
+        finishedAt: Double
     ) async {
         if let report = result.report, !report.failed.isEmpty,
-            let event = NotificationEvent.stalled(
+            var event = NotificationEvent.stalled(
                 command: "apply",
                 unconverged: UnconvergedPlacement.list(
                     plan: result.remaining ?? result.plan, failures: report.failed, rounds: 1),
                 applied: report.applied.count, startedAt: startedAt, finishedAt: finishedAt)
         {
+            event.revision = revision
             await postIfChanged(event)
         } else if result.outcome == .refused, result.declined == nil,
-            let event = NotificationEvent.pruneBlocked(
+            var event = NotificationEvent.pruneBlocked(
                 command: "apply", plan: result.plan, policy: policy, declaresFiles: declaresFiles,
                 startedAt: startedAt, finishedAt: finishedAt)
         {
+            event.revision = revision
             await postIfChanged(event)
         }
     }

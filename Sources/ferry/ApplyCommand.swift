@@ -51,7 +51,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 })
             await notifier?.applyEnded(
                 result, policy: runtime.engine.configuration.policy,
-                declaresFiles: !runtime.manifests.desired.files.isEmpty, startedAt: started,
+                declaresFiles: !runtime.manifests.desired.files.isEmpty,
+                revision: runtime.engine.configuration.revision, startedAt: started,
                 finishedAt: Date().timeIntervalSince1970)
             switch result.declined {
             case Self.notConfirmed?:

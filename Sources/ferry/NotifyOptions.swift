@@ -42,13 +42,9 @@ struct NotifyOptions: ParsableArguments {
         let targets = try targets()
         guard !targets.isEmpty else { return nil }
         bootstrapLogging(level: options.logLevel)  // before the notifier makes its logger
-        let environment = ProcessInfo.processInfo.environment
-        // The same revision the run records (`FERRY_REVISION`, else git HEAD of the manifests' repository).
-        let manifests = URL(fileURLWithPath: options.manifests).standardizedFileURL.path
-        let root = (options.root ?? environment["FERRY_ROOT"]).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        // Events carry the revision of their pass (`EngineConfiguration.revision`, detected once per run).
         return Notifier(
             targets: targets, workspace: options.workspace,
-            revision: ManifestRevision.detect(manifests: manifests, root: root ?? manifests, environment: environment),
             warn: { console.err($0) })
     }
 }

@@ -80,8 +80,8 @@ struct PlanCommand: AsyncParsableCommand {
         let names = Dictionary(result.plan.endpoints.map { ($0.endpointID, $0.displayName) }, uniquingKeysWith: { a, _ in a })
         var lines = ["Planned against stored listings (no provider was called):"]
         for (endpoint, at) in result.listedAt.sorted(by: { $0.key < $1.key }) {
-            let stamp = Date(timeIntervalSince1970: Double(at)).formatted(.iso8601)
-            lines.append("  \(names[endpoint] ?? endpoint): listed \(formatAge(max(0, now - at))) ago (\(stamp))")
+            lines.append(
+                "  \(names[endpoint] ?? endpoint): listed \(formatAge(max(0, now - at))) ago (\(FerryClock.iso8601(Double(at))))")
         }
         return lines.joined(separator: "\n")
     }
@@ -127,10 +127,11 @@ struct DriftCommand: AsyncParsableCommand {
             let result = try await runtime.engine.driftPass(validated: runtime.manifests)
             let drift = result.drift
             if let notifier,
-                let event = NotificationEvent.drift(
+                var event = NotificationEvent.drift(
                     command: command, report: drift, endpointNames: result.endpointNames, startedAt: started,
                     finishedAt: Date().timeIntervalSince1970)
             {
+                event.revision = runtime.engine.configuration.revision
                 await notifier.post(event)
             }
             switch output {

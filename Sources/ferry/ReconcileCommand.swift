@@ -159,7 +159,8 @@ struct ReconcileCommand: AsyncParsableCommand {
         runtime.console.err(result.summary)
         await notifier?.reconcileEnded(
             report, policy: runtime.engine.configuration.policy,
-            declaresFiles: !runtime.manifests.desired.files.isEmpty, startedAt: started,
+            declaresFiles: !runtime.manifests.desired.files.isEmpty,
+            revision: runtime.engine.configuration.revision, startedAt: started,
             finishedAt: Date().timeIntervalSince1970)
         if standBy, report.outcome == .notConverged, !report.backoff.isEmpty {
             // Every placement left waits out its own backoff: the loop keeps its pace for the others.

@@ -13,7 +13,8 @@ struct NotifierTests {
             kind: .stalled, command: "reconcile", summary: "reconcile did not converge",
             placements: files.map {
                 .init(file: $0, endpointID: "openai|u|env:K", endpoint: "openai u (env:K)", action: "create", reason: "HTTP 400")
-            }, counts: ["unconverged": files.count, "applied": 0], startedAt: time - 2, finishedAt: time)
+            }, counts: ["unconverged": files.count, "applied": 0], startedAt: time - 2, finishedAt: time,
+            revision: "0123456789abcdef")
     }
 
     /// A loop that stays stalled posts once; a different set of placements posts again; converging posts
@@ -22,7 +23,7 @@ struct NotifierTests {
         let receiver = try await WebhookReceiver()
         defer { Task { await receiver.close() } }
         let notifier = Notifier(
-            targets: [try WebhookTarget(receiver.url("/hook"))], workspace: "prod", revision: "0123456789abcdef")
+            targets: [try WebhookTarget(receiver.url("/hook"))], workspace: "prod")
 
         await notifier.postIfChanged(Self.stalled(["a"]))
         await notifier.postIfChanged(Self.stalled(["a"], at: 1_764_500_060))
@@ -42,24 +43,29 @@ struct NotifierTests {
                 == ":warning: Ferry [prod @ 0123456789ab] reconcile did not converge\n• create a on openai u (env:K): HTTP 400")
     }
 
-    /// The drift event the planner's `plan --refresh-only` can post: one placement per action, counts by kind.
-    @Test func driftEventFromAPlan() async throws {
+    /// The drift event of `ferry drift` / `plan --refresh-only`: one placement per finding, counts by kind.
+    @Test func driftEventFromAReport() async throws {
         let receiver = try await WebhookReceiver()
         defer { Task { await receiver.close() } }
-        let plan = Plan(
-            actions: [
-                PlannedAction(kind: .create, reason: .missingRemotely, file: "a", endpointID: "e1"),
-                PlannedAction(kind: .delete, reason: .duplicate, file: "b", endpointID: "e1", remoteID: "file-1"),
-            ], placements: [], endpoints: [], blocked: [], warnings: [], desiredFingerprint: "x")
-        let event = try #require(NotificationEvent.drift(plan: plan, finishedAt: 1_764_500_000))
-        #expect(NotificationEvent.drift(plan: Plan(actions: [], placements: [], endpoints: [], blocked: [], warnings: [], desiredFingerprint: "x"), finishedAt: 0) == nil)
-        let notifier = Notifier(targets: [try WebhookTarget(receiver.url())], workspace: "default", revision: nil)
+        let report = DriftReport(
+            findings: [
+                .init(kind: .deleted, endpointID: "e1", file: "a", remoteID: "file-1", detail: "deleted out of band"),
+                .init(kind: .foreign, endpointID: "e1", file: "x.md", remoteID: "file-2", detail: "not ours"),
+            ], unlisted: [:], checked: 3)
+        let event = try #require(
+            NotificationEvent.drift(report: report, endpointNames: ["e1": "openai e1"], finishedAt: 1_764_500_000))
+        #expect(
+            NotificationEvent.drift(
+                report: DriftReport(findings: [], unlisted: [:], checked: 3), endpointNames: [:], finishedAt: 0) == nil)
+        let notifier = Notifier(targets: [try WebhookTarget(receiver.url())], workspace: "default")
         #expect(await notifier.post(event) == 0)
         let json = try #require(receiver.received.first).json
         #expect(json["event"] as? String == "drift")
-        #expect(json["counts"] as? [String: Int] == ["actions": 2, "create": 1, "delete": 1])
+        #expect(json["counts"] as? [String: Int] == ["findings": 2, "deleted": 1, "foreign": 1])
         #expect(json["revision"] is NSNull)
-        #expect((json["placements"] as? [[String: Any]])?.compactMap { $0["reason"] as? String } == ["missing-remotely", "duplicate"])
+        #expect(
+            (json["placements"] as? [[String: Any]])?.compactMap { $0["reason"] as? String }
+                == ["deleted: deleted out of band (file-1)", "foreign: not ours (file-2)"])
     }
 
     /// Only http(s) URLs with a host; what is shown of one is scheme://host[:port].
