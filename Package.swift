@@ -151,6 +151,8 @@ let package = Package(
                 "FerryTestSupport",
                 "FerryServer", "FerryStore", "FerryCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ]
         ),
     ]

@@ -24,14 +24,40 @@ ferry_workdir ferry-bench-status
 python3 bench/fill_state.py "$work/state.sqlite" --files "$files"
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 
+# The resolution API (what Ferry's LiteLLM callback asks): 2,000 distinct unified ids, each with its endpoint's
+# provider and api_base, cycled through by every wrk connection (a generated wrk Lua script).
+python3 - "$work/state.sqlite" "$work/resolve.lua" <<'PY'
+import sqlite3, sys, urllib.parse
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute(
+    "SELECT d.unified_id, p.endpoint_id FROM placements p JOIN desired_files d ON d.name = p.file "
+    "WHERE p.state = 'in-sync' ORDER BY d.unified_id, p.endpoint_id LIMIT 2000").fetchall()
+paths = []
+for unified_id, endpoint_id in rows:
+    kind, base = endpoint_id.split("|")[:2]
+    paths.append(f"/api/v1/resolve/{unified_id}?provider={kind}&api_base={urllib.parse.quote(base, safe='')}")
+with open(sys.argv[2], "w") as lua:
+    lua.write("local paths = {\n" + "".join(f'  "{path}",\n' for path in paths) + "}\n")
+    lua.write("local i = 0\nrequest = function()\n  i = i % #paths + 1\n"
+              "  return wrk.format(\"GET\", paths[i])\nend\n")
+print(f"resolution paths: {len(paths)}", file=sys.stderr)
+PY
+
 # The default (answers reused while the database is unchanged, at most 1 s), then every answer recomputed.
 for mode in cached uncached; do
     if [ "$mode" = cached ]; then ferry_start_serve --state "$work/state.sqlite"; else ferry_start_serve --state "$work/state.sqlite" --cache-seconds 0; fi
     port=$serve_port
     echo "== $mode$([ "$mode" = uncached ] && echo " (ferry serve --cache-seconds 0)")"
-    for path in "/v1/files" "/v1/files?limit=100" "/"; do
-        bytes="$(curl -fsS "http://127.0.0.1:$port$path" | wc -c)"
-        wrk -t2 -c16 -d"$duration" --latency "http://127.0.0.1:$port$path" >"$work/wrk.txt"
+    for path in "/v1/files" "/v1/files?limit=100" "/" "/api/v1/resolve/{id}"; do
+        if [ "$path" = "/api/v1/resolve/{id}" ]; then
+            first="$(sed -n '2s/^  "\(.*\)",$/\1/p' "$work/resolve.lua")"
+            curl -fsS "http://127.0.0.1:$port$first" | grep -q '"provider_file_id"' || { echo "resolution failed: $first" >&2; exit 1; }
+            bytes="$(curl -fsS "http://127.0.0.1:$port$first" | wc -c)"
+            wrk -t2 -c16 -d"$duration" --latency -s "$work/resolve.lua" "http://127.0.0.1:$port" >"$work/wrk.txt"
+        else
+            bytes="$(curl -fsS "http://127.0.0.1:$port$path" | wc -c)"
+            wrk -t2 -c16 -d"$duration" --latency "http://127.0.0.1:$port$path" >"$work/wrk.txt"
+        fi
         rps="$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.txt")"
         p99="$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")"
         errors="$(grep -E 'Non-2xx|Socket errors' "$work/wrk.txt" | tr '\n' ' ' || true)"
@@ -56,8 +82,15 @@ for line in open(tsv):
         figure += f" ({timeouts.group(1)} requests over wrk's 2 s timeout, not in the p99)"
     elif errors.strip():
         figure += f" ({errors.strip()})"
+    target, met = None, None
+    if path.startswith("/api/v1/resolve"):
+        # The resolution API's target (issue "One id across providers"): p99 under 5 ms at 10k files.
+        value, unit = re.match(r"([0-9.]+)(us|ms|s)", p99).groups()
+        p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        target, met = "p99 < 5 ms", p99_ms < 5
+        label += ", 2,000 distinct ids"
     rows.append({"metric": f"GET {path}, {label} ({int(size):,} bytes an answer)", "ferry": figure,
-                 "alternative": None, "ratio": None, "target": None, "met": None})
+                 "alternative": None, "ratio": None, "target": target, "met": met})
 json.dump({
     "scenario": "status-view", "title": f"6. Status view with {int(files):,} files",
     "command": "bash bench/status-view.sh", "rows": rows,
@@ -68,7 +101,10 @@ json.dump({
         "`/v1/files` is the OpenAI-compatible list (default limit, every unified file); `/` is the HTML dashboard. "
         "Cached: answers reused while the database is unchanged (at most 1 s); recomputed: every request reads SQLite "
         "and renders again.",
-        "The issue sets no target for this scenario; wrk and the server share the same 2 cores.",
+        "`/api/v1/resolve/{id}` is the resolution API Ferry's LiteLLM callback asks (docs/litellm.md): each request "
+        "names one of 2,000 unified ids with its endpoint's provider and api_base; answers come from an in-memory "
+        "index rebuilt once per snapshot, so the cached and recomputed modes do the same work for it.",
+        "Only the resolution API has a target; wrk and the server share the same 2 cores.",
     ],
 }, open(out, "w"), indent=2, ensure_ascii=False)
 PY

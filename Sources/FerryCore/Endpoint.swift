@@ -6,6 +6,13 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
 
     public static func < (lhs: ProviderKind, rhs: ProviderKind) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// Providers whose files Ferry manages, by LiteLLM provider name (the prefix of `litellm_params.model`, or
+    /// `custom_llm_provider`).
+    public static let byLiteLLMProvider: [String: ProviderKind] = [
+        "openai": .openai, "text-completion-openai": .openai, "azure": .azure, "azure_text": .azure,
+        "vertex_ai": .vertex, "vertex_ai_beta": .vertex,
+    ]
+
     /// Purposes the provider accepts on upload; `nil` means any purpose is accepted.
     public var acceptedPurposes: Set<String>? {
         switch self {
@@ -53,4 +60,22 @@ public struct Endpoint: Hashable, Codable, Sendable, Comparable {
     }
 
     public static func < (lhs: Endpoint, rhs: Endpoint) -> Bool { lhs.id < rhs.id }
+
+    /// A `gcs_bucket_name` setting as Ferry uses it: without `gs://` or trailing slashes, and with Ferry's own
+    /// object prefix (`ferry`) when the setting names only a bucket. `my-bucket` → `my-bucket/ferry`.
+    public static func bucketSetting(_ text: String) -> String {
+        var setting = text.hasPrefix("gs://") ? String(text.dropFirst(5)) : text
+        while setting.hasSuffix("/") { setting.removeLast() }
+        if !setting.contains("/") { setting += "/ferry" }
+        return setting
+    }
+
+    /// The provider kind, base URL and bucket an endpoint id (`id`) was made of; nil for a string that is not one.
+    /// The credential part is left out: it names where a secret comes from, not where files live.
+    public static func location(ofID id: String) -> (kind: ProviderKind, baseURL: String, bucket: String?)? {
+        let parts = id.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let kind = ProviderKind(rawValue: String(parts[0])) else { return nil }
+        let bucket = parts.dropFirst(2).first { $0.hasPrefix("bucket=") }.map { String($0.dropFirst("bucket=".count)) }
+        return (kind, String(parts[1]), bucket)
+    }
 }

@@ -21,6 +21,13 @@ struct APIError: Error {
     }
 
     var response: Response {
+        var response = payload.response
+        for field in headers { response.headers.append(field) }
+        return response
+    }
+
+    /// The answer without `headers`, as the response cache keeps it.
+    var payload: Payload {
         let body = JSONValue.object([
             (
                 "error",
@@ -30,9 +37,7 @@ struct APIError: Error {
                 ])
             )
         ])
-        var response = Response.json(body, status: status)
-        for field in headers { response.headers.append(field) }
-        return response
+        return Payload.json(body, status: status)
     }
 }
 

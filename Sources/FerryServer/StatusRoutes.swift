@@ -40,6 +40,9 @@ func makeStatusRouter(
         try await view.cached(request) { try await view.runsAPI(request.uri.queryParameters) }
     }
     router.get("/api/v1/plan") { request, _ in try await view.cached(request) { try await view.planAPI() } }
+    router.get("/api/v1/resolve/:id") { request, context in
+        try await view.resolve(context.parameters.get("id") ?? "", request.uri.queryParameters).response
+    }
 
     router.get("/v1/files") { request, _ in
         try await view.cached(request) { try await view.listFiles(request.uri.queryParameters) }
@@ -57,6 +60,7 @@ struct StatusView: Sendable {
     let configuration: StatusServerConfiguration
     let redact: Redactor
     let cache: ResponseCache
+    let resolutions = ResolutionCache()
 
     init(store: any StateStore, configuration: StatusServerConfiguration) {
         self.store = store

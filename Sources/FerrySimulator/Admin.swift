@@ -15,6 +15,9 @@ extension SimulatorRoutes {
             self.core.resetStats()
             return Response(status: .noContent)
         }
+        router.get("/_sim/model-calls") { _, _ in
+            encodedResponse(self.core.modelCalls())
+        }
         router.get("/_sim/faults") { _, _ in
             encodedResponse(self.core.currentPlan())
         }

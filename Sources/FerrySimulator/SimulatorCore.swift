@@ -113,7 +113,12 @@ final class SimulatorCore: Sendable {
 
     func stats() -> SimulatorStats { state.withLockedValue { $0.stats } }
 
-    func resetStats() { state.withLockedValue { $0.stats = SimulatorStats() } }
+    func resetStats() {
+        state.withLockedValue { state in
+            state.stats = SimulatorStats()
+            state.modelCalls = []
+        }
+    }
 
     // MARK: Ids
 

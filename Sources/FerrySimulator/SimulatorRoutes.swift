@@ -23,6 +23,7 @@ struct SimulatorRoutes: Sendable {
         addFilesRoutes(router)
         addUploadRoutes(router)
         addGCSRoutes(router)
+        addModelCallRoutes(router)
         addAdminRoutes(router)
         return router
     }

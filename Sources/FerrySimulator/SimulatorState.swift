@@ -87,4 +87,6 @@ struct SimState: Sendable {
     var faultRandom: SimRandom
     var idRandom: SimRandom
     var stats = SimulatorStats()
+    /// The latest model calls (`ModelCallRoutes.swift`), oldest first.
+    var modelCalls: [ModelCall] = []
 }

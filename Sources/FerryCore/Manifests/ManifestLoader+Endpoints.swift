@@ -119,11 +119,10 @@ extension LoadContext {
             }
             // Ferry keeps its objects under a prefix of their own (`ferry/` unless the setting names one), so
             // listing is cheap and the rest of the bucket is never even looked at.
-            var bucketSetting = bucketValue.0.hasPrefix("gs://") ? String(bucketValue.0.dropFirst(5)) : bucketValue.0
-            while bucketSetting.hasSuffix("/") { bucketSetting.removeLast() }
-            if !bucketSetting.contains("/") { bucketSetting += "/ferry" }
             return finishEndpoint(
-                Endpoint(kind: .vertex, baseURL: baseURL, bucket: bucketSetting, credential: credential),
+                Endpoint(
+                    kind: .vertex, baseURL: baseURL, bucket: Endpoint.bucketSetting(bucketValue.0),
+                    credential: credential),
                 key: secret, raw: raw, secrets: &secrets)
         }
     }

@@ -1,10 +1,7 @@
 /// Cross-document checks: models to endpoints, sources to files, names, purposes and secrets.
 extension LoadContext {
     /// Providers whose files Ferry manages, by LiteLLM provider name.
-    static let providerKinds: [String: ProviderKind] = [
-        "openai": .openai, "text-completion-openai": .openai, "azure": .azure, "azure_text": .azure,
-        "vertex_ai": .vertex, "vertex_ai_beta": .vertex,
-    ]
+    static var providerKinds: [String: ProviderKind] { ProviderKind.byLiteLLMProvider }
 
     /// Largest single file each provider accepts through its files endpoint.
     static func maxBytes(_ kind: ProviderKind) -> Int64 {
