@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Works on a fresh clone: it installs the
-# real third-party peers the tests talk to (gcp-storage-emulator, the official OpenAI Python SDK) into a local
+# real third-party peers the tests talk to (gcp-storage-emulator, the official OpenAI Python SDK, a LiteLLM proxy
+# with pytest for Ferry's LiteLLM callback) into a local
 # virtual environment, .venv-test/, starts a private PostgreSQL server (scripts/postgres.sh; installed with
 # apt-get when missing) so the state-store and engine suites run on both backends, then builds and runs every test.
 # Set FERRY_TEST_POSTGRES_URL to use a server of your own instead; FERRY_TEST_REQUIRE_POSTGRES=1 (set here) makes
@@ -15,14 +16,21 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "gcp-storage-emulator==2026.7.19" "openai>=1.40"
+    "gcp-storage-emulator==2026.7.19" "openai>=1.40" "litellm[proxy]==1.108.7" "pytest>=8"
 export FERRY_TEST_VENV="$PWD/$venv"
 
 if [ -z "${FERRY_TEST_POSTGRES_URL:-}" ]; then ferry_postgres_start; fi
 export FERRY_TEST_REQUIRE_POSTGRES=1
 
+# LiteLLM must not fetch its model price map from the internet (only loopback traffic here).
+export LITELLM_LOCAL_MODEL_COST_MAP=True
 swift build --build-tests
 swift test --skip-build "$@"
+# The LiteLLM callback's own tests (integrations/litellm): id rewriting, caching and failing closed, against a real
+# LiteLLM proxy and fake upstreams. Skipped when arguments select some Swift tests.
+if [ "$#" -eq 0 ]; then
+    "$venv/bin/python" -m pytest -q integrations/litellm/tests
+fi
 # The deployment recipes in examples/: real linters, and the GitHub workflow's steps run against the simulator.
 # Skipped when arguments select some tests.
 if [ "$#" -eq 0 ]; then

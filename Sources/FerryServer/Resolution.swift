@@ -25,8 +25,13 @@ struct ResolutionQuery: Equatable, Sendable {
             parameters.get(name).map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         }
         self.unifiedID = unifiedID
+        func invalid(_ message: String, param: String) -> APIError {
+            var error = APIError.badRequest(message, param: param)
+            error.code = "invalid_parameter"
+            return error
+        }
         guard let provider = value("provider") else {
-            throw APIError.badRequest(
+            throw invalid(
                 "Missing 'provider': the deployment's LiteLLM provider (openai, azure, vertex_ai, …).",
                 param: "provider")
         }
@@ -44,12 +49,12 @@ struct ResolutionQuery: Equatable, Sendable {
         bucket = value("bucket")
         model = value("model")
         if kind == .azure && apiBase == nil {
-            throw APIError.badRequest(
+            throw invalid(
                 "Missing 'api_base': an Azure deployment's resource URL (https://<resource>.openai.azure.com).",
                 param: "api_base")
         }
         if let apiBase, !(apiBase.lowercased().hasPrefix("http://") || apiBase.lowercased().hasPrefix("https://")) {
-            throw APIError.badRequest("Invalid 'api_base': '\(apiBase)' is not an http(s) URL.", param: "api_base")
+            throw invalid("Invalid 'api_base': '\(apiBase)' is not an http(s) URL.", param: "api_base")
         }
     }
 }

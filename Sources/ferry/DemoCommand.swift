@@ -13,7 +13,8 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Starts the provider simulator on 127.0.0.1, points the example manifests' os.environ/ references at it,
             then runs plan, apply and a second plan that must show no changes and send only list requests.
-            Uses a fresh state database in a temporary folder unless --state is given.
+            Uses a fresh state database in a temporary folder unless --state is given. With --litellm, it then
+            sends one chat request naming a unified id through a LiteLLM proxy with Ferry's callback.
             """)
 
     @Option(name: .long, help: "Directory of manifest YAML files.")
@@ -24,6 +25,14 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Disable colours.")
     var noColor = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A litellm executable (litellm[proxy]==1.108.7): after converging, send one request that names a unified "
+                + "id through a LiteLLM proxy with Ferry's callback, and show what the provider received.",
+            valueName: "PATH"))
+    var litellm: String? = ProcessInfo.processInfo.environment["FERRY_DEMO_LITELLM"]
 
     func run() async throws {
         let console = Console(noColor: noColor)
@@ -102,6 +111,14 @@ struct DemoCommand: AsyncParsableCommand {
         } catch let exit as ExitCode where exit.rawValue == 1 {
             return false
         }
-        return succeeded
+        guard succeeded else { return false }
+        guard let litellm, !litellm.isEmpty else {
+            console.out(LiteLLMDemo.howTo)
+            return true
+        }
+        console.out("\n" + (console.colorStdout ? "\u{1B}[1m$ # through LiteLLM\u{1B}[0m" : "$ # through LiteLLM") + "\n")
+        return await LiteLLMDemo(
+            executable: litellm, manifests: manifests, statePath: statePath, environment: environment, console: console
+        ).run(simulator: simulator)
     }
 }

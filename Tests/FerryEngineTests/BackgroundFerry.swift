@@ -16,17 +16,27 @@ final class BackgroundFerry: @unchecked Sendable {
     private var err = Data()
 
     /// Starts `ferry arguments…` with the workspace's environment (and `--state`/`--manifests` unless `plain`).
-    init(_ arguments: [String], in workspace: Workspace, plain: Bool = false) throws {
-        process.executableURL = FerryProcess.executable
-        process.arguments =
-            plain
-            ? arguments
-            : arguments + ["--state", workspace.statePath, "--manifests", workspace.root.appendingPathComponent("manifests").path]
+    convenience init(_ arguments: [String], in workspace: Workspace, plain: Bool = false) throws {
         var environment = workspace.environment
-        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
         environment["NO_COLOR"] = "1"
+        try self.init(
+            executable: FerryProcess.executable,
+            arguments: plain
+                ? arguments
+                : arguments + [
+                    "--state", workspace.statePath, "--manifests", workspace.root.appendingPathComponent("manifests").path,
+                ],
+            environment: environment, directory: workspace.root)
+    }
+
+    /// Starts any program (a peer such as a LiteLLM proxy) with `environment` plus this process's `PATH`.
+    init(executable: URL, arguments: [String], environment: [String: String], directory: URL) throws {
+        process.executableURL = executable
+        process.arguments = arguments
+        var environment = environment
+        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
         process.environment = environment
-        process.currentDirectoryURL = workspace.root
+        process.currentDirectoryURL = directory
         let outPipe = Pipe()
         let errPipe = Pipe()
         process.standardOutput = outPipe

@@ -105,20 +105,37 @@ struct SecretsCanaryTests {
             "/v1/files?limit=1&order=asc&purpose=assistants",
             // Error answers of the view itself.
             "/v1/files/file-ferry-000000000000000000000000", "/api/v1/runs?limit=0", "/v1/files?after=nope", "/nope",
+            "/api/v1/resolve/file-ferry-000000000000000000000000?provider=openai",
+            "/api/v1/resolve/file-ferry-000000000000000000000000?provider=nope",
         ]
-        for route in routes where route != "/v1/files/:id" {
+        // Routes with an id are scanned below, once per declared file (and endpoint).
+        let perFile = ["/v1/files/:id", "/api/v1/resolve/:id"]
+        for route in routes where !perFile.contains(route) {
             #expect(paths.contains(route), "status route \(route) is not scanned by the canary test")
         }
-        #expect(routes.contains("/v1/files/:id"))
+        for route in perFile { #expect(routes.contains(route)) }
         var pages: [String: FetchedPage] = [:]
         for path in paths {
             pages[path] = try await fetch(base + path)
         }
         let listing = try #require(pages["/v1/files"]).json["data"] as? [[String: Any]] ?? []
         #expect(!listing.isEmpty, "\(label): the status view lists no file: \(pages["/v1/files"]?.body ?? "")")
+        let endpoints = try #require(pages["/api/v1/endpoints"]).json["endpoints"] as? [[String: Any]] ?? []
+        #expect(!endpoints.isEmpty, "\(label): no endpoint in /api/v1/endpoints")
         for id in listing.compactMap({ $0["id"] as? String }) {
             pages["/v1/files/\(id)"] = try await fetch(base + "/v1/files/\(id)")
             #expect(pages["/v1/files/\(id)"]?.status == 200)
+            // Resolution on every endpoint (a file not placed on one gets a 404 that names the others).
+            for endpoint in endpoints {
+                let kind = endpoint["kind"] as? String ?? ""
+                var query = "provider=\(kind == "vertex" ? "vertex_ai" : kind)"
+                if kind != "vertex", let baseURL = endpoint["baseURL"] as? String {
+                    query += "&api_base=" + (baseURL.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+                }
+                let path = "/api/v1/resolve/\(id)?\(query)"
+                pages[path] = try await fetch(base + path)
+                #expect([200, 404, 409].contains(pages[path]?.status ?? 0), "\(path): \(pages[path]?.body ?? "")")
+            }
         }
         for (path, page) in pages {
             canaries.check(page.headers + "\n" + page.body, in: "\(label) GET \(path)")

@@ -92,6 +92,7 @@ struct ResolutionTests {
             let noProvider = try await get(Self.path(Self.handbookID, provider: nil))
             #expect(noProvider.status == 400)
             #expect(same(noProvider.error["param"], "provider"))
+            #expect(same(noProvider.error["code"], "invalid_parameter"))
             let azureWithoutBase = try await get(Self.path(Self.handbookID, provider: "azure", apiBase: nil))
             #expect(azureWithoutBase.status == 400)
             #expect(same(azureWithoutBase.error["param"], "api_base"))
