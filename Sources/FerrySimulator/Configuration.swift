@@ -9,6 +9,9 @@ public enum SimulatorFlavor: String, Sendable, Codable, CaseIterable {
     /// Google Cloud Storage JSON API (Vertex AI files): objects live in buckets shared by every credential,
     /// so key-based methods (`files(apiKey:flavor:)`) never see them; use `Simulator.objects(bucket:)`.
     case gcs
+    /// Anthropic Files API (beta), under the path prefix `/anthropic` so it shares the port with OpenAI's
+    /// `/v1/files`: `/anthropic/v1/files…`, `x-api-key: KEY`, `anthropic-version` and the Files beta header.
+    case anthropic
 }
 
 /// What the simulator keeps of the bytes a Files API create (`POST /v1/files`, `POST /openai/files`) sends.

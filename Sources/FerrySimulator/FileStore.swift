@@ -9,6 +9,8 @@ extension SimulatorCore {
     // MARK: Status
 
     func status(of record: FileRecord, now: Double) -> String {
+        // Anthropic files have no processing state: usable as soon as the upload answers.
+        if record.flavor == .anthropic { return "processed" }
         if now - record.createdAtPrecise < processingDelaySeconds {
             return record.flavor == .azure ? "pending" : "uploaded"
         }
@@ -111,7 +113,8 @@ extension SimulatorCore {
     /// Stores a finished content as a new file. `id` must come from `reserveFileID`.
     func commitFile(
         tenant: TenantID, id: String, filename: String, purpose: String, content: StoredContent,
-        size: Int64, sha256: String?, createdAt: Int64? = nil, expiresAfterSeconds: Int64? = nil
+        size: Int64, sha256: String?, createdAt: Int64? = nil, expiresAfterSeconds: Int64? = nil,
+        mimeType: String? = nil
     ) throws -> FileRecord {
         defer { releaseReservation(id) }
         let now = SimulatorCore.now()
@@ -119,7 +122,7 @@ extension SimulatorCore {
         let record = FileRecord(
             id: id, flavor: tenant.flavor, filename: filename, bytes: size, purpose: purpose,
             createdAt: created, createdAtPrecise: createdAt.map(Double.init) ?? now,
-            expiresAt: expiresAfterSeconds.map { created + $0 }, sha256: sha256
+            expiresAt: expiresAfterSeconds.map { created + $0 }, sha256: sha256, mimeType: mimeType
         )
         var memoryContent: StoredContent?
         if let directory = tenantDirectory(tenant) {
@@ -172,13 +175,14 @@ extension SimulatorCore {
 
     /// One page of a listing: files sorted by (created_at, id), newest first for `descending`.
     func list(
-        _ tenant: TenantID, purpose: String?, descending: Bool, after: String?, limit: Int, now: Double
+        _ tenant: TenantID, purpose: String?, descending: Bool, after: String?, before: String? = nil, limit: Int,
+        now: Double
     ) throws -> (page: [FileRecord], hasMore: Bool) {
         let (records, cursor) = try state.withLockedValue { state -> ([FileRecord], SortKey?) in
             let t = state.tenants[tenant] ?? Tenant()
             var cursor: SortKey?
-            if let after {
-                guard let key = t.files[after]?.sortKey ?? t.tombstones[after] else { throw ListError.unknownCursor }
+            if let name = after ?? before {
+                guard let key = t.files[name]?.sortKey ?? t.tombstones[name] else { throw ListError.unknownCursor }
                 cursor = key
             }
             return (Array(t.files.values), cursor)
@@ -193,14 +197,17 @@ extension SimulatorCore {
             if let purpose, record.purpose != purpose { return false }
             if lag > 0, now - record.createdAtPrecise < lag { return false }
             if let cursor {
-                return descending ? record.sortKey < cursor : cursor < record.sortKey
+                // `after` keeps what follows the cursor in list order, `before` what precedes it.
+                let follows = descending ? record.sortKey < cursor : cursor < record.sortKey
+                return before == nil ? follows : (record.sortKey != cursor && !follows)
             }
             return true
         }
         for id in expired { deleteFile(tenant, id: id) }
         visible.sort { descending ? $1.sortKey < $0.sortKey : $0.sortKey < $1.sortKey }
         let hasMore = visible.count > limit
-        return (Array(visible.prefix(limit)), hasMore)
+        // A `before` page is the `limit` files just before the cursor, still in list order.
+        return (Array(before == nil ? visible.prefix(limit) : visible.suffix(limit)), hasMore)
     }
 
     func allFiles(_ tenant: TenantID) -> [FileRecord] {

@@ -221,7 +221,7 @@ extension SimulatorRoutes {
         }
         let now = SimulatorCore.now()
         switch flavor {
-        case .openai, .gcs:
+        case .openai, .gcs, .anthropic:
             return jsonResponse(fileObject(record, now: now))
         case .azure:
             let authority = request.head.authority ?? "127.0.0.1"

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 typealias HeaderName = HTTPFields.Element.Name
@@ -6,6 +7,9 @@ extension HeaderName {
     static let retryAfterHeader = HeaderName("Retry-After")!
     static let requestIDHeader = HeaderName("x-request-id")!
     static let apiKeyHeader = HeaderName("api-key")!
+    static let xAPIKeyHeader = HeaderName("x-api-key")!
+    static let anthropicVersionHeader = HeaderName("anthropic-version")!
+    static let anthropicBetaHeader = HeaderName("anthropic-beta")!
     static let locationHeader = HeaderName("Location")!
 }
 
@@ -50,6 +54,10 @@ struct ProviderError: Error, Sendable {
             return ProviderError(
                 status: 401, message: GCSError.loginRequired.message, type: "invalid_request_error", param: nil,
                 code: nil, azureCode: "401")
+        case .anthropic:
+            return ProviderError(
+                status: 401, message: "x-api-key header is required", type: "authentication_error", param: nil,
+                code: nil, azureCode: "401")
         case .azure:
             return ProviderError(
                 status: 401,
@@ -76,7 +84,7 @@ struct ProviderError: Error, Sendable {
 
     /// The answer used for injected faults and for `acceptThenFail`.
     static func injected(status: Int, retryAfter: Int) -> ProviderError {
-        let retry = (status == 429 || status == 503) ? retryAfter : nil
+        let retry = (status == 429 || status == 503 || status == 529) ? retryAfter : nil
         switch status {
         case 429:
             return ProviderError(
@@ -98,6 +106,10 @@ struct ProviderError: Error, Sendable {
                 status: 503, message: "The server is overloaded or not ready yet.", type: "server_error", param: nil,
                 code: nil, azureCode: "serviceUnavailable", retryAfter: retry
             )
+        case 529:
+            return ProviderError(
+                status: 529, message: "Overloaded", type: "overloaded_error", param: nil, code: nil,
+                azureCode: "529", retryAfter: retry)
         case 504:
             return ProviderError(
                 status: 504, message: "Gateway timeout.", type: "server_error", param: nil, code: nil,
@@ -130,6 +142,15 @@ struct ProviderError: Error, Sendable {
             ]
             if let echo = HeaderEcho.member() { members.append(echo) }
             return .object([("error", .object(members))])
+        case .anthropic:
+            var members: [(String, JSON)] = [
+                ("type", .string(anthropicType)), ("message", .string(message + HeaderEcho.messageSuffix())),
+            ]
+            if let echo = HeaderEcho.member() { members.append(echo) }
+            return .object([
+                ("type", .string("error")), ("error", .object(members)),
+                ("request_id", .string("req_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())),
+            ])
         case .gcs:
             var error = GCSError.injected(status: status, retryAfter: retryAfter ?? 0)
             error.message = message
@@ -153,4 +174,21 @@ func jsonResponse(_ json: JSON, status: Int = 200, headers extra: HTTPFields = [
     return Response(
         status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: json.byteBuffer())
     )
+}
+
+extension ProviderError {
+    /// The error's `error.type` in Anthropic's envelope, from its status.
+    var anthropicType: String {
+        switch status {
+        case 400: return "invalid_request_error"
+        case 401: return "authentication_error"
+        case 403: return "permission_error"
+        case 404: return "not_found_error"
+        case 413: return "request_too_large"
+        case 429: return "rate_limit_error"
+        case 529: return "overloaded_error"
+        case 500...: return "api_error"
+        default: return "invalid_request_error"
+        }
+    }
 }

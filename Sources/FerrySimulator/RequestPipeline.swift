@@ -51,7 +51,8 @@ extension SimulatorRoutes {
         return response
     }
 
-    /// OpenAI and Azure: faults, then the api-version (Azure) and the key, then `handler`.
+    /// OpenAI, Azure and Anthropic: faults, then the api-version (Azure) or the version and beta headers
+    /// (Anthropic), then the key, then `handler`.
     func provider(
         _ flavor: SimulatorFlavor, _ operation: String, _ routeKey: String, _ request: Request,
         _ context: SimRequestContext, _ handler: (TenantID) async throws -> Response
@@ -68,6 +69,10 @@ extension SimulatorRoutes {
             if flavor == .azure, (request.uri.queryParameters.get("api-version") ?? "").isEmpty {
                 await drain(request)
                 return answered(ProviderError.missingAPIVersion.response(flavor))
+            }
+            if flavor == .anthropic, let problem = anthropicHeaderProblem(request) {
+                await drain(request)
+                return answered(problem.response(flavor))
             }
             guard let key = apiKey(flavor, request) else {
                 await drain(request)
@@ -119,8 +124,13 @@ extension SimulatorRoutes {
         }
     }
 
-    /// The API key of a request: OpenAI `Authorization: Bearer KEY`; Azure `api-key: KEY` (or bearer).
+    /// The API key of a request: OpenAI `Authorization: Bearer KEY`; Azure `api-key: KEY` (or bearer); Anthropic
+    /// `x-api-key: KEY` only.
     func apiKey(_ flavor: SimulatorFlavor, _ request: Request) -> String? {
+        if flavor == .anthropic {
+            let key = request.headers[.xAPIKeyHeader]?.trimmingCharacters(in: .whitespaces) ?? ""
+            return key.isEmpty ? nil : key
+        }
         if flavor == .azure, let key = request.headers[.apiKeyHeader]?.trimmingCharacters(in: .whitespaces),
             !key.isEmpty
         {

@@ -21,8 +21,8 @@ public enum SimulatorError: Error, CustomStringConvertible {
     }
 }
 
-/// A wire-compatible stand-in for the OpenAI and Azure OpenAI Files APIs and the Google Cloud Storage JSON
-/// API (Vertex AI files, with an OAuth 2.0 token endpoint), with fault injection.
+/// A wire-compatible stand-in for the OpenAI, Azure OpenAI and Anthropic Files APIs and the Google Cloud Storage
+/// JSON API (Vertex AI files, with an OAuth 2.0 token endpoint), with fault injection.
 ///
 /// A `Service`: run it in a `ServiceGroup` (or any task); a graceful shutdown stops accepting connections and lets
 /// requests in flight finish, a cancellation stops at once. An instance runs once.
@@ -32,7 +32,8 @@ public enum SimulatorError: Error, CustomStringConvertible {
 /// let group = ServiceGroup(services: [simulator], logger: logger)
 /// // in a task: try await group.run()
 /// let port = try await simulator.listeningPort()
-/// // point a client at simulator.openAIBaseURL, simulator.azureEndpoint or simulator.gcsBaseURL
+/// // point a client at simulator.openAIBaseURL, simulator.azureEndpoint, simulator.anthropicBaseURL or
+/// // simulator.gcsBaseURL
 /// await group.triggerGracefulShutdown()
 /// ```
 public final class Simulator: Service, Sendable {
@@ -112,6 +113,10 @@ public final class Simulator: Service, Sendable {
 
     /// `http://127.0.0.1:PORT`: the Azure endpoint (clients append `/openai/files?api-version=…`).
     public var azureEndpoint: String { "http://\(urlHost):\(port)" }
+
+    /// `http://127.0.0.1:PORT/anthropic`: the Anthropic base URL (clients append `/v1/files`). The prefix keeps
+    /// Anthropic's `/v1/files` apart from OpenAI's on the same port.
+    public var anthropicBaseURL: String { "http://\(urlHost):\(port)/anthropic" }
 
     /// Request and fault counters since start (or the last reset).
     public func stats() -> SimulatorStats { core.stats() }

@@ -137,6 +137,7 @@ final class SimulatorCore: Sendable {
                 case .openai: id = "file-" + state.idRandom.alphanumeric(24)
                 case .azure: id = "file-" + state.idRandom.hex(32)
                 case .gcs: id = "file-" + state.idRandom.alphanumeric(24)  // Cloud Storage objects have no file ids
+                case .anthropic: id = "file_011" + state.idRandom.alphanumeric(21)
                 }
                 if state.reservedIDs.contains(id) { continue }
                 if state.tenants.values.contains(where: { $0.files[id] != nil || $0.tombstones[id] != nil }) { continue }

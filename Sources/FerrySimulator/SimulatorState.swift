@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-// What the OpenAI and Azure flavors keep: tenants, their files and uploads, counters and the fault plan.
+// What the OpenAI, Azure and Anthropic flavors keep: tenants, their files and uploads, counters and the fault plan.
 
 /// One account: a flavor plus the SHA-256 of an API key (keys themselves are never stored).
 struct TenantID: Hashable, Sendable {
@@ -45,6 +45,8 @@ struct FileRecord: Codable, Sendable {
     var expiresAt: Int64?
     /// Computed when first asked for (see `SimulatorCore.simulatedFile`), not while uploading.
     var sha256: String?
+    /// The file part's `Content-Type` (Anthropic's `mime_type`); nil for flavors that do not report it.
+    var mimeType: String? = nil
 
     var sortKey: SortKey { SortKey(createdAt: createdAt, id: id) }
 }

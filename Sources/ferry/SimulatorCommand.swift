@@ -77,8 +77,8 @@ struct SimulatorCommand: AsyncParsableCommand {
             let bound = try await simulator.listeningPort()
             FileHandle.standardOutput.write(
                 Data(
-                    "Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL))\(discard)\n"
-                        .utf8))
+                    ("Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL), "
+                        + "Anthropic base \(simulator.anthropicBaseURL))\(discard)\n").utf8))
         }
     }
 }
