@@ -3,6 +3,8 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
     case openai
     case azure
     case vertex
+    /// Anthropic's Files API (beta): `{base}/v1/files`, `x-api-key`.
+    case anthropic
 
     public static func < (lhs: ProviderKind, rhs: ProviderKind) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -10,7 +12,7 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
     /// `custom_llm_provider`).
     public static let byLiteLLMProvider: [String: ProviderKind] = [
         "openai": .openai, "text-completion-openai": .openai, "azure": .azure, "azure_text": .azure,
-        "vertex_ai": .vertex, "vertex_ai_beta": .vertex,
+        "vertex_ai": .vertex, "vertex_ai_beta": .vertex, "anthropic": .anthropic,
     ]
 
     /// Purposes the provider accepts on upload; `nil` means any purpose is accepted.
@@ -20,6 +22,22 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
         // Azure OpenAI's files API (2024-10-21 and later) accepts fewer purposes than OpenAI's.
         case .azure: return ["assistants", "batch", "fine-tune", "evals"]
         case .vertex: return nil
+        // Anthropic files have no purpose at all: whatever a declaration says is never sent there.
+        case .anthropic: return nil
+        }
+    }
+
+    /// Whether the provider keeps a file's purpose (on the file, or in metadata Ferry writes). Where it does not
+    /// (Anthropic), a placement's purpose is empty: the declared one is not sent, recorded or compared, so
+    /// changing it re-uploads nothing there.
+    public var keepsPurpose: Bool { self != .anthropic }
+
+    /// The default base URL of a provider's files API, when one is implied (`nil`: it must be configured).
+    public var defaultBaseURL: String? {
+        switch self {
+        case .openai: return "https://api.openai.com/v1"
+        case .anthropic: return "https://api.anthropic.com"
+        case .azure, .vertex: return nil
         }
     }
 }
@@ -68,6 +86,15 @@ public struct Endpoint: Hashable, Codable, Sendable, Comparable {
         while setting.hasSuffix("/") { setting.removeLast() }
         if !setting.contains("/") { setting += "/ferry" }
         return setting
+    }
+
+    /// An Anthropic `api_base` as Ferry keeps it: the API's root, without a trailing `/v1` (LiteLLM users write
+    /// either), since the client appends `/v1/files`. `https://api.anthropic.com/v1/` → `https://api.anthropic.com`.
+    public static func anthropicBase(_ text: String) -> String {
+        var base = text
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix("/v1") { base.removeLast(3) }
+        return base
     }
 
     /// The provider kind, base URL and bucket an endpoint id (`id`) was made of; nil for a string that is not one.

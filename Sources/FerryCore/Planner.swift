@@ -124,6 +124,7 @@ public enum Planner {
             var observedAt: Int64
             var owned: [Int]
             var intents: [CreateIntent]
+            var keepsPurpose: Bool
         }
         var jobs: [Job] = []
         var ordered: [(endpointID: String, job: Int?)] = []
@@ -144,7 +145,7 @@ public enum Planner {
             jobs.append(
                 Job(
                     endpointID: endpointID, wanted: wanted, listing: listing, observedAt: observation.observedAt,
-                    owned: owned, intents: intents))
+                    owned: owned, intents: intents, keepsPurpose: knownEndpoints[endpointID]?.kind.keepsPurpose ?? true))
         }
         // One slot per job, each written by exactly one iteration before any is read.
         struct Slots: @unchecked Sendable { let buffer: UnsafeMutableBufferPointer<EndpointResult> }
@@ -159,7 +160,7 @@ public enum Planner {
                     endpointID: job.endpointID, files: files, wanted: job.wanted, listing: job.listing,
                     observedAt: job.observedAt,
                     allOwned: input.owned, owned: job.owned, intents: job.intents, digests: fileDigests, now: input.now,
-                    policy: policy))
+                    policy: policy, keepsPurpose: job.keepsPurpose))
         }
         if jobs.count > 1, parallel ?? (work >= parallelThreshold) {
             DispatchQueue.concurrentPerform(iterations: jobs.count, execute: run)
@@ -304,8 +305,10 @@ public enum Planner {
     static func planEndpoint(
         endpointID: String, files: [DesiredFile], wanted: [Wanted], listing: [RemoteFile], observedAt: Int64,
         allOwned: [OwnedFile], owned ownedIndices: [Int], intents: [CreateIntent], digests: [String], now: Int64,
-        policy: PlanPolicy
+        policy: PlanPolicy, keepsPurpose: Bool = true
     ) -> EndpointResult {
+        // A placement's purpose: the declared one, or none where the provider keeps none (Anthropic).
+        func purpose(_ file: DesiredFile) -> String { keepsPurpose ? file.purpose : "" }
         var result = EndpointResult()
         var listed = [String: RemoteFileStatus](minimumCapacity: listing.count)
         for remote in listing where listed[remote.id] == nil { listed[remote.id] = remote.status }
@@ -387,7 +390,7 @@ public enum Planner {
                     file.previousNames.first { orphans.contains($0) }
                     ?? orphans.sorted().first { name in
                         holdings[name]!.contains {
-                            $0.digest == digest && $0.filename == file.filename && $0.purpose == file.purpose
+                            $0.digest == digest && $0.filename == file.filename && $0.purpose == purpose(file)
                                 && ($0.remote?.isUsable ?? true)
                         }
                     }
@@ -417,7 +420,7 @@ public enum Planner {
             // Taken out, so what is left afterwards is held for files no longer wanted here.
             let held = holdings.removeValue(forKey: file.name) ?? []
             func isCurrent(_ holding: Holding) -> Bool {
-                holding.digest == digest && holding.filename == file.filename && holding.purpose == file.purpose
+                holding.digest == digest && holding.filename == file.filename && holding.purpose == purpose(file)
                     && (holding.remote?.isUsable ?? true)
             }
             // The common case, one current file: no intermediate arrays.
@@ -462,7 +465,8 @@ public enum Planner {
                             : nil,
                         detail: processing ? "provider status: \(keep.remote?.rawValue ?? "")" : nil))
             } else if stale.isEmpty, !policy.allowDuplicates,
-                let match = untrackedMatch(for: file, in: result.unmanaged, taken: &untrackedTaken)
+                let match = untrackedMatch(
+                    for: file, purpose: purpose(file), in: result.unmanaged, taken: &untrackedTaken)
             {
                 // Invariant 9: the file looks like Ferry's own upload, made under a state that is now lost. Uploading
                 // again would leave two copies; refuse and point to `ferry import`.
@@ -489,7 +493,7 @@ public enum Planner {
                     PlannedAction(
                         kind: kind, reason: reason, file: file.name, unifiedID: file.unifiedID, endpointID: endpointID,
                         replaces: protected ? [] : stale.map(\.remoteID).sorted(), sourcePath: file.sourcePath, digest: digest,
-                        bytes: file.bytes, filename: file.filename, purpose: file.purpose,
+                        bytes: file.bytes, filename: file.filename, purpose: purpose(file),
                         deletionPolicy: file.deletionPolicy))
                 result.statuses.append(
                     PlacementStatus(
@@ -546,7 +550,7 @@ public enum Planner {
                 PlannedAction(
                     kind: .import, reason: reason, file: file.name, unifiedID: file.unifiedID,
                     endpointID: candidate.endpointID, remoteID: candidate.remote.id, digest: expected,
-                    bytes: candidate.remote.bytes, filename: file.filename, purpose: file.purpose,
+                    bytes: candidate.remote.bytes, filename: file.filename, purpose: candidate.remote.purpose,
                     deletionPolicy: file.deletionPolicy))
         }
         actions.sort(by: PlannedAction.sortKey)  // (the base plan's untracked files are already within its scope)
@@ -560,14 +564,15 @@ public enum Planner {
     }
 
     /// The oldest unmanaged file (not yet matched to another placement) with the declared file's name, size and
-    /// purpose; on Cloud Storage only objects under Ferry's prefix carry a purpose, so others never match.
-    static func untrackedMatch(for file: DesiredFile, in unmanaged: [RemoteFile], taken: inout Set<String>)
-        -> RemoteFile?
-    {
+    /// purpose (the placement's: empty where the provider keeps none); on Cloud Storage only objects under Ferry's
+    /// prefix carry a purpose, so others never match.
+    static func untrackedMatch(
+        for file: DesiredFile, purpose: String, in unmanaged: [RemoteFile], taken: inout Set<String>
+    ) -> RemoteFile? {
         guard !unmanaged.isEmpty else { return nil }
         let match = unmanaged.first { remote in
             !taken.contains(remote.id) && remote.filename == file.filename && remote.bytes == file.bytes
-                && remote.purpose == file.purpose && remote.status.isUsable
+                && remote.purpose == purpose && remote.status.isUsable
         }
         if let match { taken.insert(match.id) }
         return match

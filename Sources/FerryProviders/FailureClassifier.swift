@@ -17,8 +17,9 @@ enum FailureClassifier {
             case .retrieve, .content: return .notFound
             case .list, .create, .uploadStart, .uploadPart, .uploadComplete, .uploadCancel, .token: return .terminal
             }
-        case 429, 503:
-            // The provider refused before doing anything: safe to repeat, even a create.
+        case 429, 503, 529:
+            // The provider refused before doing anything: safe to repeat, even a create. (529 is Anthropic's
+            // `overloaded_error`.)
             return .retryable(after: retryAfter)
         case 408, 500...599:
             // The request reached the provider; a create may have been stored before the failure.

@@ -56,9 +56,9 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
             // Accept the resource endpoint with or without the `/openai` path.
             let root = endpoint.baseURL.hasSuffix("/openai") ? endpoint.baseURL : endpoint.baseURL + "/openai"
             self.filesURL = root + "/files"
-        case .vertex:
+        case .vertex, .anthropic:
             throw ProviderError.invalidConfiguration(
-                "OpenAIFilesClient speaks the OpenAI and Azure Files API, not Vertex AI", endpoint: endpoint
+                "OpenAIFilesClient speaks the OpenAI and Azure Files API, not \(endpoint.kind.rawValue)", endpoint: endpoint
             )
         }
         try Self.validate(baseURL: endpoint.baseURL, apiKey: apiKey, endpoint: endpoint)

@@ -8,7 +8,8 @@ public enum ProviderFactory {
     /// Cloud Storage's public JSON API.
     public static let defaultStorageBaseURL = "https://storage.googleapis.com"
 
-    /// The client for `endpoint`: `OpenAIFilesClient` for `.openai` and `.azure`, `GCSClient` for `.vertex`.
+    /// The client for `endpoint`: `OpenAIFilesClient` for `.openai` and `.azure`, `GCSClient` for `.vertex`,
+    /// `AnthropicFilesClient` for `.anthropic`.
     ///
     /// Vertex AI files live in Cloud Storage. The storage API is `STORAGE_EMULATOR_HOST` when that is set in
     /// `environment` (then without credentials, like Google's client libraries), else the endpoint's `baseURL`
@@ -25,6 +26,10 @@ public enum ProviderFactory {
         switch endpoint.kind {
         case .openai, .azure:
             return try OpenAIFilesClient(
+                endpoint: endpoint, apiKey: apiKey, httpClient: httpClient, configuration: configuration, logger: logger
+            )
+        case .anthropic:
+            return try AnthropicFilesClient(
                 endpoint: endpoint, apiKey: apiKey, httpClient: httpClient, configuration: configuration, logger: logger
             )
         case .vertex:

@@ -11,7 +11,8 @@ struct ResolutionQuery: Equatable, Sendable {
     /// LiteLLM's provider name (`openai`, `azure`, `vertex_ai`, …), as given.
     var provider: String
     var kind: ProviderKind
-    /// The deployment's `api_base`; nil when the deployment has none (OpenAI's default base then).
+    /// The deployment's `api_base`; nil when the deployment has none (the provider's default base then:
+    /// `https://api.openai.com/v1`, `https://api.anthropic.com`).
     var apiBase: String?
     /// Vertex AI: the deployment's `gcs_bucket_name`.
     var bucket: String?
@@ -152,6 +153,8 @@ struct ResolutionIndex: Sendable {
             base = base[..<hostEnd].lowercased() + base[hostEnd...]
         }
         if kind == .azure, base.lowercased().hasSuffix("/openai") { base.removeLast("/openai".count) }
+        // Anthropic's api_base is the API root; LiteLLM users also write it with `/v1`.
+        if kind == .anthropic { base = Endpoint.anthropicBase(base) }
         return base
     }
 
@@ -161,8 +164,8 @@ struct ResolutionIndex: Sendable {
         case .vertex:
             let bucket = query.bucket.map(Endpoint.bucketSetting)
             return endpoints.filter { $0.kind == .vertex && (bucket == nil || $0.bucket == bucket) }
-        case .openai, .azure:
-            let base = Self.comparableBase(query.apiBase ?? "https://api.openai.com/v1", kind: query.kind)
+        case .openai, .azure, .anthropic:
+            let base = Self.comparableBase(query.apiBase ?? query.kind.defaultBaseURL ?? "", kind: query.kind)
             return endpoints.filter { $0.kind == query.kind && $0.base == base }
         }
     }
@@ -171,7 +174,8 @@ struct ResolutionIndex: Sendable {
     private static func describe(_ query: ResolutionQuery) -> String {
         switch query.kind {
         case .vertex: return query.bucket.map { "vertex_ai gs://\(Endpoint.bucketSetting($0))" } ?? "vertex_ai"
-        case .openai, .azure: return "\(query.provider) \(query.apiBase ?? "https://api.openai.com/v1")"
+        case .openai, .azure, .anthropic:
+            return "\(query.provider) \(query.apiBase ?? query.kind.defaultBaseURL ?? "")"
         }
     }
 

@@ -35,6 +35,9 @@ let modelsYAML = """
         litellm_params:
           model: anthropic/claude-sonnet-4
           api_key: os.environ/ANTHROPIC_API_KEY
+      - model_name: titan
+        litellm_params:
+          model: bedrock/amazon.titan-text-express-v1
     litellm_settings:
       drop_params: true
     """
@@ -206,11 +209,11 @@ struct ManifestLoaderTests {
             "f.yaml": """
             kind: File
             metadata: {name: a}
-            spec: {source: docs/a.md, purpose: assistants, targetModels: [claude]}
+            spec: {source: docs/a.md, purpose: assistants, targetModels: [titan]}
             """
         ])
         #expect(found == [
-            "manifests/f.yaml:3:63: error: model 'claude' uses provider 'anthropic', which has no files API Ferry can manage (hint: target openai, azure or vertex_ai models (manifests/models.yaml:12))"
+            "manifests/f.yaml:3:63: error: model 'titan' uses provider 'bedrock', which has no files API Ferry can manage (hint: target openai, azure, vertex_ai or anthropic models (manifests/models.yaml:16))"
         ])
     }
 

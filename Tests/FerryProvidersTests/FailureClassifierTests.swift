@@ -13,6 +13,8 @@ import Testing
         // Refused before any effect: retryable for every operation, create included.
         (429, .create, .retryable(after: .seconds(3))), (503, .create, .retryable(after: .seconds(3))),
         (429, .list, .retryable(after: .seconds(3))), (503, .delete, .retryable(after: .seconds(3))),
+        // Anthropic's 529 overloaded_error is a refusal too.
+        (529, .create, .retryable(after: .seconds(3))), (529, .list, .retryable(after: .seconds(3))),
         // Reached the provider: retryable when idempotent, ambiguous for create.
         (500, .list, .retryable(after: .seconds(3))), (502, .retrieve, .retryable(after: .seconds(3))),
         (504, .delete, .retryable(after: .seconds(3))), (408, .content, .retryable(after: .seconds(3))),

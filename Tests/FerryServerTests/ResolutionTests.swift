@@ -86,9 +86,9 @@ struct ResolutionTests {
             #expect(unknownID.status == 404)
             #expect(same(unknownID.error["code"], "file_not_found"))
 
-            let anthropic = try await get(Self.path(Self.handbookID, provider: "anthropic"))
-            #expect(anthropic.status == 400)
-            #expect(same(anthropic.error["code"], "unsupported_provider"))
+            let bedrock = try await get(Self.path(Self.handbookID, provider: "bedrock"))
+            #expect(bedrock.status == 400)
+            #expect(same(bedrock.error["code"], "unsupported_provider"))
             let noProvider = try await get(Self.path(Self.handbookID, provider: nil))
             #expect(noProvider.status == 400)
             #expect(same(noProvider.error["param"], "provider"))

@@ -50,6 +50,28 @@ extension LoadContext {
             guard validURL(base.0, place: param("api_base")?.place ?? raw.place) else { return nil }
             return finishEndpoint(
                 Endpoint(kind: .openai, baseURL: base.0, credential: key.1), key: key.0, raw: raw, secrets: &secrets)
+        case .anthropic:
+            // LiteLLM's order: api_key, then ANTHROPIC_API_KEY; api_base, then ANTHROPIC_API_BASE, then
+            // ANTHROPIC_BASE_URL, then the public API. The base is the host root: the client appends /v1/files.
+            let found = value("api_key", defaultEnvironment: "ANTHROPIC_API_KEY")
+            guard case .some(let key) = found ?? offlineCredential(raw, variable: "ANTHROPIC_API_KEY") else {
+                error(
+                    raw.place, "model '\(raw.name)' has no Anthropic API key: ANTHROPIC_API_KEY is not set",
+                    hint: "set litellm_params.api_key: os.environ/NAME, or export ANTHROPIC_API_KEY")
+                return nil
+            }
+            let base = value("api_base", defaultEnvironment: "ANTHROPIC_API_BASE")
+                ?? value("api_base", defaultEnvironment: "ANTHROPIC_BASE_URL")
+            guard case .some(let baseValue) = base else {
+                return finishEndpoint(
+                    Endpoint(kind: .anthropic, baseURL: "https://api.anthropic.com", credential: key?.1 ?? .none),
+                    key: key?.0, raw: raw, secrets: &secrets)
+            }
+            guard let key, let baseValue else { return nil }
+            guard validURL(baseValue.0, place: param("api_base")?.place ?? raw.place) else { return nil }
+            return finishEndpoint(
+                Endpoint(kind: .anthropic, baseURL: Endpoint.anthropicBase(baseValue.0), credential: key.1),
+                key: key.0, raw: raw, secrets: &secrets)
         case .azure:
             let key = value("api_key", defaultEnvironment: "AZURE_API_KEY") ?? offlineCredential(raw, variable: "AZURE_API_KEY")
             let base = value("api_base", defaultEnvironment: "AZURE_API_BASE") ?? offlineCredential(raw, variable: "AZURE_API_BASE", for: "api_base")

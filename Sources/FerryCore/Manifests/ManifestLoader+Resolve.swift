@@ -11,6 +11,8 @@ extension LoadContext {
         // Azure OpenAI's files API takes 512 MiB per file.
         case .azure: return 512 * 1024 * 1024
         case .vertex: return 5 * 1024 * 1024 * 1024 * 1024
+        // Anthropic's Files API takes 500 MB per file (decimal: the stricter reading of "500 MB").
+        case .anthropic: return 500_000_000
         }
     }
 
@@ -55,7 +57,7 @@ extension LoadContext {
                         error(
                             place,
                             "model '\(model)' uses provider '\(raw.provider)', which has no files API Ferry can manage",
-                            hint: "target openai, azure or vertex_ai models (\(raw.place.short))")
+                            hint: "target openai, azure, vertex_ai or anthropic models (\(raw.place.short))")
                     }
                 }
             }
@@ -95,6 +97,13 @@ extension LoadContext {
                         hint: "split the file or target a provider that accepts larger files")
                     continue
                 }
+                let filename = declaration.filename ?? RelativePath.baseName(of: member.path)
+                if kinds.contains(.anthropic), let problem = Self.anthropicFilenameProblem(filename) {
+                    error(
+                        member.place, "file name '\(filename)' is not accepted by anthropic: \(problem)",
+                        hint: "set spec.filename to a name without < > : \" | ? * \\ / or control characters")
+                    continue
+                }
                 if declaration.purpose == "batch", !member.path.hasSuffix(".jsonl") {
                     error(
                         member.place, "purpose 'batch' needs a .jsonl source, got '\(member.path)'",
@@ -103,7 +112,7 @@ extension LoadContext {
                 files.append(
                     DesiredFile(
                         name: member.name, sourcePath: member.path, bytes: member.bytes, purpose: declaration.purpose,
-                        filename: declaration.filename ?? RelativePath.baseName(of: member.path),
+                        filename: filename,
                         targetModels: declaration.targetModels.map(\.0), labels: declaration.labels,
                         deletionPolicy: declaration.deletionPolicy,
                         declaredBy: "\(declaration.kind)/\(declaration.name)", origin: declaration.place.short))
@@ -130,6 +139,16 @@ extension LoadContext {
         return LoadedManifests(
             desired: desired, secrets: secrets.filter { known.contains($0.key) },
             warnings: diagnostics.sorted(by: Self.order))
+    }
+
+    /// Why Anthropic would refuse a file name (1–255 characters, none of `< > : " | ? * \ /` or control
+    /// characters), or nil when it accepts it.
+    static func anthropicFilenameProblem(_ name: String) -> String? {
+        if name.isEmpty || name.count > 255 { return "it must be 1 to 255 characters long" }
+        if let bad = name.unicodeScalars.first(where: { "<>:\"|?*\\/".unicodeScalars.contains($0) || $0.value < 0x20 }) {
+            return bad.value < 0x20 ? "it contains a control character" : "it contains '\(bad)'"
+        }
+        return nil
     }
 
     static func order(_ a: Diagnostic, _ b: Diagnostic) -> Bool {

@@ -280,7 +280,7 @@ struct LoadContext {
                 guard let provider = params["custom_llm_provider"]?.value else {
                     error(
                         Place(file: file, node: entry), "files_settings entry has no custom_llm_provider",
-                        hint: "add custom_llm_provider: openai, azure or vertex_ai")
+                        hint: "add custom_llm_provider: openai, azure, vertex_ai or anthropic")
                     continue
                 }
                 fileSettings.append(
