@@ -54,7 +54,12 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
     let foreignObject = workspace.simulator.seedObject(
         bucket: bucket, name: "ferry/assistants/0000000000000000/doc2.md", data: Array("foreign".utf8)
     ).filename
-    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini"]
+    // And Anthropic: files without purpose or metadata, adopted after a crash by name, size and time alone.
+    addAnthropicModel(to: workspace)
+    let foreignAnthropic = workspace.simulator.seedFile(
+        apiKey: Workspace.anthropicKey, flavor: .anthropic, filename: "doc3.md", purpose: "",
+        data: Array("foreign".utf8), createdAt: 1_000)
+    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude"]
     var declared: Set<Int> = []
     var revision = 0
 
@@ -68,8 +73,8 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
             declared.remove(index)
         default:
             revision += 1
-            // A random non-empty subset of the three providers.
-            let mask = Int.random(in: 1...7, using: &random)
+            // A random non-empty subset of the four providers.
+            let mask = Int.random(in: 1...15, using: &random)
             let models = providers.indices.filter { mask & (1 << $0) != 0 }.map { providers[$0] }
             workspace.declare("doc\(index)", models: models, content: "doc\(index) revision \(revision)\n")
             declared.insert(index)
@@ -107,14 +112,16 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
         let owned = try engine.store.ownedFiles()
         let openai = workspace.openAIFiles
         let azure = workspace.azureFiles
+        let anthropic = workspace.anthropicFiles
         let objects = workspace.simulator.objects(bucket: bucket).map(\.filename)
         if !openai.contains(where: { $0.id == foreignOpenAI.id }) || !azure.contains(where: { $0.id == foreignAzure.id })
-            || !objects.contains(foreignObject)
+            || !objects.contains(foreignObject) || !anthropic.contains(where: { $0.id == foreignAnthropic.id })
         {
             report.violations.append("round \(round): a file Ferry does not own was deleted")
         }
         let ours = openai.filter { $0.id != foreignOpenAI.id }.map(\.id) + azure.filter { $0.id != foreignAzure.id }.map(\.id)
             + objects.filter { $0 != foreignObject }.map { "gs://\(bucket)/\($0)" }
+            + anthropic.filter { $0.id != foreignAnthropic.id }.map(\.id)
         if Set(ours) != Set(owned.map(\.remoteID)) || ours.count != owned.count {
             report.violations.append(
                 "round \(round): remote files \(ours.sorted()) != owned \(owned.map(\.remoteID).sorted())")

@@ -172,6 +172,11 @@ struct SecretsCanaryTests {
         canaries.add("Azure key", azureKey)
         workspace.extraEnvironment["OPENAI_API_KEY"] = openAIKey
         workspace.extraEnvironment["AZURE_API_KEY"] = azureKey
+        // Anthropic: its x-api-key.
+        let anthropicKey = "sk-ant-canary-" + Self.randomAlphanumerics(40)
+        canaries.add("Anthropic key", anthropicKey)
+        addAnthropicModel(to: workspace)
+        workspace.extraEnvironment["ANTHROPIC_API_KEY"] = anthropicKey
 
         // Vertex AI: a fresh service-account key (checked by the simulator's RS256 verifier); its private key
         // material is a canary, and so is every access token the simulator issues (recognised by shape).
@@ -187,7 +192,7 @@ struct SecretsCanaryTests {
         #expect(runs.count >= 8)
         for run in runs.prefix(40) { canaries.add("service-account private key", String(run.prefix(16))) }
 
-        let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini"]
+        let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude"]
         workspace.declare("handbook", models: models)
         workspace.declare("faq", models: models)
         let inputs = ["manifests", "sa-key.json"]
@@ -200,6 +205,13 @@ struct SecretsCanaryTests {
         let echoedAzure = try await fetch(
             simulator.azureEndpoint + "/openai/files?api-version=2024-10-21", headers: [("api-key", azureKey)])
         #expect(canaries.found(in: echoedAzure.body).contains("Azure key"))
+        let echoedAnthropic = try await fetch(
+            simulator.anthropicBaseURL + "/v1/files",
+            headers: [
+                ("x-api-key", anthropicKey), ("anthropic-version", "2023-06-01"),
+                ("anthropic-beta", "files-api-2025-04-14"),
+            ])
+        #expect(canaries.found(in: echoedAnthropic.body).contains("Anthropic key"))
         let echoedGCS = try await fetch(
             simulator.gcsBaseURL + "/storage/v1/b/ferry-canary/o",
             headers: [("Authorization", "Bearer \(simulator.issueAccessToken())")])
@@ -281,7 +293,7 @@ struct SecretsCanaryTests {
         #expect(errors.count >= 3, "placements should carry the creates' errors: \(placements)")
         #expect(errors.contains { $0.contains("Request headers:") }, "stored errors should quote the echoed body")
         let endpoints = try #require(pages["/api/v1/endpoints"]).json["endpoints"] as? [[String: Any]] ?? []
-        #expect(endpoints.count == 3)
+        #expect(endpoints.count == 4)
         #expect(endpoints.allSatisfy { $0["error"] is String }, "every listing failed last: \(endpoints)")
         #expect(try #require(pages["/"]).body.contains("Request headers:"))
         var files = Self.scanFiles(under: workspace.root, skipping: inputs, canaries, label: "during serve")
@@ -300,6 +312,7 @@ struct SecretsCanaryTests {
         canaries.check(reconcile, "reconcile (clean)")
         #expect(simulator.files(apiKey: openAIKey, flavor: .openai).count == 3)
         #expect(simulator.files(apiKey: azureKey, flavor: .azure).count == 3)
+        #expect(simulator.files(apiKey: anthropicKey, flavor: .anthropic).count == 3)
         let objects = simulator.objects(bucket: "ferry-canary").filter { $0.filename.hasPrefix("ferry/") }
         let owned = try workspace.engine().store.ownedFiles().map(\.remoteID).filter { $0.hasPrefix("gs://") }
         #expect(objects.count == 3, "objects \(objects.map { ($0.filename, $0.createdAt) }), owned \(owned)")
