@@ -180,3 +180,36 @@ extension Resolution {
         return nil
     }
 }
+
+extension ResolutionTests {
+    /// LiteLLM's provider `anthropic` names Anthropic endpoints: Anthropic's public base when the deployment has no
+    /// api_base, and an api_base with or without `/v1`.
+    @Test func anthropicMatching() throws {
+        let public_ = Endpoint(
+            kind: .anthropic, baseURL: "https://api.anthropic.com", credential: .environment("ANTHROPIC_API_KEY"))
+        let gateway = Endpoint(
+            kind: .anthropic, baseURL: "http://127.0.0.1:8089/anthropic", credential: .environment("ANTHROPIC_API_KEY"))
+        let file = DesiredFileRecord(
+            name: "guide", unifiedID: UnifiedID.make(for: "guide"), sourcePath: "guide.md", bytes: 1, digest: "",
+            purpose: "user_data", filename: "guide.md", targetModels: ["claude", "claude-gw"], labels: [:],
+            deletionPolicy: "Delete", declaredBy: "File")
+        let index = ResolutionIndex(
+            files: [file],
+            placements: [
+                PlacementStatus(file: "guide", endpointID: public_.id, models: ["claude"], state: .inSync, remoteID: "file_1"),
+                PlacementStatus(
+                    file: "guide", endpointID: gateway.id, models: ["claude-gw"], state: .inSync, remoteID: "file_2"),
+            ], endpointIDs: [], snapshotAt: 1)
+        func query(_ apiBase: String?) throws -> ResolutionQuery {
+            var parameters = ["provider=anthropic"]
+            if let apiBase { parameters.append("api_base=\(apiBase)") }
+            return try ResolutionQuery(
+                unifiedID: file.unifiedID, URI("/?" + parameters.joined(separator: "&")).queryParameters)
+        }
+        #expect(try query(nil).kind == .anthropic)
+        #expect(index.resolve(try query(nil)).remoteID == "file_1")
+        #expect(index.resolve(try query("https://API.anthropic.com/v1/")).remoteID == "file_1")
+        #expect(index.resolve(try query("http://127.0.0.1:8089/anthropic")).remoteID == "file_2")
+        #expect(index.resolve(try query("http://127.0.0.1:8089/anthropic/v1")).remoteID == "file_2")
+    }
+}
