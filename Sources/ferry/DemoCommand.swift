@@ -55,6 +55,10 @@ struct DemoCommand: AsyncParsableCommand {
         environment["OPENAI_API_KEY"] = openAIKey
         environment["AZURE_API_BASE"] = simulator.azureEndpoint
         environment["AZURE_API_KEY"] = azureKey
+        // No example file targets claude-sonnet, so nothing is listed there; a copy of the manifests that targets it
+        // places its files on the simulator's Anthropic flavor.
+        environment["ANTHROPIC_API_BASE"] = simulator.anthropicBaseURL
+        environment["ANTHROPIC_API_KEY"] = "sk-ant-ferry-demo"
         environment["STORAGE_EMULATOR_HOST"] = simulator.gcsBaseURL
         environment["GCS_BUCKET_NAME"] = "ferry-demo"
         let statePath = state ?? (NSTemporaryDirectory() + "ferry-demo-\(UUID().uuidString.prefix(8))/state.sqlite")
