@@ -102,8 +102,9 @@ json.dump({
         "Cached: answers reused while the database is unchanged (at most 1 s); recomputed: every request reads SQLite "
         "and renders again.",
         "`/api/v1/resolve/{id}` is the resolution API Ferry's LiteLLM callback asks (docs/litellm.md): each request "
-        "names one of 2,000 unified ids with its endpoint's provider and api_base; answers come from an in-memory "
-        "index rebuilt once per snapshot, so the cached and recomputed modes do the same work for it.",
+        "names one of 2,000 unified ids with its endpoint's provider and api_base (wrk runs a Lua script to vary the "
+        "path, which costs it more CPU than a fixed URL); cached: answers kept until the database changes; "
+        "recomputed: each answer from the in-memory index rebuilt once per snapshot.",
         "Only the resolution API has a target; wrk and the server share the same 2 cores.",
     ],
 }, open(out, "w"), indent=2, ensure_ascii=False)

@@ -23,7 +23,10 @@ struct ResolutionQuery: Equatable, Sendable {
     /// - Throws: `APIError` (400) naming the parameter that is missing or unsupported.
     init(unifiedID: String, _ parameters: Parameters) throws {
         func value(_ name: String) -> String? {
-            parameters.get(name).map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            guard var text = parameters.get(name) else { return nil }
+            while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+            while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+            return text.isEmpty ? nil : String(text)
         }
         self.unifiedID = unifiedID
         func invalid(_ message: String, param: String) -> APIError {
@@ -69,10 +72,15 @@ struct EndpointLocation: Hashable, Sendable {
     var bucket: String?
     var displayName: String
 
+    /// The base URL exactly as the endpoint id has it (a deployment configured from the same model list sends
+    /// this very string, so most queries match without normalising).
+    var rawBase: String
+
     init?(endpointID: String) {
         guard let (kind, baseURL, bucket) = Endpoint.location(ofID: endpointID) else { return nil }
         self.endpointID = endpointID
         self.kind = kind
+        self.rawBase = baseURL
         self.base = ResolutionIndex.comparableBase(baseURL, kind: kind)
         self.bucket = bucket
         self.displayName = bucket.map { "\(kind.rawValue) gs://\($0)" } ?? "\(kind.rawValue) \(baseURL)"
@@ -117,6 +125,8 @@ struct ResolutionIndex: Sendable {
     private let files: [String: DesiredFileRecord]
     private let placements: [String: [Placement]]
     private let endpoints: [EndpointLocation]
+    /// Endpoints by kind and base URL as spelled in their ids (`rawBase`), for the common exact match.
+    private let exactBases: [String: [EndpointLocation]]
 
     /// - Parameters:
     ///   - endpointIDs: every endpoint Ferry knows besides those placements name (observed ones).
@@ -139,6 +149,9 @@ struct ResolutionIndex: Sendable {
         }
         self.placements = byFile
         self.endpoints = locations.values.sorted { $0.endpointID < $1.endpointID }
+        self.exactBases = Dictionary(grouping: endpoints.filter { $0.kind != .vertex }) {
+            "\($0.kind.rawValue)|\($0.rawBase)"
+        }
     }
 
     var fileCount: Int { files.count }
@@ -165,7 +178,9 @@ struct ResolutionIndex: Sendable {
             let bucket = query.bucket.map(Endpoint.bucketSetting)
             return endpoints.filter { $0.kind == .vertex && (bucket == nil || $0.bucket == bucket) }
         case .openai, .azure, .anthropic:
-            let base = Self.comparableBase(query.apiBase ?? query.kind.defaultBaseURL ?? "", kind: query.kind)
+            let given = query.apiBase ?? query.kind.defaultBaseURL ?? ""
+            if let exact = exactBases["\(query.kind.rawValue)|\(given)"] { return exact }
+            let base = Self.comparableBase(given, kind: query.kind)
             return endpoints.filter { $0.kind == query.kind && $0.base == base }
         }
     }
@@ -260,8 +275,8 @@ struct ResolutionIndex: Sendable {
 }
 
 /// Keeps the `ResolutionIndex` of the latest snapshot. A request checks whether the database changed (its file
-/// stamp for SQLite, else `snapshotUpdatedAt`) and rebuilds the index only when a new snapshot was saved; one
-/// rebuild serves every request that waits for it.
+/// stamp for SQLite, else `snapshotUpdatedAt`) and rebuilds the index only when a new snapshot was saved. The
+/// request that finds the new snapshot waits for the rebuild; requests arriving meanwhile get the previous index.
 final class ResolutionCache: Sendable {
     private struct State {
         var index: ResolutionIndex?
@@ -281,12 +296,18 @@ final class ResolutionCache: Sendable {
         if let current { return current }
         // The stamp is taken before reading, so a commit after it only makes the next request check again.
         let snapshotAt = try await view.read { try $0.snapshotUpdatedAt() }
-        let task: Task<ResolutionIndex, any Error> = state.withLock { state in
+        enum Next {
+            case ready(ResolutionIndex)
+            case wait(Task<ResolutionIndex, any Error>)
+        }
+        let next: Next = state.withLock { state in
             if let index = state.index, index.snapshotAt == snapshotAt {
                 state.stamp = stamp
-                return Task { index }
+                return .ready(index)
             }
-            if let building = state.building { return building }
+            // While one request waits for the new snapshot's index (a few hundred ms at 10,000 files), others are
+            // answered from the previous one rather than queueing behind it.
+            if let building = state.building { return state.index.map { .ready($0) } ?? .wait(building) }
             let building = Task {
                 try await view.read { store in
                     let snapshotAt = try store.snapshotUpdatedAt()
@@ -297,7 +318,12 @@ final class ResolutionCache: Sendable {
                 }
             }
             state.building = building
-            return building
+            return .wait(building)
+        }
+        let task: Task<ResolutionIndex, any Error>
+        switch next {
+        case .ready(let index): return index
+        case .wait(let building): task = building
         }
         do {
             let index = try await task.value

@@ -41,7 +41,8 @@ func makeStatusRouter(
     }
     router.get("/api/v1/plan") { request, _ in try await view.cached(request) { try await view.planAPI() } }
     router.get("/api/v1/resolve/:id") { request, context in
-        try await view.resolve(context.parameters.get("id") ?? "", request.uri.queryParameters).response
+        let id = context.parameters.get("id") ?? ""
+        return try await view.cached(request) { try await view.resolve(id, request.uri.queryParameters) }
     }
 
     router.get("/v1/files") { request, _ in

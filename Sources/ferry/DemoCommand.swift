@@ -30,9 +30,10 @@ struct DemoCommand: AsyncParsableCommand {
         name: .long,
         help: ArgumentHelp(
             "A litellm executable (litellm[proxy]==1.108.7): after converging, send one request that names a unified "
-                + "id through a LiteLLM proxy with Ferry's callback, and show what the provider received.",
+                + "id through a LiteLLM proxy with Ferry's callback, and show what the provider received "
+                + "(env FERRY_DEMO_LITELLM).",
             valueName: "PATH"))
-    var litellm: String? = ProcessInfo.processInfo.environment["FERRY_DEMO_LITELLM"]
+    var litellm: String = ProcessInfo.processInfo.environment["FERRY_DEMO_LITELLM"] ?? ""
 
     func run() async throws {
         let console = Console(noColor: noColor)
@@ -116,7 +117,7 @@ struct DemoCommand: AsyncParsableCommand {
             return false
         }
         guard succeeded else { return false }
-        guard let litellm, !litellm.isEmpty else {
+        guard !litellm.isEmpty else {
             console.out(LiteLLMDemo.howTo)
             return true
         }

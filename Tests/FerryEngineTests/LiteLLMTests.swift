@@ -163,11 +163,7 @@ struct LiteLLMTests {
                     process.standardError = err
                     process.standardInput = FileHandle.nullDevice
                     try process.run()
-                    nonisolated(unsafe) var errData = Data()
-                    let group = DispatchGroup()
-                    DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-                    let outData = out.fileHandleForReading.readDataToEndOfFile()
-                    group.wait()
+                    let (outData, errData) = readToEnd(out, err)
                     process.waitUntilExit()
                     continuation.resume(
                         returning: (

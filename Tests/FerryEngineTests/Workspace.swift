@@ -139,6 +139,16 @@ final class Workspace: @unchecked Sendable {
     }
 }
 
+/// Reads two pipes to their end at once (a process that fills one while the other is read would never exit).
+func readToEnd(_ out: Pipe, _ err: Pipe) -> (out: Data, err: Data) {
+    let errRead = DispatchGroup()
+    nonisolated(unsafe) var errData = Data()
+    DispatchQueue.global().async(group: errRead) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    errRead.wait()
+    return (outData, errData)
+}
+
 /// Runs the built `ferry` executable.
 struct FerryProcess {
     struct Result {
@@ -219,12 +229,8 @@ struct FerryProcess {
         // test sees a signaled result with a note on standard error.
         let watchdog = DispatchWorkItem { if process.isRunning { kill(pid, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(watchdogSeconds), execute: watchdog)
-        // Both pipes drain at once: a process that fills one while the other is read would never exit.
-        let errRead = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        DispatchQueue.global().async(group: errRead) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        errRead.wait()
+        let (outData, errRead) = readToEnd(out, err)
+        var errData = errRead
         process.waitUntilExit()
         let watchdogFired = watchdog.isCancelled == false && process.terminationReason == .uncaughtSignal
             && killAfterMilliseconds == nil && process.terminationStatus == SIGKILL
