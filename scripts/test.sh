@@ -16,7 +16,8 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "gcp-storage-emulator==2026.7.19" "openai>=1.40" "litellm[proxy]==1.108.7" "pytest>=8"
+    "gcp-storage-emulator==2026.7.19" "openai>=1.40" "litellm[proxy]==1.108.7" "pytest>=8" \
+    "jsonschema>=4.18" "pyyaml>=6"
 export FERRY_TEST_VENV="$PWD/$venv"
 
 if [ -z "${FERRY_TEST_POSTGRES_URL:-}" ]; then ferry_postgres_start; fi
@@ -28,8 +29,10 @@ swift build --build-tests
 swift test --skip-build "$@"
 # The LiteLLM callback's own tests (integrations/litellm): id rewriting, caching and failing closed, against a real
 # LiteLLM proxy and fake upstreams. Skipped when arguments select some Swift tests.
+# The contract test: the simulator's OpenAI files and uploads answers against OpenAI's official OpenAPI schemas.
 if [ "$#" -eq 0 ]; then
     "$venv/bin/python" -m pytest -q integrations/litellm/tests
+    FERRY_BIN="$(swift build --show-bin-path)/ferry" "$venv/bin/python" -m pytest -q Tests/Contract
 fi
 # The deployment recipes in examples/: real linters, and the GitHub workflow's steps run against the simulator.
 # Skipped when arguments select some tests.

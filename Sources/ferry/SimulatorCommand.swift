@@ -14,7 +14,8 @@ import Logging
 struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulator",
-        abstract: "Run the bundled provider simulator (OpenAI, Azure OpenAI and Cloud Storage) until SIGINT/SIGTERM.",
+        abstract:
+            "Run the bundled provider simulator (OpenAI, Azure OpenAI, Cloud Storage and Anthropic) until SIGINT/SIGTERM.",
         discussion: "Routes, admin API and fault plans: docs/simulator.md.")
 
     @Option(name: .long, help: "Address to bind (loopback by default).")

@@ -1,0 +1,173 @@
+"""Contract test: the simulator's OpenAI Files and Uploads answers against OpenAI's official OpenAPI schemas.
+
+Runs the built `ferry simulator` (FERRY_BIN, else .build/debug/ferry) on 127.0.0.1, drives every files and uploads
+route once, and validates each JSON answer against the 200 response schema the spec gives that route
+(openai-files-openapi.yaml next to this file, copied from the official spec with its source noted).
+
+A field the spec requires that the simulator omits, a wrong type or a value outside an enum fails the test. One
+allowance, because the real API does the same: an optional field may be sent as null (OpenAI sends
+`"status_details": null`); a required field may be null only where the spec allows null.
+
+    .venv-test/bin/python -m pytest -q Tests/Contract
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPOSITORY = HERE.parent.parent
+SPEC = yaml.safe_load((HERE / "openai-files-openapi.yaml").read_text())
+KEY = "sk-contract-test"
+
+
+def response_schema(method: str, path: str) -> dict:
+    """The 200 JSON schema of a route, with the spec's components alongside so `#/components/...` resolves."""
+    operation = SPEC["paths"][path][method]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    return {**schema, "components": SPEC["components"]}
+
+
+def strip_nulls(value):
+    if isinstance(value, dict):
+        return {key: strip_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [strip_nulls(item) for item in value]
+    return value
+
+
+def lookup(value, path):
+    for key in path:
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and isinstance(key, int) and key < len(value):
+            value = value[key]
+        else:
+            return False, None
+    return True, value
+
+
+def contract_errors(instance, schema) -> list[str]:
+    validator = jsonschema.Draft202012Validator(schema)
+    with_nulls = {tuple(error.absolute_path) for error in validator.iter_errors(instance)}
+    problems = []
+    for error in validator.iter_errors(strip_nulls(instance)):
+        if error.validator == "required":
+            missing = re.match(r"'(.+)' is a required property", error.message)
+            if missing:
+                path = tuple(error.absolute_path) + (missing.group(1),)
+                present, value = lookup(instance, path)
+                # Sent as null where the spec allows null: no error at that path when validated as sent.
+                if present and value is None and path not in with_nulls:
+                    continue
+        location = "/".join(str(part) for part in error.absolute_path) or "(root)"
+        problems.append(f"{location}: {error.message}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    binary = os.environ.get("FERRY_BIN") or str(REPOSITORY / ".build/debug/ferry")
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"no ferry binary at {binary}: build first (swift build) or set FERRY_BIN")
+    process = subprocess.Popen(
+        [binary, "simulator", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if not match:
+            pytest.fail(f"the simulator did not say where it listens: {line!r}")
+        base = f"http://127.0.0.1:{match.group(1)}/v1"
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as client:
+            yield client
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def check(response: httpx.Response, method: str, path: str) -> dict:
+    assert response.status_code == 200, f"{method.upper()} {path}: {response.status_code} {response.text}"
+    body = response.json()
+    problems = contract_errors(body, response_schema(method, path))
+    assert not problems, f"{method.upper()} {path} answers outside the spec:\n" + "\n".join(problems)
+    return body
+
+
+def test_files_routes_match_the_spec(simulator):
+    created = []
+    for purpose in ["assistants", "batch", "fine-tune", "vision", "user_data"]:
+        data = b'{"messages": []}\n' if purpose in ("batch", "fine-tune") else b"contract test\n"
+        reply = simulator.post(
+            "/files", files={"file": (f"{purpose}.jsonl", data)}, data={"purpose": purpose}
+        )
+        created.append(check(reply, "post", "/files"))
+    listed = check(simulator.get("/files", params={"limit": 2, "order": "asc"}), "get", "/files")
+    assert listed["has_more"] is True and len(listed["data"]) == 2
+    check(simulator.get("/files", params={"purpose": "batch"}), "get", "/files")
+    for file in created:
+        check(simulator.get(f"/files/{file['id']}"), "get", "/files/{file_id}")
+    deleted = check(simulator.delete(f"/files/{created[0]['id']}"), "delete", "/files/{file_id}")
+    assert deleted["deleted"] is True
+
+
+def test_uploads_routes_match_the_spec(simulator):
+    part_size = 1024
+    data = bytes(range(256)) * 8  # 2 KiB: two parts
+    upload = check(
+        simulator.post(
+            "/uploads",
+            json={"filename": "big.jsonl", "purpose": "batch", "bytes": len(data), "mime_type": "application/jsonl"},
+        ),
+        "post",
+        "/uploads",
+    )
+    parts = []
+    for start in range(0, len(data), part_size):
+        reply = simulator.post(
+            f"/uploads/{upload['id']}/parts", files={"data": ("part", data[start : start + part_size])}
+        )
+        parts.append(check(reply, "post", "/uploads/{upload_id}/parts")["id"])
+    completed = check(
+        simulator.post(f"/uploads/{upload['id']}/complete", json={"part_ids": parts}),
+        "post",
+        "/uploads/{upload_id}/complete",
+    )
+    assert completed["status"] == "completed" and completed["file"]["bytes"] == len(data)
+
+    other = check(
+        simulator.post(
+            "/uploads",
+            json={"filename": "gone.jsonl", "purpose": "batch", "bytes": 10, "mime_type": "application/jsonl"},
+        ),
+        "post",
+        "/uploads",
+    )
+    cancelled = check(simulator.post(f"/uploads/{other['id']}/cancel"), "post", "/uploads/{upload_id}/cancel")
+    assert cancelled["status"] == "cancelled"
+
+
+def test_the_check_catches_an_omitted_required_field():
+    """The contract check itself: a file object without `bytes`, or with a purpose outside the enum, fails."""
+    schema = response_schema("get", "/files/{file_id}")
+    good = {
+        "id": "file-1", "object": "file", "bytes": 1, "created_at": int(time.time()), "filename": "a.md",
+        "purpose": "assistants", "status": "processed", "expires_at": None, "status_details": None,
+    }
+    assert contract_errors(good, schema) == []
+    missing = {key: value for key, value in good.items() if key != "bytes"}
+    assert any("'bytes' is a required property" in problem for problem in contract_errors(missing, schema))
+    assert contract_errors({**good, "purpose": "nonsense"}, schema)
+    assert contract_errors({**good, "bytes": None}, schema)
