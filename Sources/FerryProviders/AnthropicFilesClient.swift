@@ -42,16 +42,7 @@ public struct AnthropicFilesClient: FileProvider, ProviderStatsReporting {
             throw ProviderError.invalidConfiguration(
                 "AnthropicFilesClient speaks Anthropic's Files API, not \(endpoint.kind.rawValue)", endpoint: endpoint)
         }
-        guard endpoint.baseURL.isHTTPURL else {
-            throw ProviderError.invalidConfiguration(
-                "the base URL \(endpoint.baseURL) is not an http(s) URL", endpoint: endpoint)
-        }
-        if let apiKey, apiKey.value.hasControlCharacters {
-            // Never echo the value: name where it came from instead.
-            throw ProviderError.invalidConfiguration(
-                "the API key from \(endpoint.credential) contains a control character (a trailing newline?)",
-                endpoint: endpoint)
-        }
+        try ProviderTransport.checkConfiguration(baseURL: endpoint.baseURL, apiKey: apiKey, endpoint: endpoint)
         self.endpoint = endpoint
         self.apiKey = apiKey
         self.filesURL = Endpoint.anthropicBase(endpoint.baseURL) + "/v1/files"
@@ -63,27 +54,15 @@ public struct AnthropicFilesClient: FileProvider, ProviderStatsReporting {
     // MARK: FileProvider
 
     public func list() async throws -> Listing {
-        var pager = ListPager(maxPages: transport.configuration.maxListPages)
         let limit = min(transport.configuration.pageSize, Self.maxPageSize)
-        while let cursor = pager.nextCursor {
+        return try await transport.listAll { cursor in
             var query = [("limit", String(limit))]
             if let after = cursor { query.append(("after_id", after)) }
-            let url = filesURL.appendingQuery(query)
-            let page = try await transport.withRetries(.list) {
-                let response = try await send(makeRequest(url), .list)
-                return try await transport.decode(AnthropicFileList.self, from: response, .list)
-            }
-            do {
-                try pager.absorb(page)
-            } catch {
-                throw ProviderError(
-                    .paginationStalled, .terminal, operation: .list, endpoint: endpoint.displayName,
-                    detail: error.description)
-            }
+            let response = try await send(makeRequest(filesURL.appendingQuery(query)), .list)
+            return try await transport.decode(AnthropicFileList.self, from: response, .list)
+        } absorb: { pager, page throws(ListPager.Stall) in
+            try pager.absorb(page)
         }
-        transport.logger.debug(
-            "listed endpoint", metadata: ["ferry.files": "\(pager.files.count)", "ferry.pages": "\(pager.pages)"])
-        return Listing(files: pager.files, pages: pager.pages)
     }
 
     public func create(_ upload: UploadRequest) async throws -> RemoteFile {
@@ -91,24 +70,9 @@ public struct AnthropicFilesClient: FileProvider, ProviderStatsReporting {
         let form = MultipartForm(
             fields: [], fileField: "file", filename: upload.filename,
             fileContentType: MediaType.guess(filename: upload.filename))
-        let length = form.contentLength(fileBytes: upload.bytes)
-        let timeout = transport.configuration.uploadTimeout(forBytes: length)
         let url = filesURL
-        return try await transport.withRetries(.create) {
-            try await transport.withSource(upload, range: 0..<upload.bytes) { chunks in
-                let progress = BodyProgress()
-                var request = makeRequest(url)
-                request.method = .POST
-                request.headers.replaceOrAdd(name: "Content-Type", value: form.contentType)
-                let body = FileBody(
-                    form: form, chunks: chunks, fileBytes: upload.bytes, progress: progress,
-                    transfer: upload.progress?.begin(0..<upload.bytes),
-                    sourceChanged: { read in transport.sourceChanged(upload, detail: "it ended after \(read) bytes") })
-                request.body = .stream(body, length: .known(length))
-                let response = try await transport.send(request, .create, timeout: timeout, progress: progress)
-                let metadata = try await transport.decode(AnthropicFileMetadata.self, from: response, .create)
-                return metadata.remoteFile(fallback: upload)
-            }
+        return try await transport.createWithForm(upload, form: form, request: { makeRequest(url) }) { response in
+            try await transport.decode(AnthropicFileMetadata.self, from: response, .create).remoteFile(fallback: upload)
         }
     }
 

@@ -120,27 +120,17 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
     // MARK: FileProvider
 
     public func list() async throws -> Listing {
-        var pager = ListPager(maxPages: transport.configuration.maxListPages, allowsEmptyPages: true)
         let base = "\(storageBaseURL)/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o"
-        while let cursor = pager.nextCursor {
+        let layout = self.layout
+        return try await transport.listAll(allowsEmptyPages: true) { cursor in
             var query = [("maxResults", String(min(transport.configuration.pageSize, 1000)))]
             if !layout.prefix.isEmpty { query.append(("prefix", layout.prefix)) }
             if let token = cursor { query.append(("pageToken", token)) }
-            let url = base.appendingQuery(query)
-            let page = try await transport.withRetries(.list) {
-                let response = try await send(try await request(url), .list)
-                return try await transport.decode(GCSObjectList.self, from: response, .list)
-            }
-            do {
-                try pager.absorb(page.items.map(layout.remoteFile), next: page.nextPageToken)
-            } catch {
-                throw ProviderError(
-                    .paginationStalled, .terminal, operation: .list, endpoint: endpoint.displayName,
-                    detail: error.description
-                )
-            }
+            let response = try await send(try await request(base.appendingQuery(query)), .list)
+            return try await transport.decode(GCSObjectList.self, from: response, .list)
+        } absorb: { pager, page throws(ListPager.Stall) in
+            try pager.absorb(page.items.map(layout.remoteFile), next: page.nextPageToken)
         }
-        return Listing(files: pager.files, pages: pager.pages)
     }
 
     public func create(_ upload: UploadRequest) async throws -> RemoteFile {

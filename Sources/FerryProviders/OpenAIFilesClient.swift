@@ -61,7 +61,7 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
                 "OpenAIFilesClient speaks the OpenAI and Azure Files API, not \(endpoint.kind.rawValue)", endpoint: endpoint
             )
         }
-        try Self.validate(baseURL: endpoint.baseURL, apiKey: apiKey, endpoint: endpoint)
+        try ProviderTransport.checkConfiguration(baseURL: endpoint.baseURL, apiKey: apiKey, endpoint: endpoint)
         self.endpoint = endpoint
         self.apiKey = apiKey
         self.transport = ProviderTransport(
@@ -73,28 +73,14 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
     // MARK: FileProvider
 
     public func list() async throws -> Listing {
-        var pager = ListPager(maxPages: transport.configuration.maxListPages)
-        while let cursor = pager.nextCursor {
+        try await transport.listAll { cursor in
             var query = [("limit", String(transport.configuration.pageSize)), ("order", "asc")]
             if let after = cursor { query.append(("after", after)) }
-            let url = self.url(filesURL, query: query)
-            let page = try await transport.withRetries(.list) {
-                let response = try await send(makeRequest(url), .list)
-                return try await transport.decode(OpenAIFileList.self, from: response, .list)
-            }
-            do {
-                try pager.absorb(page)
-            } catch {
-                throw ProviderError(
-                    .paginationStalled, .terminal, operation: .list, endpoint: endpoint.displayName,
-                    detail: error.description
-                )
-            }
+            let response = try await send(makeRequest(url(filesURL, query: query)), .list)
+            return try await transport.decode(OpenAIFileList.self, from: response, .list)
+        } absorb: { pager, page throws(ListPager.Stall) in
+            try pager.absorb(page)
         }
-        transport.logger.debug(
-            "listed endpoint", metadata: ["ferry.files": "\(pager.files.count)", "ferry.pages": "\(pager.pages)"]
-        )
-        return Listing(files: pager.files, pages: pager.pages)
     }
 
     public func create(_ upload: UploadRequest) async throws -> RemoteFile {
@@ -105,24 +91,9 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
             fields: [("purpose", upload.purpose)], fileField: "file", filename: upload.filename,
             fileContentType: MediaType.guess(filename: upload.filename)
         )
-        let length = form.contentLength(fileBytes: upload.bytes)
-        let timeout = transport.configuration.uploadTimeout(forBytes: length)
         let url = self.url(filesURL)
-        return try await transport.withRetries(.create) {
-            try await transport.withSource(upload, range: 0..<upload.bytes) { chunks in
-                let progress = BodyProgress()
-                var request = makeRequest(url)
-                request.method = .POST
-                request.headers.replaceOrAdd(name: "Content-Type", value: form.contentType)
-                let body = FileBody(
-                    form: form, chunks: chunks, fileBytes: upload.bytes, progress: progress,
-                    transfer: upload.progress?.begin(0..<upload.bytes), sourceChanged: { read in transport.sourceChanged(upload, detail: "it ended after \(read) bytes") }
-                )
-                request.body = .stream(body, length: .known(length))
-                let response = try await transport.send(request, .create, timeout: timeout, progress: progress)
-                let object = try await transport.decode(OpenAIFileObject.self, from: response, .create)
-                return object.remoteFile(fallback: upload)
-            }
+        return try await transport.createWithForm(upload, form: form, request: { makeRequest(url) }) { response in
+            try await transport.decode(OpenAIFileObject.self, from: response, .create).remoteFile(fallback: upload)
         }
     }
 
@@ -187,20 +158,6 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
         var items = query
         if case .azure(let version) = flavor { items.insert(("api-version", version), at: 0) }
         return base.appendingQuery(items)
-    }
-
-    private static func validate(baseURL: String, apiKey: Secret?, endpoint: Endpoint) throws {
-        guard baseURL.isHTTPURL else {
-            throw ProviderError.invalidConfiguration(
-                "the base URL \(baseURL) is not an http(s) URL", endpoint: endpoint)
-        }
-        if let apiKey, apiKey.value.hasControlCharacters {
-            // Never echo the value: name where it came from instead.
-            throw ProviderError.invalidConfiguration(
-                "the API key from \(endpoint.credential) contains a control character (a trailing newline?)",
-                endpoint: endpoint
-            )
-        }
     }
 }
 

@@ -202,6 +202,68 @@ struct ProviderTransport: Sendable {
         }
     }
 
+    /// Lists every page of a cursor-paged listing: `fetch` requests the page after a cursor (`nil`: the first),
+    /// `absorb` feeds it to the pager. A server that stops advancing fails with a terminal `.paginationStalled`.
+    func listAll<Page: Sendable>(
+        allowsEmptyPages: Bool = false, fetch: @Sendable (_ cursor: String?) async throws -> Page,
+        absorb: (inout ListPager, Page) throws(ListPager.Stall) -> Void
+    ) async throws -> Listing {
+        var pager = ListPager(maxPages: configuration.maxListPages, allowsEmptyPages: allowsEmptyPages)
+        while let cursor = pager.nextCursor {
+            let page = try await withRetries(.list) { try await fetch(cursor) }
+            do {
+                try absorb(&pager, page)
+            } catch {
+                throw ProviderError(
+                    .paginationStalled, .terminal, operation: .list, endpoint: endpoint.displayName,
+                    detail: error.description)
+            }
+        }
+        logger.debug(
+            "listed endpoint", metadata: ["ferry.files": "\(pager.files.count)", "ferry.pages": "\(pager.pages)"])
+        return Listing(files: pager.files, pages: pager.pages)
+    }
+
+    /// Uploads a file in one multipart request (`form` around the source's bytes) and decodes the answer.
+    /// - Parameters:
+    ///   - request: a fresh request to `POST` to, with the provider's headers (called once per attempt).
+    ///   - decode: the created file, from the provider's answer.
+    func createWithForm(
+        _ upload: UploadRequest, form: MultipartForm, request: @escaping @Sendable () -> HTTPClientRequest,
+        decode: @escaping @Sendable (HTTPClientResponse) async throws -> RemoteFile
+    ) async throws -> RemoteFile {
+        let length = form.contentLength(fileBytes: upload.bytes)
+        let timeout = configuration.uploadTimeout(forBytes: length)
+        return try await withRetries(.create) {
+            try await withSource(upload, range: 0..<upload.bytes) { chunks in
+                let progress = BodyProgress()
+                var post = request()
+                post.method = .POST
+                post.headers.replaceOrAdd(name: "Content-Type", value: form.contentType)
+                let body = FileBody(
+                    form: form, chunks: chunks, fileBytes: upload.bytes, progress: progress,
+                    transfer: upload.progress?.begin(0..<upload.bytes),
+                    sourceChanged: { read in sourceChanged(upload, detail: "it ended after \(read) bytes") })
+                post.body = .stream(body, length: .known(length))
+                return try await decode(try await send(post, .create, timeout: timeout, progress: progress))
+            }
+        }
+    }
+
+    /// Refuses a base URL that is not http(s) and an API key with control characters (never echoing the key).
+    static func checkConfiguration(baseURL: String, apiKey: Secret?, endpoint: Endpoint) throws {
+        guard baseURL.isHTTPURL else {
+            throw ProviderError.invalidConfiguration(
+                "the base URL \(baseURL) is not an http(s) URL", endpoint: endpoint)
+        }
+        if let apiKey, apiKey.value.hasControlCharacters {
+            // Never echo the value: name where it came from instead.
+            throw ProviderError.invalidConfiguration(
+                "the API key from \(endpoint.credential) contains a control character (a trailing newline?)",
+                endpoint: endpoint)
+        }
+    }
+
     /// The terminal error for a source that is no longer what was hashed.
     func sourceChanged(_ upload: UploadRequest, detail: String) -> ProviderError {
         ProviderError(
