@@ -148,21 +148,11 @@ extension SimulatorRoutes {
         }
         let (stored, sha, _) = try content.finish()
         let id = core.reserveFileID(flavor: .anthropic)
-        let record: FileRecord
-        do {
-            record = try core.commitFile(
-                tenant: tenant, id: id, filename: filename, purpose: "", content: stored, size: content.size,
-                sha256: keepBytes ? sha : ContentWriter.discardedDigest,
-                mimeType: form.fileContentType ?? "application/octet-stream")
-        } catch {
-            if case .disk(let path) = stored { unlink(path) }
-            throw error
-        }
-        core.countBytes(uploaded: record.bytes)
-        if core.draw(core.currentPlan().acceptThenFailRate) {
-            core.countAcceptThenFail()
-            return ProviderError.internalError.response(.anthropic)
-        }
+        let record = try core.commitFile(
+            tenant: tenant, id: id, filename: filename, purpose: "", content: stored, size: content.size,
+            sha256: keepBytes ? sha : ContentWriter.discardedDigest,
+            mimeType: form.fileContentType ?? "application/octet-stream")
+        if let failure = acceptThenFail(record, .anthropic) { return failure }
         return jsonResponse(anthropicMetadata(record))
     }
 }

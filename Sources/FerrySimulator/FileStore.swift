@@ -110,7 +110,8 @@ extension SimulatorCore {
 
     // MARK: Files
 
-    /// Stores a finished content as a new file. `id` must come from `reserveFileID`.
+    /// Stores a finished content as a new file. `id` must come from `reserveFileID`. When storing fails, a content
+    /// on disk is removed: the caller has nothing left to clean up.
     func commitFile(
         tenant: TenantID, id: String, filename: String, purpose: String, content: StoredContent,
         size: Int64, sha256: String?, createdAt: Int64? = nil, expiresAfterSeconds: Int64? = nil,
@@ -127,9 +128,14 @@ extension SimulatorCore {
         var memoryContent: StoredContent?
         if let directory = tenantDirectory(tenant) {
             let fm = FileManager.default
-            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let binPath = "\(directory)/\(id).bin"
-            try content.place(at: binPath)
+            do {
+                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try content.place(at: binPath)
+            } catch {
+                if case .disk(let path) = content { unlink(path) }
+                throw error
+            }
             guard writeJSONAtomically(record, to: "\(directory)/\(id).json") else {
                 try? fm.removeItem(atPath: binPath)
                 throw SimIOError("cannot write metadata", path: directory)

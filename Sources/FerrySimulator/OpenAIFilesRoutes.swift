@@ -205,20 +205,10 @@ extension SimulatorRoutes {
         }
         let (stored, sha, _) = try content.finish()
         let id = core.reserveFileID(flavor: flavor)
-        let record: FileRecord
-        do {
-            record = try core.commitFile(
-                tenant: tenant, id: id, filename: filename, purpose: purpose, content: stored, size: content.size,
-                sha256: keepBytes ? sha : ContentWriter.discardedDigest, expiresAfterSeconds: expiresAfter)
-        } catch {
-            if case .disk(let path) = stored { unlink(path) }
-            throw error
-        }
-        core.countBytes(uploaded: record.bytes)
-        if core.draw(core.currentPlan().acceptThenFailRate) {
-            core.countAcceptThenFail()
-            return ProviderError.internalError.response(flavor)
-        }
+        let record = try core.commitFile(
+            tenant: tenant, id: id, filename: filename, purpose: purpose, content: stored, size: content.size,
+            sha256: keepBytes ? sha : ContentWriter.discardedDigest, expiresAfterSeconds: expiresAfter)
+        if let failure = acceptThenFail(record, flavor) { return failure }
         let now = SimulatorCore.now()
         switch flavor {
         case .openai, .gcs, .anthropic:
@@ -230,6 +220,15 @@ extension SimulatorRoutes {
                 fileObject(record, now: now), status: 201,
                 headers: [.locationHeader: "http://\(authority)/openai/files/\(record.id)?api-version=\(version)"])
         }
+    }
+
+    /// Counts a created file's bytes, then draws `acceptThenFailRate`: the 500 to answer although the file stays
+    /// stored, or nil to answer normally.
+    func acceptThenFail(_ record: FileRecord, _ flavor: SimulatorFlavor) -> Response? {
+        core.countBytes(uploaded: record.bytes)
+        guard core.draw(core.currentPlan().acceptThenFailRate) else { return nil }
+        core.countAcceptThenFail()
+        return ProviderError.internalError.response(flavor)
     }
 
     /// `expires_after[anchor]`/`expires_after[seconds]` (OpenAI) or `expires_after.anchor`/`.seconds` (Azure).

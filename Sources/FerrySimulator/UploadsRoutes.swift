@@ -225,7 +225,6 @@ extension SimulatorRoutes {
                 tenant: tenant, id: fileID, filename: upload.filename, purpose: upload.purpose,
                 content: assembled.content, size: writer.size, sha256: assembled.sha256)
         } catch {
-            if case .disk(let path) = assembled.content { unlink(path) }
             release()
             throw error
         }
