@@ -1,8 +1,8 @@
 /// Models to endpoints: provider parameters, URLs and the secrets they reference.
 extension LoadContext {
     mutating func resolveEndpoint(_ raw: RawModel, secrets: inout [String: Secret]) -> Endpoint? {
-        guard let kind = Self.providerKinds[raw.provider] else { return nil }
-        let settings = fileSettings.first { Self.providerKinds[$0.provider] == kind }
+        guard let kind = ProviderKind.byLiteLLMProvider[raw.provider] else { return nil }
+        let settings = fileSettings.first { ProviderKind.byLiteLLMProvider[$0.provider] == kind }
         func param(_ name: String) -> (value: String, place: Place)? { raw.params[name] ?? settings?.params[name] }
 
         // Resolves `os.environ/NAME` references; reports unset variables at the reference.

@@ -1,8 +1,5 @@
 /// Cross-document checks: models to endpoints, sources to files, names, purposes and secrets.
 extension LoadContext {
-    /// Providers whose files Ferry manages, by LiteLLM provider name.
-    static var providerKinds: [String: ProviderKind] { ProviderKind.byLiteLLMProvider }
-
     /// Largest single file each provider accepts through its files endpoint.
     static func maxBytes(_ kind: ProviderKind) -> Int64 {
         switch kind {
@@ -51,7 +48,7 @@ extension LoadContext {
                     continue
                 }
                 for raw in models where raw.name == model {
-                    if let kind = Self.providerKinds[raw.provider] {
+                    if let kind = ProviderKind.byLiteLLMProvider[raw.provider] {
                         kinds.insert(kind)
                     } else {
                         error(
