@@ -291,6 +291,14 @@ class FerryError(Exception):
         # copy/pickle without calling __init__ (whose arguments are keyword-only)
         return (_rebuild_error, (type(self), dict(self.__dict__), self.args))
 
+    def _record(self, *, unified_id: str, ferry_code: str, ferry_status: int | None, deployment: Deployment) -> None:
+        """Keeps what Ferry said, and exposes it in the error body's `provider_specific_fields.ferry`."""
+        self.unified_id = unified_id
+        self.ferry_code = ferry_code
+        self.ferry_status = ferry_status
+        self.deployment = deployment
+        self.provider_specific_fields = {"ferry": _error_fields(self)}
+
 
 class FerryResolutionError(litellm.BadRequestError, FerryError):
     """Ferry answered that the id has no usable provider file on the deployment's endpoint. HTTP 400."""
@@ -312,12 +320,8 @@ class FerryResolutionError(litellm.BadRequestError, FerryError):
             llm_provider=deployment.provider,
             body={"type": "invalid_request_error", "code": f"ferry_{ferry_code}", "param": param},
         )
-        self.unified_id = unified_id
-        self.ferry_code = ferry_code
-        self.ferry_status = ferry_status
-        self.deployment = deployment
         self.stale_file_id = stale_file_id
-        self.provider_specific_fields = {"ferry": _error_fields(self)}
+        self._record(unified_id=unified_id, ferry_code=ferry_code, ferry_status=ferry_status, deployment=deployment)
 
 
 class FerryUnavailableError(litellm.ServiceUnavailableError, FerryError):
@@ -337,12 +341,8 @@ class FerryUnavailableError(litellm.ServiceUnavailableError, FerryError):
             llm_provider=deployment.provider,
             model=deployment.model_group or deployment.model,
         )
-        self.unified_id = unified_id
-        self.ferry_code = ferry_code
-        self.ferry_status = ferry_status
-        self.deployment = deployment
         self.code = f"ferry_{ferry_code}"
-        self.provider_specific_fields = {"ferry": _error_fields(self)}
+        self._record(unified_id=unified_id, ferry_code=ferry_code, ferry_status=ferry_status, deployment=deployment)
 
 
 def _error_fields(error: FerryError) -> dict[str, object]:
