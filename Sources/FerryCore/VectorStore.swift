@@ -5,6 +5,32 @@ public enum ChunkingStrategy: Hashable, Codable, Sendable {
     /// Fixed-size chunks: 100–4096 tokens, an overlap of at most half of that.
     case fixed(maxChunkSizeTokens: Int, chunkOverlapTokens: Int)
 
+    private enum CodingKeys: String, CodingKey { case type, maxChunkSizeTokens, chunkOverlapTokens }
+
+    /// `{type: auto}` or `{type: static, maxChunkSizeTokens, chunkOverlapTokens}`: one flat object, as manifests
+    /// write it.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if try container.decode(String.self, forKey: .type) == "static" {
+            self = .fixed(
+                maxChunkSizeTokens: try container.decode(Int.self, forKey: .maxChunkSizeTokens),
+                chunkOverlapTokens: try container.decode(Int.self, forKey: .chunkOverlapTokens))
+        } else {
+            self = .auto
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .auto: try container.encode("auto", forKey: .type)
+        case .fixed(let size, let overlap):
+            try container.encode("static", forKey: .type)
+            try container.encode(size, forKey: .maxChunkSizeTokens)
+            try container.encode(overlap, forKey: .chunkOverlapTokens)
+        }
+    }
+
     /// `auto`, or `static 800/400`, for plan lines.
     public var summary: String {
         switch self {

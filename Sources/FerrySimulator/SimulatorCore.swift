@@ -8,6 +8,8 @@ final class SimulatorCore: Sendable {
     let storageRoot: String?
     /// Cloud Storage buckets, upload sessions and tokens (see GCSStore.swift).
     let gcs = NIOLockedValueBox(GCSState())
+    /// OpenAI and Azure vector stores (in memory; see VectorStoreRoutes.swift).
+    let vectorStores = NIOLockedValueBox(VectorStoreState())
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration

@@ -123,6 +123,10 @@ public protocol StateStore: AnyObject, Sendable {
     func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan, at now: Double) throws
     /// The latest plan, as stored by `saveSnapshot`.
     func latestPlan() throws -> (plan: Plan, at: Double)?
+    /// Stores one endpoint's vector store listing, replacing the previous one (kept as a snapshot row per endpoint).
+    func recordVectorStores(_ observation: VectorStoreObservation) throws
+    /// The latest vector store listing of each endpoint that was listed.
+    func vectorStoreObservations() throws -> [String: VectorStoreObservation]
     /// Placement statuses from the latest snapshot.
     func placementStatuses() throws -> [PlacementStatus]
 
