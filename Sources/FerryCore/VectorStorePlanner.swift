@@ -77,7 +77,7 @@ public enum VectorStorePlanner {
                             VectorStoreAction(
                                 kind: .attach, reason: current == nil ? .new : .replaced, store: store.name,
                                 endpointID: endpoint.id, storeID: existing?.id, file: file, chunking: store.chunking))
-                        if let current, attached[current] != nil { wantedIDs.insert(current) }
+                        // The file serving now is detached (below) once its successor is attached.
                         rows.append(.init(file: file, fileID: current, status: current.flatMap { attached[$0]?.status }))
                         continue
                     }

@@ -150,7 +150,6 @@ extension SimulatorRoutes {
         guard core.file(tenant, id: id, now: SimulatorCore.now()) != nil, core.deleteFile(tenant, id: id) else {
             throw ProviderError.notFound(id, flavor: flavor)
         }
-        core.detachEverywhere(tenant, fileID: id)
         return jsonResponse(.object([("id", .string(id)), ("object", .string("file")), ("deleted", .bool(true))]))
     }
 

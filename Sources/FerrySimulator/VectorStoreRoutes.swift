@@ -36,6 +36,8 @@ struct VectorStoreRecord: Sendable {
 /// Every tenant's stores.
 struct VectorStoreState: Sendable {
     var stores: [String: VectorStoreRecord] = [:]
+    /// What changed, in order: `create vs_…`, `attach vs_… file-…`, `detach vs_… file-…`, `delete vs_…`.
+    var events: [String] = []
 }
 
 /// File types OpenAI's file search indexes (by extension); anything else fails with `unsupported_file`.
@@ -70,6 +72,7 @@ extension SimulatorCore {
         vectorStores.withLockedValue { state in
             for (id, store) in state.stores where store.tenant == tenant && store.files[fileID] != nil {
                 state.stores[id]?.files[fileID] = nil
+                state.events.append("detach \(id) \(fileID) (file deleted)")
             }
         }
     }
@@ -104,7 +107,10 @@ extension SimulatorRoutes {
                 let id = context.parameters.get("id") ?? ""
                 return await self.provider(flavor, "vector-store-delete", "DELETE \(root)/vector_stores/{id}", request, context) { tenant in
                     _ = try self.store(flavor, tenant, id)
-                    self.core.vectorStores.withLockedValue { _ = $0.stores.removeValue(forKey: id) }
+                    self.core.vectorStores.withLockedValue {
+                        _ = $0.stores.removeValue(forKey: id)
+                        $0.events.append("delete \(id)")
+                    }
                     return jsonResponse(
                         .object([("id", .string(id)), ("object", .string("vector_store.deleted")), ("deleted", .bool(true))]))
                 }
@@ -137,7 +143,11 @@ extension SimulatorRoutes {
                 let file = context.parameters.get("file") ?? ""
                 return await self.provider(flavor, "detach", "DELETE \(root)/vector_stores/{id}/files/{file_id}", request, context) { tenant in
                     _ = try self.store(flavor, tenant, id)
-                    let removed = self.core.vectorStores.withLockedValue { $0.stores[id]?.files.removeValue(forKey: file) }
+                    let removed = self.core.vectorStores.withLockedValue { state in
+                        let removed = state.stores[id]?.files.removeValue(forKey: file)
+                        if removed != nil { state.events.append("detach \(id) \(file)") }
+                        return removed
+                    }
                     guard removed != nil else { throw ProviderError.notFound(file, flavor: flavor, kind: "vector store file") }
                     return jsonResponse(
                         .object([("id", .string(file)), ("object", .string("vector_store.file.deleted")), ("deleted", .bool(true))]))
@@ -253,7 +263,10 @@ extension SimulatorRoutes {
             }
             for fileID in list { store.files[fileID] = try newAttachment(flavor, tenant, fileID, [:], chunking, now: now) }
         }
-        core.vectorStores.withLockedValue { $0.stores[store.id] = store }
+        core.vectorStores.withLockedValue {
+            $0.stores[store.id] = store
+            $0.events.append("create \(store.id)")
+        }
         return jsonResponse(storeObject(store, now: now))
     }
 
@@ -299,6 +312,7 @@ extension SimulatorRoutes {
             if let existing = state.stores[id]?.files[fileID] { return existing }
             state.stores[id]?.files[fileID] = fresh
             state.stores[id]?.lastActiveAt = Int64(now)
+            state.events.append("attach \(id) \(fileID)")
             return fresh
         }
         return jsonResponse(attachmentObject(attachment, storeID: id, now: now))
@@ -489,4 +503,48 @@ struct ListPaging {
                 ("last_id", .optionalString(ids.last)), ("has_more", .bool(hasMore)),
             ]))
     }
+}
+
+/// A vector store as a test sees it.
+public struct SimulatedVectorStore: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var metadata: [String: String]
+    public var expiresAfterDays: Int?
+    /// Attached file ids and their status now (`in_progress`, `completed`, `failed`).
+    public var files: [String: String]
+}
+
+extension Simulator {
+    /// A tenant's vector stores, oldest first.
+    public func vectorStores(apiKey: String, flavor: SimulatorFlavor = .openai) -> [SimulatedVectorStore] {
+        let tenant = TenantID(flavor: flavor, apiKey: apiKey)
+        let now = SimulatorCore.now()
+        return core.vectorStores.withLockedValue { state in
+            state.stores.values.filter { $0.tenant == tenant }.sorted { $0.sortKey < $1.sortKey }.map { store in
+                SimulatedVectorStore(
+                    id: store.id, name: store.name, metadata: Dictionary(store.metadata, uniquingKeysWith: { a, _ in a }),
+                    expiresAfterDays: store.expiresAfterDays,
+                    files: store.files.mapValues { core.attachmentStatus($0, now: now) })
+            }
+        }
+    }
+
+    /// Adds a vector store as if someone (or an earlier run whose answer was lost) had created it.
+    @discardableResult
+    public func seedVectorStore(
+        apiKey: String, flavor: SimulatorFlavor = .openai, name: String, metadata: [String: String], createdAt: Int64? = nil
+    ) -> String {
+        let now = SimulatorCore.now()
+        let store = VectorStoreRecord(
+            id: core.newVectorStoreID(), tenant: TenantID(flavor: flavor, apiKey: apiKey), name: name,
+            createdAt: createdAt ?? Int64(now), lastActiveAt: Int64(now), expiresAfterDays: nil,
+            metadata: metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        core.vectorStores.withLockedValue { $0.stores[store.id] = store }
+        return store.id
+    }
+
+    /// Every change made to vector stores through the API, in order (`create vs_…`, `attach vs_… file-…`,
+    /// `detach vs_… file-…`, with ` (file deleted)` when a file delete detached it, `delete vs_…`).
+    public func vectorStoreEvents() -> [String] { core.vectorStores.withLockedValue { $0.events } }
 }
