@@ -266,7 +266,13 @@ public final class Engine: Sendable {
         let plan = Planner.plan(try planInput(inputs, round), policy: policy)
         counters.add("plan", since: start)
         start = .now
-        if saveSnapshot { try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan, at: clock.now()) }
+        if saveSnapshot {
+            try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan, at: clock.now())
+            // Only where stores are declared or were seen: a workspace without any writes nothing more.
+            if plan.vectorStores != nil || !round.vectorStores.isEmpty {
+                try store.saveVectorStoreStatuses(plan.vectorStores ?? [], at: clock.now())
+            }
+        }
         counters.add("saveSnapshot", since: start)
         return plan
     }

@@ -40,6 +40,9 @@ func makeStatusRouter(
         try await view.cached(request) { try await view.runsAPI(request.uri.queryParameters) }
     }
     router.get("/api/v1/plan") { request, _ in try await view.cached(request) { try await view.planAPI() } }
+    router.get("/api/v1/vector-stores") { request, _ in
+        try await view.cached(request) { try await view.vectorStoresAPI() }
+    }
     router.get("/api/v1/resolve/:id") { request, context in
         let id = context.parameters.get("id") ?? ""
         return try await view.cached(request) { try await view.resolve(id, request.uri.queryParameters) }

@@ -127,6 +127,10 @@ public protocol StateStore: AnyObject, Sendable {
     func recordVectorStores(_ observation: VectorStoreObservation) throws
     /// The latest vector store listing of each endpoint that was listed.
     func vectorStoreObservations() throws -> [String: VectorStoreObservation]
+    /// Stores where each vector store stands (the latest plan's), for the status view.
+    func saveVectorStoreStatuses(_ statuses: [VectorStoreStatus], at now: Double) throws
+    /// Where each vector store stood at the latest plan that had stores; empty when none.
+    func vectorStoreStatuses() throws -> [VectorStoreStatus]
     /// Placement statuses from the latest snapshot.
     func placementStatuses() throws -> [PlacementStatus]
 

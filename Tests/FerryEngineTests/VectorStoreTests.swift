@@ -70,6 +70,10 @@ struct VectorStoreTests {
         #expect(again.isEmpty)
         #expect(again.vectorStores?.allSatisfy { $0.state == .inSync } == true)
         #expect(again.summaryLine.contains("2 vector store placements in sync"))
+        // The status view reads the statuses stored with the snapshot.
+        let shown = try workspace.engine().store.vectorStoreStatuses()
+        #expect(shown.map(\.state) == [.inSync, .inSync])
+        #expect(shown.allSatisfy { $0.expiresAfterDays == 30 && $0.expiresAt != nil && $0.attachments.count == 2 })
 
         // A file leaves the store: detached, not deleted.
         workspace.declareStore(
