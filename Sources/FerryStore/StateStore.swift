@@ -146,7 +146,7 @@ public protocol StateStore: AnyObject, Sendable {
     func desiredFileStatus(unifiedID: String) throws -> DesiredFileStatus?
     /// One page of declared files in creation order, for OpenAI-style listing (see `SQLiteStateStore`).
     func desiredFilePage(
-        ascending: Bool, after: String?, purpose: String?, limit: Int, createdAtFallback: Int64
+        ascending: Bool, after: String?, purpose: String?, limit: Int
     ) throws -> (files: [DesiredFileStatus], hasMore: Bool)?
     /// Placements of the latest snapshot with their last failures.
     func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws -> [PlacementRecord]
