@@ -31,7 +31,7 @@ func makeStatusRouter(
     router.get("/api/v1/summary") { request, _ in try await view.cached(request) { try await view.summary() } }
     router.get("/api/v1/files") { request, _ in try await view.cached(request) { try await view.filesAPI() } }
     router.get("/api/v1/placements") { request, _ in
-        try await view.cached(request) { try await view.placementsAPI() }
+        try await view.cached(request) { try await view.placementsAPI(request.uri.queryParameters) }
     }
     router.get("/api/v1/endpoints") { request, _ in
         try await view.cached(request) { try await view.endpointsAPI() }

@@ -148,8 +148,10 @@ public protocol StateStore: AnyObject, Sendable {
     func desiredFilePage(
         ascending: Bool, after: String?, purpose: String?, limit: Int
     ) throws -> (files: [DesiredFileStatus], hasMore: Bool)?
-    /// Placements of the latest snapshot with their last failures.
-    func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws -> [PlacementRecord]
+    /// Placements of the latest snapshot with their last failures; `after` (with `attentionFirst` false) starts after
+    /// that placement in (file, endpoint) order, read from the table's key.
+    func placementRecords(file: String?, attentionFirst: Bool, limit: Int?, after: PlacementKey?) throws
+        -> [PlacementRecord]
     /// Placements per display state (`in-sync`, `out-of-sync`, `failed`, `processing`, `unknown`).
     func placementStateCounts() throws -> [String: Int]
     /// Every endpoint ever observed, sorted by id, with owned and unmanaged counts.
@@ -195,6 +197,11 @@ extension StateStore {
 
     /// The latest 20 runs, newest first.
     public func recentRuns() throws -> [RunRecord] { try recentRuns(limit: 20) }
+
+    /// Placements of the latest snapshot with their last failures.
+    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws -> [PlacementRecord] {
+        try placementRecords(file: file, attentionFirst: attentionFirst, limit: limit, after: nil)
+    }
 
     /// Every placement record, sorted by file and endpoint, or with the ones needing attention first.
     public func placementRecords(attentionFirst: Bool = false, limit: Int? = nil) throws -> [PlacementRecord] {

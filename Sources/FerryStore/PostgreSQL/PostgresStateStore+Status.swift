@@ -241,7 +241,9 @@ extension PostgresStateStore {
         }
     }
 
-    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws -> [PlacementRecord] {
+    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?, after: PlacementKey?) throws
+        -> [PlacementRecord]
+    {
         try session.withConnection { connection in
             var sql = """
                 SELECT p.file, p.endpoint_id, p.models, p.state, p.remote_id, p.pending_action, p.detail,
@@ -252,6 +254,8 @@ extension PostgresStateStore {
                 LEFT JOIN desired_files d ON d.workspace = p.workspace AND d.name = p.file
                 WHERE p.workspace = $1 AND ($2::text IS NULL OR p.file = $2)
                 """
+            let cursor = attentionFirst ? nil : after
+            if cursor != nil { sql += " AND (p.file, p.endpoint_id) > ($4, $5)" }
             if attentionFirst {
                 sql += """
                      ORDER BY CASE
@@ -265,7 +269,10 @@ extension PostgresStateStore {
                 sql += " ORDER BY p.file, p.endpoint_id"
             }
             sql += " LIMIT $3"
-            return try connection.query(sql, binds(workspace, file, limit.map(Int64.init))).map { row in
+            let arguments =
+                cursor.map { binds(workspace, file, limit.map(Int64.init), $0.file, $0.endpointID) }
+                ?? binds(workspace, file, limit.map(Int64.init))
+            return try connection.query(sql, arguments).map { row in
                 let models: String = try row.get(2)
                 let status = PlacementStatus(
                     file: try row.get(0), endpointID: try row.get(1), models: models.split(separator: ",").map(String.init),

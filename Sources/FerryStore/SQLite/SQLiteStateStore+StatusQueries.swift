@@ -164,7 +164,7 @@ extension SQLiteStateStore {
     ///   - attentionFirst: put the ones needing attention first (failed, out of sync, unknown, processing,
     ///     in sync), then sort by file and endpoint.
     ///   - limit: at most this many rows.
-    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws
+    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?, after: PlacementKey?) throws
         -> [PlacementRecord]
     {
         try writer.read { db in
@@ -175,10 +175,16 @@ extension SQLiteStateStore {
                 LEFT JOIN desired_files d ON d.name = p.file
                 """
             var arguments: StatementArguments = []
+            var conditions: [String] = []
             if let file {
-                sql += " WHERE p.file = ?"
+                conditions.append("p.file = ?")
                 arguments += [file]
             }
+            if let after, !attentionFirst {
+                conditions.append("(p.file, p.endpoint_id) > (?, ?)")
+                arguments += [after.file, after.endpointID]
+            }
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
             if attentionFirst {
                 sql += """
                      ORDER BY CASE
