@@ -59,11 +59,14 @@ extension Engine {
         var phases = [mutations.filter { $0.kind != .delete }, mutations.filter { $0.kind == .delete }]
         if plan.vectorStoreActions?.isEmpty == false { phases.insert([], at: 1) }  // the vector store phase
         let heldIDs = Set(heldDeletes.compactMap(\.remoteID))
+        // The file each create or replace uploaded, by placement: what the vector store phase attaches.
+        var uploaded: [PlacementKey: String] = [:]
         for number in phases.indices {
             let phase = phases[number]
             if phases.count == 3, number == 1 {
                 let failedUploads = Set(report.failed.map(\.action.placement))
-                let (storeReport, attached) = await applyVectorStores(plan, inputs: inputs, failedUploads: failedUploads)
+                let (storeReport, attached) = await applyVectorStores(
+                    plan, inputs: inputs, uploaded: uploaded, failedUploads: failedUploads)
                 report.vectorStores = storeReport
                 // The old files of replaces whose new file attached are deleted with the other deletes; the others
                 // stay (the next plan deletes them as superseded once their successor is attached).
@@ -75,7 +78,7 @@ extension Engine {
                 continue
             }
             let byEndpoint = Dictionary(grouping: phase, by: \.endpointID)
-            await withTaskGroup(of: [(PlannedAction, String?)].self) { group in
+            await withTaskGroup(of: [ActionResult].self) { group in
                 for (endpointID, actions) in byEndpoint {
                     guard let endpoint = endpoints[endpointID] else {
                         for action in actions {
@@ -88,14 +91,19 @@ extension Engine {
                     }
                 }
                 for await results in group {
-                    for (action, failure) in results {
+                    for (action, remoteID, failure) in results {
                         // A held replace is reported as the replace it is; its held deletes only when they fail.
                         let reported =
                             action.kind == .replace ? heldReplaces[action.placement] ?? action : action
                         if let failure {
                             report.failed.append((reported, failure))
-                        } else if !(action.kind == .delete && heldIDs.contains(action.remoteID ?? "")) {
-                            report.applied.append(reported)
+                        } else {
+                            if action.kind == .create || action.kind == .replace, let remoteID {
+                                uploaded[action.placement] = remoteID
+                            }
+                            if !(action.kind == .delete && heldIDs.contains(action.remoteID ?? "")) {
+                                report.applied.append(reported)
+                            }
                         }
                     }
                 }
@@ -105,12 +113,15 @@ extension Engine {
     }
 
     /// Runs one endpoint's actions with at most `concurrencyPerEndpoint` in flight.
+    /// One provider action's outcome: the remote id it created or deleted, or why it failed.
+    typealias ActionResult = (action: PlannedAction, remoteID: String?, failure: String?)
+
     func runBounded(_ actions: [PlannedAction], endpoint: Endpoint, inputs: LoadedInputs, run: Int64?) async
-        -> [(PlannedAction, String?)]
+        -> [ActionResult]
     {
         let width = max(1, configuration.concurrencyPerEndpoint)
-        return await withTaskGroup(of: (PlannedAction, String?).self) { group in
-            var results: [(PlannedAction, String?)] = []
+        return await withTaskGroup(of: ActionResult.self) { group in
+            var results: [ActionResult] = []
             var pending = actions.makeIterator()
             func addNext() {
                 guard let action = pending.next() else { return }
@@ -130,7 +141,7 @@ extension Engine {
                                 action: action.kind.rawValue, message: "\(action.kind.rawValue) ok \(remoteID ?? "")",
                                 at: self.clock.now())
                         }
-                        return (action, nil)
+                        return (action, remoteID, nil)
                     } catch {
                         let message = "\(error)"
                         self.recordBackoff(action, error: error, message: message, inputs: inputs)
@@ -146,7 +157,7 @@ extension Engine {
                                 run: run, level: "error", file: action.file, endpointID: action.endpointID,
                                 action: action.kind.rawValue, message: message, at: self.clock.now())
                         }
-                        return (action, message)
+                        return (action, nil, message)
                     }
                 }
             }

@@ -90,8 +90,12 @@ extension Engine {
 
     /// Carries out the plan's vector store actions after its uploads: store changes, then attaches (each awaited until
     /// the provider processed it), then detaches. A detach that gives way to a new upload runs only when that upload
-    /// attached. Returns the report and the placements whose new file is attached and completed.
-    func applyVectorStores(_ plan: Plan, inputs: LoadedInputs, failedUploads: Set<PlacementKey>) async
+    /// attached. `uploaded` holds the file each create or replace of this apply made, by placement (an attach of
+    /// "its new upload" takes that id, never one read back from the state, where an older copy can share its second).
+    /// Returns the report and the placements whose new file is attached and completed.
+    func applyVectorStores(
+        _ plan: Plan, inputs: LoadedInputs, uploaded: [PlacementKey: String], failedUploads: Set<PlacementKey>
+    ) async
         -> (report: VectorStoreApplyReport, attached: Set<PlacementKey>)
     {
         var report = VectorStoreApplyReport()
@@ -99,13 +103,6 @@ extension Engine {
         let actions = plan.vectorStoreActions ?? []
         guard !actions.isEmpty else { return (report, attached) }
         let endpoints = Dictionary(inputs.desired.knownEndpoints.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        // The newest owned file of each placement: the upload this plan made, or the file serving it.
-        var newest: [PlacementKey: OwnedFile] = [:]
-        for record in (try? store.ownedFiles()) ?? [] {
-            let key = PlacementKey(file: record.file, endpointID: record.endpointID)
-            if let known = newest[key], (known.createdAt, known.remoteID) >= (record.createdAt, record.remoteID) { continue }
-            newest[key] = record
-        }
         for (endpointID, endpointActions) in Dictionary(grouping: actions, by: \.endpointID).sorted(by: { $0.key < $1.key }) {
             guard let endpoint = endpoints[endpointID],
                 let client = try? provider(for: endpoint, inputs: inputs) as? any VectorStoreProvider
@@ -146,7 +143,7 @@ extension Engine {
                     failed(action, "the file's upload failed", &report)
                     continue
                 }
-                guard let fileID = action.fileID ?? newest[placement]?.remoteID else {
+                guard let fileID = action.fileID ?? uploaded[placement] else {
                     failed(action, "no uploaded file to attach", &report)
                     continue
                 }
