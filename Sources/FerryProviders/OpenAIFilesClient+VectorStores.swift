@@ -129,13 +129,16 @@ extension OpenAIFilesClient: VectorStoreProvider {
             }
             items += page.data
             guard page.hasMore, let next = page.lastID ?? page.data.last?.id else { return items }
-            guard seen.insert(next).inserted else {
-                throw transport.malformed(.vectorStoreList, "the listing repeated its cursor \(next)")
-            }
+            guard seen.insert(next).inserted else { throw stalled("the cursor \(next) came back; the server ignores it") }
             after = next
         }
-        throw transport.malformed(
-            .vectorStoreList, "the listing did not end within \(transport.configuration.maxListPages) pages")
+        throw stalled("more than \(transport.configuration.maxListPages) pages")
+    }
+
+    /// The error `ProviderTransport.listAll` gives a file listing that stops advancing, for a store listing.
+    private func stalled(_ detail: String) -> ProviderError {
+        ProviderError(
+            .paginationStalled, .terminal, operation: .vectorStoreList, endpoint: endpoint.displayName, detail: detail)
     }
 
     private func sendJSON<T: Decodable & Sendable>(

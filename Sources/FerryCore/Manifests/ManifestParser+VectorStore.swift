@@ -23,14 +23,7 @@ extension LoadContext {
     static let maxStoreMetadata = 15
 
     mutating func parseVectorStore(_ mapping: Node.Mapping, node: Node, file: String) {
-        checkKeys(mapping, allowed: ["apiVersion", "kind", "metadata", "spec"], file: file, section: "VectorStore")
-        if let versionNode = mapping["apiVersion"], let version = string(versionNode, file: file, what: "apiVersion"),
-            version != ManifestLoader.apiVersion
-        {
-            error(
-                Place(file: file, node: versionNode), "unsupported apiVersion '\(version)'",
-                hint: "use apiVersion: \(ManifestLoader.apiVersion)")
-        }
+        checkDocumentHeader(mapping, kind: "VectorStore", file: file)
         guard let metadataNode = mapping["metadata"], let metadata = metadataNode.mapping,
             let nameNode = metadata["name"], let name = string(nameNode, file: file, what: "metadata.name")
         else {

@@ -340,7 +340,8 @@ struct LoadContext {
 
     // MARK: File and FileSet
 
-    mutating func parseDeclaration(_ mapping: Node.Mapping, kind: String, node: Node, file: String, directory: String) {
+    /// A Ferry document's top-level keys (`apiVersion`, `kind`, `metadata`, `spec`) and its apiVersion.
+    mutating func checkDocumentHeader(_ mapping: Node.Mapping, kind: String, file: String) {
         checkKeys(mapping, allowed: ["apiVersion", "kind", "metadata", "spec"], file: file, section: kind)
         if let versionNode = mapping["apiVersion"], let version = string(versionNode, file: file, what: "apiVersion"),
             version != ManifestLoader.apiVersion
@@ -349,6 +350,10 @@ struct LoadContext {
                 Place(file: file, node: versionNode), "unsupported apiVersion '\(version)'",
                 hint: "use apiVersion: \(ManifestLoader.apiVersion)")
         }
+    }
+
+    mutating func parseDeclaration(_ mapping: Node.Mapping, kind: String, node: Node, file: String, directory: String) {
+        checkDocumentHeader(mapping, kind: kind, file: file)
         guard let metadataNode = mapping["metadata"], let metadata = metadataNode.mapping else {
             error(
                 Place(file: file, node: mapping["metadata"] ?? node), "\(kind) needs a metadata mapping",
