@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Tests/FerryProvidersTests/Fixtures/sigv4-vectors.json: AWS Signature Version 4 vectors for S3, signed by
+"""Writes Tests/Fixtures/sigv4-vectors.json: AWS Signature Version 4 vectors for S3, signed by
 botocore's own S3SigV4Auth (the signer LiteLLM's bedrock files use) at a fixed time, so Ferry's Swift signer can be
 checked byte for byte without botocore at test time.
 
@@ -116,8 +116,7 @@ def main():
         "secretAccessKey": SECRET,
         "vectors": vectors,
     }
-    target = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "FerryProvidersTests",
-                          "Fixtures", "sigv4-vectors.json")
+    target = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "sigv4-vectors.json")
     with open(target, "w", encoding="utf-8") as handle:
         json.dump(out, handle, indent=2, ensure_ascii=False)
         handle.write("\n")

@@ -4,7 +4,7 @@ import Foundation
 
 /// AWS Signature Version 4 for S3, header form (`Authorization: AWS4-HMAC-SHA256 …`): a pure function of the
 /// request's method, encoded path, query, headers and payload hash, the time and the keys. Checked byte for byte
-/// against vectors made with botocore's `S3SigV4Auth` (Tests/FerryProvidersTests/Fixtures/sigv4-vectors.json).
+/// against vectors made with botocore's `S3SigV4Auth` (Tests/Fixtures/sigv4-vectors.json).
 ///
 /// S3 differs from other services in two ways that matter here: the canonical URI is the path exactly as sent
 /// (each key segment percent-encoded once, never twice, `/` kept), and every request must carry
@@ -91,10 +91,13 @@ public struct SigV4Signer: Sendable {
     /// `key=value` pairs, both encoded (RFC 3986 unreserved characters kept), sorted by encoded key then value;
     /// `key=` for an empty value.
     public static func canonicalQuery(_ query: [(String, String)]) -> String {
-        query.map { (S3Path.encode($0.0, keepSlash: false), S3Path.encode($0.1, keepSlash: false)) }
-            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            .map { "\($0.0)=\($0.1)" }
-            .joined(separator: "&")
+        let encoded: [(String, String)] = query.map {
+            (S3Path.encode($0.0, keepSlash: false), S3Path.encode($0.1, keepSlash: false))
+        }
+        let sorted = encoded.sorted { (a: (String, String), b: (String, String)) -> Bool in
+            a.0 == b.0 ? a.1 < b.1 : a.0 < b.0
+        }
+        return sorted.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
     /// `20260101T123045Z` for a date (UTC).

@@ -223,7 +223,7 @@ extension SimulatorRoutes {
                 message: "The AWS Access Key Id you provided does not exist in our records.",
                 details: [("AWSAccessKeyId", accessKeyID)])
         }
-        let amzDate = request.headers[HTTPField.Name("x-amz-date")!] ?? ""
+        let amzDate = request.headers[HeaderName("x-amz-date")!] ?? ""
         guard amzDate.count == 16, amzDate.hasPrefix(scope[1]), let signedAt = Self.parseAMZDate(amzDate) else {
             return .accessDenied("AWS authentication requires a valid x-amz-date header matching the credential scope")
         }
@@ -233,7 +233,7 @@ extension SimulatorRoutes {
                 message: "The difference between the request time and the current time is too large.",
                 details: [("RequestTime", amzDate)])
         }
-        guard let payloadHash = request.headers[HTTPField.Name("x-amz-content-sha256")!], !payloadHash.isEmpty else {
+        guard let payloadHash = request.headers[HeaderName("x-amz-content-sha256")!], !payloadHash.isEmpty else {
             return S3Error(
                 status: 400, code: "InvalidRequest", message: "Missing required header for this request: x-amz-content-sha256")
         }
@@ -258,7 +258,7 @@ extension SimulatorRoutes {
             if name == "host" {
                 value = request.head.authority ?? ""
             } else {
-                value = request.headers[values: HTTPField.Name(name) ?? HTTPField.Name("x-invalid")!]
+                value = request.headers[values: HeaderName(name) ?? HeaderName("x-invalid")!]
                     .map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
                     .joined(separator: ",")
             }
@@ -323,7 +323,7 @@ extension SimulatorRoutes {
                 status: 400, code: "EntityTooLarge", message: "Your proposed upload exceeds the maximum allowed size",
                 details: [("MaxSizeAllowed", String(limit))])
         }
-        let declared = request.headers[HTTPField.Name("x-amz-content-sha256")!] ?? ""
+        let declared = request.headers[HeaderName("x-amz-content-sha256")!] ?? ""
         if declared != "UNSIGNED-PAYLOAD" {
             let actual = Self.hex(SHA256.hash(data: bytes))
             if actual != declared.lowercased() {
@@ -425,10 +425,10 @@ extension SimulatorRoutes {
         }
         var headers: HTTPFields = [
             .eTag: record.etag, .lastModified: Self.httpDate(record.lastModified), .contentType: record.contentType,
-            HTTPField.Name("x-amz-storage-class")!: "STANDARD", .acceptRanges: "bytes",
+            HeaderName("x-amz-storage-class")!: "STANDARD", .acceptRanges: "bytes",
         ]
         for (name, value) in record.metadata.sorted(by: { $0.key < $1.key }) {
-            headers.append(HTTPField(name: HTTPField.Name("x-amz-meta-" + name)!, value: value))
+            headers[HeaderName("x-amz-meta-" + name)!] = value
         }
         if head {
             headers[.contentLength] = String(record.bytes.count)
@@ -672,8 +672,10 @@ struct S3Query {
             }
             return output
         }
-        return pairs.map { (encode($0.0), encode($0.1)) }
-            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            .map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        let encoded: [(String, String)] = pairs.map { (encode($0.0), encode($0.1)) }
+        let sorted = encoded.sorted { (a: (String, String), b: (String, String)) -> Bool in
+            a.0 == b.0 ? a.1 < b.1 : a.0 < b.0
+        }
+        return sorted.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 }

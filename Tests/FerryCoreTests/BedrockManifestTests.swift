@@ -80,7 +80,7 @@ struct BedrockManifestTests {
         withRegion["AWS_DEFAULT_REGION"] = "ap-south-1"
         let regional = try load(["bedrock.yaml": noRegion, "f.yaml": Self.file], tree: FakeTree(files: ["docs/a.jsonl": 10]), environment: withRegion)
         #expect(regional.desired.endpoints.first { $0.kind == .bedrock }?.region == "ap-south-1")
-        let noBucket = Self.models.replacingOccurrences(of: "      s3_bucket_name: ferry-batch\n", with: "")
+        let noBucket = Self.models.replacingOccurrences(of: "\n      s3_bucket_name: ferry-batch", with: "")
         #expect(diagnostics(["bedrock.yaml": noBucket, "f.yaml": Self.file], tree: FakeTree(files: ["docs/a.jsonl": 10]), environment: Self.keys) == [
             "manifests/bedrock.yaml:2:5: error: model 'batch' has no S3 bucket for its batch files (hint: set litellm_params.s3_bucket_name (bucket or bucket/prefix; or files_settings), or export AWS_S3_BUCKET_NAME)"
         ])

@@ -176,12 +176,15 @@ struct MotoInteropTests {
         var generator = SystemRandomNumberGenerator()
         let data = (0..<(11 * 1024 * 1024 + 5)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let source = directory.appendingPathComponent("big.jsonl").path
-        FileManager.default.createFile(atPath: source, contents: Data(data))
+        _ = FileManager.default.createFile(atPath: source, contents: Data(data))
+        var hasher = SHA256Digest()
+        hasher.update(data)
+        let digest = hasher.hexDigest()
         let client = try Self.client(moto, pageSize: 2, threshold: 1 << 20)
         let created = try await client.create(
             UploadRequest(
                 sourcePath: source, filename: "big.jsonl", purpose: "batch", bytes: Int64(data.count),
-                metadata: [RemoteFile.declaredNameKey: "big", RemoteFile.sha256Key: SHA256Digest.hex(data)]))
+                metadata: [RemoteFile.declaredNameKey: "big", RemoteFile.sha256Key: digest]))
         let head = try await client.retrieve(id: created.id)
         #expect(head.bytes == Int64(data.count) && head.declaredName == "big")
         let target = directory.appendingPathComponent("back").path
@@ -189,7 +192,7 @@ struct MotoInteropTests {
         #expect(FileManager.default.contents(atPath: target) == Data(data))
 
         let small = directory.appendingPathComponent("small.jsonl").path
-        FileManager.default.createFile(atPath: small, contents: Data("{}\n".utf8))
+        _ = FileManager.default.createFile(atPath: small, contents: Data("{}\n".utf8))
         for index in 0..<4 {
             _ = try await client.create(UploadRequest(sourcePath: small, filename: "s\(index).jsonl", purpose: "batch", bytes: 3))
         }

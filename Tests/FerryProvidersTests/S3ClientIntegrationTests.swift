@@ -34,7 +34,9 @@ func s3Client(
             let directory = try TemporaryDirectory()
             let data = randomBytes(300_001)
             let source = try directory.write("source.jsonl", data)
-            let digest = SHA256Digest.hex(data)
+            var hasher = SHA256Digest()
+            hasher.update(data)
+            let digest = hasher.hexDigest()
             let client = try s3Client(simulator, http)
             let created = try await client.create(
                 UploadRequest(
@@ -164,7 +166,8 @@ func s3Client(
             // A key pair added at run time, with a session token, is accepted.
             simulator.addS3Credential(accessKeyID: "ASIATEMPORARY", secretAccessKey: "temporary-secret")
             let temporary = AWSCredentials(accessKeyID: "ASIATEMPORARY", secretAccessKey: "temporary-secret", sessionToken: "tok/en+=")
-            #expect(try await s3Client(simulator, http, credentials: temporary).list().files.isEmpty)
+            let temporaryClient = try s3Client(simulator, http, credentials: temporary)
+            #expect(try await temporaryClient.list().files.isEmpty)
         }
     }
 

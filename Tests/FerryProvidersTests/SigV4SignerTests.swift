@@ -4,7 +4,7 @@ import Testing
 
 @testable import FerryProviders
 
-/// One request botocore signed (Fixtures/sigv4-vectors.json, written by scripts/gen_sigv4_vectors.py).
+/// One request botocore signed (Tests/Fixtures/sigv4-vectors.json, written by scripts/gen_sigv4_vectors.py).
 struct SigV4Vector: Decodable {
     var name: String
     var method: String
@@ -30,7 +30,8 @@ struct SigV4Fixture: Decodable {
     var vectors: [SigV4Vector]
 
     static func load() throws -> SigV4Fixture {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        // Outside every test target's folder, so SwiftPM does not treat it as an undeclared resource.
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/sigv4-vectors.json")
         return try JSONDecoder().decode(SigV4Fixture.self, from: Data(contentsOf: path))
     }
