@@ -159,9 +159,8 @@ struct MotoInteropTests {
         #expect(try await workspace.plan().isEmpty)
 
         // Someone else's object, outside Ferry's prefix, is untouched.
-        let other = try await HTTPClient.shared.execute(
-            HTTPClientRequest(url: "\(moto.url)/\(Self.bucket)/litellm-bedrock-files/other.jsonl"), timeout: .seconds(10))
-        #expect(other.status.code == 200)
+        let other = try await client.retrieve(id: "s3://\(Self.bucket)/litellm-bedrock-files/other.jsonl")
+        #expect(other.bytes == 3 && other.declaredName == nil)
     }
 
     /// Against moto: a multipart upload (parts of S3's 5 MiB minimum) completes into the exact bytes, and a listing
