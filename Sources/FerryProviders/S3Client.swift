@@ -255,9 +255,11 @@ public struct S3Client: FileProvider, ProviderStatsReporting {
                 transport.sourceChanged(upload, detail: "it ended \(read) bytes after offset \(range.lowerBound)")
             }
             request.body = .stream(body, length: .known(bytes))
-            let response = try await transport.send(
-                request, .uploadPart, timeout: transport.configuration.uploadTimeout(forBytes: bytes),
-                progress: progress)
+            let response = try await Self.refusalsRetried {
+                try await transport.send(
+                    request, .uploadPart, timeout: transport.configuration.uploadTimeout(forBytes: bytes),
+                    progress: progress)
+            }
             _ = try await transport.collect(response, .uploadPart)
             guard let etag = response.headers.first(name: "ETag"), !etag.isEmpty else {
                 throw transport.malformed(.uploadPart, "part \(number) answered without an ETag")
@@ -330,8 +332,10 @@ public struct S3Client: FileProvider, ProviderStatsReporting {
         accepting: Set<Int> = [], attempts: S3CreateAttempts
     ) async throws -> HTTPClientResponse {
         do {
-            let response = try await transport.send(
-                request, operation, timeout: timeout, progress: progress, accepting: accepting, idempotent: true)
+            let response = try await Self.refusalsRetried {
+                try await transport.send(
+                    request, operation, timeout: timeout, progress: progress, accepting: accepting, idempotent: true)
+            }
             if (200..<300).contains(Int(response.status.code)) { attempts.noteMayHaveStored() }
             return response
         } catch let error as ProviderError {
@@ -390,7 +394,22 @@ public struct S3Client: FileProvider, ProviderStatsReporting {
     /// Sends a request without a body under the plain request deadline; S3's `RequestTimeout` (400) and
     /// `SlowDown` are refusals, safe to repeat.
     private func send(_ request: HTTPClientRequest, _ operation: ProviderOperation) async throws -> HTTPClientResponse {
-        try await transport.send(request, operation, timeout: transport.configuration.requestTimeout)
+        try await Self.refusalsRetried {
+            try await transport.send(request, operation, timeout: transport.configuration.requestTimeout)
+        }
+    }
+
+    /// S3 answers 400 `RequestTimeout` when a request's body stalled and nothing was stored ("Your socket connection
+    /// to the server was not read from or written to within the timeout period"): a refusal, safe to repeat.
+    static func refusalsRetried<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ProviderError where error.status == 400 && error.providerCode == "RequestTimeout" {
+            throw ProviderError(
+                error.code, .retryable(after: nil), operation: error.operation, endpoint: error.endpoint,
+                status: error.status, providerMessage: error.providerMessage, providerCode: error.providerCode,
+                detail: error.detail, attempts: error.attempts)
+        }
     }
 
     private func objectKey(_ id: String, operation: ProviderOperation) throws -> String {

@@ -212,6 +212,21 @@ func s3Client(
         }
     }
 
+    /// S3's 400 `RequestTimeout` (a stalled body, nothing stored) is a refusal to repeat; other 400s stay terminal.
+    @Test func requestTimeoutIsARefusal() async throws {
+        func failing(_ code: String) async -> ProviderError? {
+            await expectProviderError {
+                try await S3Client.refusalsRetried {
+                    throw ProviderError(
+                        .httpStatus, .terminal, operation: .create, endpoint: "bedrock s3://b/ferry", status: 400,
+                        providerCode: code)
+                }
+            }
+        }
+        #expect(await failing("RequestTimeout")?.isRetryable == true)
+        #expect(await failing("InvalidRequest")?.classification == .terminal)
+    }
+
     /// ListObjectsV2 XML as S3 writes it (namespace, entities, a truncated page) is read exactly.
     @Test func listXMLParsing() throws {
         let xml = """
