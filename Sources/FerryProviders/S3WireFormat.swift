@@ -190,9 +190,7 @@ struct S3Layout: Sendable, Hashable {
 
     /// The file a listed object stands for. Keys not made by Ferry keep their whole relative key as file name.
     func remoteFile(_ object: S3ObjectPage.Object) -> RemoteFile {
-        var file = remoteFile(key: object.key, bytes: object.size, createdAt: object.lastModified)
-        file.status = .processed
-        return file
+        remoteFile(key: object.key, bytes: object.size, createdAt: object.lastModified)
     }
 
     func remoteFile(key: String, bytes: Int64, createdAt: Int64, metadata: [String: String] = [:]) -> RemoteFile {
