@@ -78,7 +78,9 @@ def main():
             for extra in range(25):  # files someone else uploaded
                 observed.append((endpoint_id, f"{prefix}unmanaged-{extra:03d}", f"notes-{extra}.txt", 10,
                                  "user_data", now - 999_999, "processed", None))
-        db.executemany("INSERT INTO desired_files VALUES (?,?,?,?,?,?,?,?,?,?,?)", desired)
+        db.executemany(
+            "INSERT INTO desired_files (name, unified_id, source_path, bytes, digest, purpose, filename, target_models,"
+            " labels, deletion_policy, declared_by) VALUES (?,?,?,?,?,?,?,?,?,?,?)", desired)
         db.executemany(
             "INSERT INTO placements (file, endpoint_id, models, state, remote_id, pending_action, detail)"
             " VALUES (?,?,?,?,?,?,?)", placements)

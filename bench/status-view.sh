@@ -48,7 +48,7 @@ for mode in cached uncached; do
     if [ "$mode" = cached ]; then ferry_start_serve --state "$work/state.sqlite"; else ferry_start_serve --state "$work/state.sqlite" --cache-seconds 0; fi
     port=$serve_port
     echo "== $mode$([ "$mode" = uncached ] && echo " (ferry serve --cache-seconds 0)")"
-    for path in "/v1/files" "/v1/files?limit=100" "/" "/api/v1/resolve/{id}"; do
+    for path in "/v1/files" "/v1/files?limit=100" "/api/v1/placements?limit=100" "/" "/api/v1/resolve/{id}"; do
         if [ "$path" = "/api/v1/resolve/{id}" ]; then
             first="$(sed -n '2s/^  "\(.*\)",$/\1/p' "$work/resolve.lua")"
             curl -fsS "http://127.0.0.1:$port$first" | grep -q '"provider_file_id"' || { echo "resolution failed: $first" >&2; exit 1; }

@@ -111,6 +111,10 @@ public struct DesiredState: Sendable, Hashable {
     public var endpoints: [Endpoint]
     /// Every endpoint the model list resolves to, targeted or not (Ferry may still own files there), sorted.
     public var knownEndpoints: [Endpoint]
+    /// Declared vector stores (`kind: VectorStore`), sorted by name.
+    public var vectorStores: [DesiredVectorStore] = [] {
+        didSet { vectorStores.sort { $0.name < $1.name } }
+    }
 
     public init(files: [DesiredFile], models: [ModelDefinition]) {
         self.files = files.sorted { $0.name < $1.name }

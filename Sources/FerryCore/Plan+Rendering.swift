@@ -59,7 +59,9 @@ extension Plan {
             if unknown > 0 {
                 return "No changes planned, but \(unknown) of \(total) placements could not be checked."
             }
-            return "No changes. \(total) placement\(total == 1 ? "" : "s") in sync."
+            let stores = vectorStores?.count ?? 0
+            return "No changes. \(total) placement\(total == 1 ? "" : "s")"
+                + (stores > 0 ? " and \(stores) vector store placement\(stores == 1 ? "" : "s")" : "") + " in sync."
         }
         let c = counts
         var parts = [
@@ -76,7 +78,54 @@ extension Plan {
         let bookkeeping = c[.forget, default: 0] + c[.release, default: 0] + c[.expireIntent, default: 0]
             + c[.setPolicy, default: 0]
         if bookkeeping > 0 { parts.append("\(bookkeeping) state update\(bookkeeping == 1 ? "" : "s")") }
+        if let storeActions = vectorStoreActions, !storeActions.isEmpty {
+            let attaches = storeActions.filter { $0.kind == .attach }.count
+            let detaches = storeActions.filter { $0.kind == .detach }.count
+            let stores = storeActions.count - attaches - detaches
+            var storeParts: [String] = []
+            if stores > 0 { storeParts.append("\(stores) vector store change\(stores == 1 ? "" : "s")") }
+            if attaches > 0 { storeParts.append("\(attaches) to attach") }
+            if detaches > 0 { storeParts.append("\(detaches) to detach") }
+            parts += storeParts
+        }
         return "Plan: " + parts.joined(separator: ", ") + "."
+    }
+
+    static func symbol(_ kind: VectorStoreAction.Kind) -> String {
+        switch kind {
+        case .createStore, .attach: return "+"
+        case .updateStore: return "~"
+        case .detach, .deleteStore: return "-"
+        }
+    }
+
+    static func describe(_ action: VectorStoreAction) -> String {
+        let store = "vector store \(action.store)"
+        switch action.kind {
+        case .createStore:
+            var settings = ["name \"\(action.displayName ?? action.store)\""]
+            if let days = action.expiresAfterDays { settings.append("expires after \(days) day(s) unused") }
+            return "create \(store) (\(settings.joined(separator: ", ")))"
+        case .updateStore:
+            var settings = ["name \"\(action.displayName ?? action.store)\""]
+            settings.append(action.expiresAfterDays.map { "expires after \($0) day(s) unused" } ?? "never expires")
+            return "update \(store) \(action.storeID ?? "") (\(settings.joined(separator: ", ")), metadata)"
+        case .attach:
+            let what = action.fileID ?? "its new upload"
+            let why = action.reason == .replaced ? ", before the old file is detached" : ""
+            return "attach \(action.file ?? "") (\(what)) to \(store) (chunking \(action.chunking?.summary ?? "auto")\(why))"
+        case .detach:
+            let who = action.file.map { "\($0) " } ?? ""
+            let why: String
+            switch action.reason {
+            case .replaced: why = "replaced by its new content, once that is attached"
+            default: why = "no longer declared in the store; the file itself is kept"
+            }
+            return "detach \(who)\(action.fileID ?? "") from \(store) (\(why))"
+        case .deleteStore:
+            let why = action.reason == .duplicate ? "a duplicate of the store Ferry keeps" : "no longer declared"
+            return "delete \(store) \(action.storeID ?? "") (\(why); its files are kept)"
+        }
     }
 
     /// The diff for a terminal; `color` adds ANSI colours.
@@ -101,6 +150,25 @@ extension Plan {
             default: code = "2"
             }
             lines.append("  " + paint("\(symbol) \(Self.describe(action))", code))
+        }
+        var storeEndpoint: String?
+        for action in vectorStoreActions ?? [] {
+            if action.endpointID != storeEndpoint {
+                storeEndpoint = action.endpointID
+                lines.append("")
+                lines.append(paint("# \(names[action.endpointID] ?? action.endpointID): vector stores", "1"))
+            }
+            let code: String
+            switch action.kind {
+            case .createStore, .attach: code = "32"
+            case .updateStore: code = "33"
+            case .detach, .deleteStore: code = "31"
+            }
+            lines.append("  " + paint("\(Self.symbol(action.kind)) \(Self.describe(action))", code))
+        }
+        for status in vectorStores ?? [] where status.state == .failed || status.state == .unknown {
+            lines.append(
+                paint("! vector store \(status.store) on \(names[status.endpointID] ?? status.endpointID): \(status.detail ?? status.state.rawValue)", "31"))
         }
         for endpoint in endpoints where endpoint.error != nil {
             lines.append(paint("! cannot list \(endpoint.displayName): \(endpoint.error ?? "")", "31"))
@@ -137,6 +205,16 @@ extension Plan {
                 }
                 out += "| `\(Self.symbol(action.kind))` | \(action.kind.rawValue) | \(Self.escapeMarkdown(action.file)) | "
                     + "\(Self.escapeMarkdown(names[action.endpointID] ?? action.endpointID)) | \(Self.escapeMarkdown(detail)) |\n"
+            }
+            out += "\n"
+        }
+        if let storeActions = vectorStoreActions, !storeActions.isEmpty {
+            let names = Dictionary(endpoints.map { ($0.endpointID, $0.displayName) }, uniquingKeysWith: { a, _ in a })
+            out += "| | vector store action | store | endpoint | detail |\n|---|---|---|---|---|\n"
+            for action in storeActions {
+                out += "| `\(Self.symbol(action.kind))` | \(action.kind.rawValue) | \(Self.escapeMarkdown(action.store)) | "
+                    + "\(Self.escapeMarkdown(names[action.endpointID] ?? action.endpointID)) | "
+                    + "\(Self.escapeMarkdown(Self.describe(action))) |\n"
             }
             out += "\n"
         }

@@ -200,6 +200,11 @@ public struct Plan: Hashable, Codable, Sendable {
     /// The names the plan was limited to (`--target`/`--exclude`); nil when it covers every name. Applying a saved
     /// plan plans again within the same scope.
     public var scope: PlanScope?
+    /// Vector store changes (create, update, attach, detach, delete), in order; nil when no store is declared or
+    /// owned.
+    public var vectorStoreActions: [VectorStoreAction]?
+    /// Where each declared (or owned) vector store stands; nil when none is declared or owned.
+    public var vectorStores: [VectorStoreStatus]?
 
     /// The kind of run a plan belongs to.
     public enum Mode: String, Codable, Sendable {
@@ -220,7 +225,7 @@ public struct Plan: Hashable, Codable, Sendable {
     }
 
     /// True when nothing at all would change.
-    public var isEmpty: Bool { actions.isEmpty }
+    public var isEmpty: Bool { actions.isEmpty && (vectorStoreActions ?? []).isEmpty }
 
     /// Counts per action kind.
     public var counts: [PlannedAction.Kind: Int] {

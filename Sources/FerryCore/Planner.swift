@@ -57,6 +57,8 @@ public struct PlanInput: Sendable {
     public var intents: [CreateIntent]
     /// Unix seconds.
     public var now: Int64
+    /// Latest vector store listing per endpoint id (endpoints of declared stores, and those where Ferry owns one).
+    public var vectorStores: [String: VectorStoreObservation] = [:]
 
     public init(
         desired: DesiredState, digests: [String: String], observations: [String: EndpointObservation],
@@ -242,6 +244,13 @@ public enum Planner {
             desiredFingerprint: fingerprint(input.desired, fileDigests: fileDigests, placements: placements))
         plan.untracked = untracked.isEmpty ? nil : untracked
         plan.scope = policy.scope.isEverything ? nil : policy.scope
+        if !input.desired.vectorStores.isEmpty || input.vectorStores.values.contains(where: { !($0.stores ?? []).isEmpty }) {
+            let stores = VectorStorePlanner.plan(
+                desired: input.desired, observations: input.vectorStores, filePlan: plan, owned: input.owned,
+                scope: policy.scope)
+            plan.vectorStoreActions = stores.actions
+            plan.vectorStores = stores.statuses
+        }
         return plan
     }
 
@@ -615,6 +624,18 @@ public enum Planner {
                     hasher.update(model)
                 }
                 hasher.update("\u{3}")
+            }
+        }
+        // Vector stores (nothing is fed when none is declared, so plans without stores keep their fingerprint).
+        for store in desired.vectorStores {
+            hasher.update("\u{4}")
+            for part in [
+                store.name, store.displayName, store.targetModels.joined(separator: ","), store.files.joined(separator: ","),
+                store.expiresAfterDays.map(String.init) ?? "", store.chunking.summary,
+                store.metadata.sorted { $0.key < $1.key }.map { $0.key + "=" + $0.value }.joined(separator: ","),
+            ] {
+                hasher.update(part)
+                hasher.update("\u{1}")
             }
         }
         return hasher.hexDigest()

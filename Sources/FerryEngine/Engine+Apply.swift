@@ -40,7 +40,40 @@ extension Engine {
         if let backoff = configuration.backoff {
             (mutations, report.deferred) = deferrals(mutations, backoff: backoff, inputs: inputs)
         }
-        for phase in [mutations.filter { $0.kind != .delete }, mutations.filter { $0.kind == .delete }] {
+        // A replace whose new file a vector store attaches keeps its old file until the attach completed (deleting
+        // a file also removes it from every store): its deletes run after the vector store phase.
+        let attachedUploads = uploadsAttachedByStores(plan)
+        var heldReplaces: [PlacementKey: PlannedAction] = [:]
+        var heldDeletes: [PlannedAction] = []
+        for (index, action) in mutations.enumerated()
+        where action.kind == .replace && !action.replaces.isEmpty && attachedUploads.contains(action.placement) {
+            heldReplaces[action.placement] = action
+            for old in action.replaces {
+                heldDeletes.append(
+                    PlannedAction(
+                        kind: .delete, reason: .superseded, file: action.file, endpointID: action.endpointID,
+                        remoteID: old))
+            }
+            mutations[index].replaces = []
+        }
+        var phases = [mutations.filter { $0.kind != .delete }, mutations.filter { $0.kind == .delete }]
+        if plan.vectorStoreActions?.isEmpty == false { phases.insert([], at: 1) }  // the vector store phase
+        let heldIDs = Set(heldDeletes.compactMap(\.remoteID))
+        for number in phases.indices {
+            let phase = phases[number]
+            if phases.count == 3, number == 1 {
+                let failedUploads = Set(report.failed.map(\.action.placement))
+                let (storeReport, attached) = await applyVectorStores(plan, inputs: inputs, failedUploads: failedUploads)
+                report.vectorStores = storeReport
+                // The old files of replaces whose new file attached are deleted with the other deletes; the others
+                // stay (the next plan deletes them as superseded once their successor is attached).
+                let released = heldDeletes.filter { attached.contains($0.placement) }
+                if released.count < heldDeletes.count {
+                    logger.info("\(heldDeletes.count - released.count) replaced file(s) kept until their successor is attached")
+                }
+                phases[2] += released
+                continue
+            }
             let byEndpoint = Dictionary(grouping: phase, by: \.endpointID)
             await withTaskGroup(of: [(PlannedAction, String?)].self) { group in
                 for (endpointID, actions) in byEndpoint {
@@ -56,10 +89,13 @@ extension Engine {
                 }
                 for await results in group {
                     for (action, failure) in results {
+                        // A held replace is reported as the replace it is; its held deletes only when they fail.
+                        let reported =
+                            action.kind == .replace ? heldReplaces[action.placement] ?? action : action
                         if let failure {
-                            report.failed.append((action, failure))
-                        } else {
-                            report.applied.append(action)
+                            report.failed.append((reported, failure))
+                        } else if !(action.kind == .delete && heldIDs.contains(action.remoteID ?? "")) {
+                            report.applied.append(reported)
                         }
                     }
                 }

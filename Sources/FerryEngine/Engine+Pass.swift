@@ -136,7 +136,9 @@ extension Engine {
                         .failure(.stale("the manifests or sources changed since \(saved.path) was made")),
                         RunEnding(outcome: .refused, summary: "saved plan is stale (manifests changed)"))
                 }
-                if saved.saved.plan.actions != plan.actions {
+                if saved.saved.plan.actions != plan.actions
+                    || (saved.saved.plan.vectorStoreActions ?? []) != (plan.vectorStoreActions ?? [])
+                {
                     return (
                         .failure(.stale("what the providers hold changed since \(saved.path) was made")),
                         RunEnding(outcome: .refused, summary: "saved plan is stale (provider state changed)"))
@@ -165,12 +167,12 @@ extension Engine {
             result.report = report
             result.remaining = remaining
             result.summary = summary
-            result.outcome = report.failed.isEmpty ? (remaining.isEmpty ? .converged : .applied) : .failed
+            result.outcome = report.succeeded ? (remaining.isEmpty ? .converged : .applied) : .failed
             return (
                 .success(result),
                 RunEnding(
-                    outcome: result.outcome, summary: summary, applied: report.applied.count,
-                    failed: report.failed.count))
+                    outcome: result.outcome, summary: summary, applied: report.appliedCount,
+                    failed: report.failed.count + report.vectorStores.failed.count))
         }
         switch result {
         case .success(let result): return result
@@ -253,7 +255,16 @@ extension ApplyReport {
             "Apply complete: \(counts[.create, default: 0]) created, \(counts[.replace, default: 0]) replaced, "
             + "\(counts[.delete, default: 0]) deleted"
         if let adopted = counts[.adopt] { summary += ", \(adopted) adopted" }
-        if !failed.isEmpty { summary += ", \(failed.count) failed" }
+        let stores = vectorStores.applied
+        if !stores.isEmpty || !vectorStores.failed.isEmpty {
+            let attached = stores.filter { $0.kind == .attach }.count
+            let detached = stores.filter { $0.kind == .detach }.count
+            summary += "; vector stores: \(stores.count - attached - detached) changed, \(attached) attached, "
+                + "\(detached) detached"
+            if !vectorStores.stillProcessing.isEmpty { summary += " (\(vectorStores.stillProcessing.count) still processing)" }
+        }
+        let failures = failed.count + vectorStores.failed.count
+        if failures > 0 { summary += ", \(failures) failed" }
         return summary + "."
     }
 }

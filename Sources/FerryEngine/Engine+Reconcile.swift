@@ -68,7 +68,7 @@ extension Engine {
             let applyStart = ContinuousClock.now
             let result = await apply(plan, inputs: inputs, run: run)
             counters.add("apply", since: applyStart)
-            applied += result.applied.count
+            applied += result.appliedCount
             // Keep only the latest failure per placement: earlier ones may have been fixed by a later round.
             for failure in result.failed {
                 failures.removeAll { $0.action.placement == failure.action.placement }
@@ -76,14 +76,14 @@ extension Engine {
             }
             for done in result.applied { failures.removeAll { $0.action.placement == done.placement } }
             deferred = result.deferred
-            if result.applied.isEmpty && result.failed.isEmpty && !deferred.isEmpty {
+            if result.appliedCount == 0 && result.succeeded && !deferred.isEmpty {
                 // Nothing was attempted: every action left waits out its placement's backoff. Nothing changed since
                 // this round's listing, so it stands as the last plan.
                 return ReconcileReport(
                     outcome: .notConverged, rounds: round, lastPlan: plan, applied: applied, failures: failures,
                     requests: requestCount(), listPages: pages, deferred: deferred)
             }
-            if result.applied.isEmpty {
+            if result.appliedCount == 0 {
                 // No progress: every remaining action failed. Report what is left instead of spinning.
                 let observedAgain = try await observe(inputs)
                 pages += observedAgain.pages

@@ -43,7 +43,16 @@ extension Engine {
                     observedAt: nowSeconds)
             }
         }
-        let plan = try self.plan(inputs, ObservationRound(observations: observations, pages: 0), saveSnapshot: false)
+        var round = ObservationRound(observations: observations, pages: 0)
+        let storedStores = try store.vectorStoreObservations()
+        for endpoint in try vectorStoreEndpoints(inputs) {
+            round.vectorStores[endpoint.id] =
+                storedStores[endpoint.id]
+                ?? VectorStoreObservation(
+                    endpointID: endpoint.id, stores: nil,
+                    error: "no stored vector store listing; run 'ferry plan' with refresh first", observedAt: nowSeconds)
+        }
+        let plan = try self.plan(inputs, round, saveSnapshot: false)
         let outcome: PassOutcome = !plan.blocked.isEmpty ? .refused : (plan.hasUnknownEndpoints ? .failed : .planned)
         return StoredPlanResult(plan: plan, outcome: outcome, listedAt: listedAt)
     }

@@ -37,6 +37,8 @@ public struct EngineConfiguration: Sendable {
     /// Per-placement backoff shared by the passes of one process (`reconcile --interval`); nil attempts every
     /// planned action every time (one-shot commands).
     public var backoff: PlacementBackoff?
+    /// How long an apply awaits each vector store attachment.
+    public var attachmentWait = AttachmentWait()
 
     public init(
         root: String, manifestsDirectory: String = "", displayRoot: String = "", environment: [String: String],
@@ -91,6 +93,8 @@ public struct ObservationRound: Sendable {
     public var observations: [String: EndpointObservation]
     /// List requests (pages) sent.
     public var pages: Int
+    /// Vector store listings of the endpoints that have (or had) Ferry's stores.
+    public var vectorStores: [String: VectorStoreObservation] = [:]
 }
 
 /// What an apply did.
@@ -99,7 +103,11 @@ public struct ApplyReport: Sendable {
     public var failed: [(action: PlannedAction, message: String)] = []
     /// Provider actions skipped because their placement is waiting out its backoff.
     public var deferred: [DeferredAction] = []
-    public var succeeded: Bool { failed.isEmpty }
+    /// What was done to vector stores.
+    public var vectorStores = VectorStoreApplyReport()
+    public var succeeded: Bool { failed.isEmpty && vectorStores.failed.isEmpty }
+    /// Actions applied, file and vector store ones together.
+    public var appliedCount: Int { applied.count + vectorStores.applied.count }
 }
 
 /// observe → plan → apply → verify. Owns no global state; each call reads the store afresh (level-based).
@@ -237,7 +245,12 @@ public final class Engine: Sendable {
         counters.add("list", since: start)
         counters.addPages(pages)
         if let storeError { throw storeError }
-        return ObservationRound(observations: observations, pages: pages)
+        var round = ObservationRound(observations: observations, pages: pages)
+        let storeEndpoints = try vectorStoreEndpoints(inputs)
+        if !storeEndpoints.isEmpty {
+            round.vectorStores = try await observeVectorStores(inputs, endpoints: storeEndpoints, record: record)
+        }
+        return round
     }
 
     // MARK: Plan
@@ -253,7 +266,13 @@ public final class Engine: Sendable {
         let plan = Planner.plan(try planInput(inputs, round), policy: policy)
         counters.add("plan", since: start)
         start = .now
-        if saveSnapshot { try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan, at: clock.now()) }
+        if saveSnapshot {
+            try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan, at: clock.now())
+            // Only where stores are declared or were seen: a workspace without any writes nothing more.
+            if plan.vectorStores != nil || !round.vectorStores.isEmpty {
+                try store.saveVectorStoreStatuses(plan.vectorStores ?? [], at: clock.now())
+            }
+        }
         counters.add("saveSnapshot", since: start)
         return plan
     }
@@ -263,9 +282,11 @@ public final class Engine: Sendable {
         // Read after the listings, owned files and intents together: an upload another process finished while the
         // providers were listed is then either owned or still claimed by its intent (`plan` runs without the lease).
         let (owned, intents) = try store.ownedFilesAndIntents()
-        return PlanInput(
+        var input = PlanInput(
             desired: inputs.desired, digests: inputs.digests, observations: round.observations,
             owned: owned, intents: intents, now: nowSeconds)
+        input.vectorStores = round.vectorStores
+        return input
     }
 
     /// Requests sent by all clients made so far (for reporting converged-run costs).

@@ -11,6 +11,7 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
             case sourceUnreadable = "source unreadable"
             case invalidRoot = "invalid root"
             case notConfirmed = "not confirmed"
+            case attachmentFailed = "attachment failed"
             case internalError = "internal error"
         }
 
@@ -30,6 +31,8 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
         public static let invalidRoot = Code(base: .invalidRoot)
         /// An apply that needed confirmation did not get it.
         public static let notConfirmed = Code(base: .notConfirmed)
+        /// A vector store attachment that the provider reports failed or cancelled.
+        public static let attachmentFailed = Code(base: .attachmentFailed)
         /// A broken internal expectation (a bug).
         public static let internalError = Code(base: .internalError)
 

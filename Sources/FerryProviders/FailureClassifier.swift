@@ -13,9 +13,11 @@ enum FailureClassifier {
             return nil
         case 404:
             switch operation {
-            case .delete: return nil
-            case .retrieve, .content: return .notFound
-            case .list, .create, .uploadStart, .uploadPart, .uploadComplete, .uploadCancel, .token: return .terminal
+            case .delete, .vectorStoreDelete, .detach: return nil
+            case .retrieve, .content, .attachmentRetrieve: return .notFound
+            case .list, .create, .uploadStart, .uploadPart, .uploadComplete, .uploadCancel, .token, .vectorStoreList,
+                .vectorStoreCreate, .vectorStoreUpdate, .attach:
+                return .terminal
             }
         case 429, 503, 529:
             // The provider refused before doing anything: safe to repeat, even a create. (529 is Anthropic's

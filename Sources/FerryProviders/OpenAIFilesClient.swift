@@ -29,7 +29,7 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
     private let apiKey: Secret?
     let transport: ProviderTransport
     /// `{base}/files` (OpenAI) or `{endpoint}/openai/files` (Azure).
-    private let filesURL: String
+    let filesURL: String
 
     /// - Parameters:
     ///   - endpoint: an `.openai` or `.azure` endpoint; Azure needs `apiVersion`.

@@ -15,12 +15,28 @@ public enum ProviderOperation: String, Sendable, Hashable, CaseIterable, Codable
     case uploadCancel
     /// An OAuth2 token exchange (Google service accounts).
     case token
+    /// `GET /vector_stores` and `GET /vector_stores/{id}/files` (pages).
+    case vectorStoreList = "vector-store-list"
+    /// `POST /vector_stores`: a repeat would make a second store (found by its mark and deleted later).
+    case vectorStoreCreate = "vector-store-create"
+    /// `POST /vector_stores/{id}`.
+    case vectorStoreUpdate = "vector-store-update"
+    /// `DELETE /vector_stores/{id}` (404 counts as done).
+    case vectorStoreDelete = "vector-store-delete"
+    /// `POST /vector_stores/{id}/files`: attaching the same file again is harmless.
+    case attach
+    /// `GET /vector_stores/{id}/files/{file_id}`, while awaiting an attachment.
+    case attachmentRetrieve = "attachment-retrieve"
+    /// `DELETE /vector_stores/{id}/files/{file_id}` (404 counts as done).
+    case detach
 
     /// Whether repeating the call cannot create a second file (safe to retry after any transport failure).
     public var isIdempotent: Bool {
         switch self {
-        case .create, .uploadComplete: return false
-        case .list, .retrieve, .delete, .content, .uploadStart, .uploadPart, .uploadCancel, .token: return true
+        case .create, .uploadComplete, .vectorStoreCreate: return false
+        case .list, .retrieve, .delete, .content, .uploadStart, .uploadPart, .uploadCancel, .token, .vectorStoreList,
+            .vectorStoreUpdate, .vectorStoreDelete, .attach, .attachmentRetrieve, .detach:
+            return true
         }
     }
 

@@ -5,6 +5,8 @@ import Hummingbird
 
 /// Everything the HTML dashboard shows, read in one go.
 struct DashboardData: Sendable {
+    /// Where each vector store stands (empty when none is declared).
+    var vectorStores: [VectorStoreStatus] = []
     var counts: [String: Int]
     var placements: [PlacementRecord]
     var files: Int
@@ -34,6 +36,7 @@ extension StatusView {
                 placements: try store.placementRecords(attentionFirst: true, limit: placementLimit),
                 files: try store.desiredFileCount(), endpoints: try store.endpointRecords(),
                 runs: try store.recentRuns(limit: runLimit), snapshotAt: try store.snapshotUpdatedAt())
+            data.vectorStores = try store.vectorStoreStatuses()
             let inputs = try ConditionInputs.read(store, endpoints: data.endpoints, now: now, redact: redact)
             data.revisions = inputs.revisions
             // A file's conditions need all of its placements: the page's rows when it shows every placement, else
@@ -106,13 +109,15 @@ struct DashboardPage {
         out += "</header>\n<main>\n"
         out += summary()
         out += placements()
+        out += vectorStores()
         out += endpoints()
         out += runs()
         out += """
             </main>
             <footer>JSON: <a href="/api/v1/summary">summary</a> · <a href="/api/v1/files">files</a> ·
             <a href="/api/v1/placements">placements</a> · <a href="/api/v1/endpoints">endpoints</a> ·
-            <a href="/api/v1/runs">runs</a> · <a href="/api/v1/plan">plan</a> · <a href="/v1/files">/v1/files</a> ·
+            <a href="/api/v1/runs">runs</a> · <a href="/api/v1/plan">plan</a> · <a href="/api/v1/vector-stores">vector stores</a> ·
+            <a href="/v1/files">/v1/files</a> ·
             <a href="/metrics">metrics</a></footer>
             </body>
             </html>

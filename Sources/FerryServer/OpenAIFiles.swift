@@ -96,8 +96,7 @@ extension StatusView {
             let snapshotAt = try store.snapshotUpdatedAt()
             guard
                 let (page, hasMore) = try store.desiredFilePage(
-                    ascending: query.ascending, after: query.after, purpose: query.purpose, limit: query.limit,
-                    createdAtFallback: Int64(snapshotAt ?? 0))
+                    ascending: query.ascending, after: query.after, purpose: query.purpose, limit: query.limit)
             else { return nil }
             return (page, hasMore, snapshotAt)
         }

@@ -1,5 +1,6 @@
 import FerryCore
 import FerryStore
+import Foundation
 import Hummingbird
 
 /// The JSON API under `/api/v1/`: summary, files, placements, endpoints, runs and the latest plan. Free text from
@@ -84,10 +85,38 @@ extension StatusView {
                 [("snapshotAt", .double(snapshotAt))] + inputs.revisions.members + [("files", .array(items))]))
     }
 
-    func placementsAPI() async throws -> Payload {
-        let placements = try await read { try $0.placementRecords(attentionFirst: false) }
+    /// Every placement, or with `limit` one page of them in (file, endpoint) order read from the table's key, with
+    /// `has_more` and the `next` cursor to pass as `after`.
+    func placementsAPI(_ query: Parameters) async throws -> Payload {
+        var limit: Int?
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...10_000).contains(value) else {
+                throw APIError.badRequest("limit must be an integer from 1 to 10000 (got '\(text)').", param: "limit")
+            }
+            limit = value
+        }
+        var after: PlacementKey?
+        if let token = query.get("after"), !token.isEmpty {
+            guard let key = PlacementCursor.decode(token) else {
+                throw APIError.badRequest("after must be a 'next' value of an earlier page (got '\(token)').", param: "after")
+            }
+            after = key
+        }
+        let fetch = limit.map { $0 + 1 }
+        let cursor = after
+        var placements = try await read {
+            try $0.placementRecords(file: nil, attentionFirst: false, limit: fetch, after: cursor)
+        }
         let retries = retrySchedule()
-        return .json(.object([("placements", .array(placements.map { placementJSON($0, retries: retries) }))]))
+        var members: [(String, JSONValue)] = []
+        if let limit {
+            let hasMore = placements.count > limit
+            placements = Array(placements.prefix(limit))
+            members.append(("has_more", .bool(hasMore)))
+            members.append(
+                ("next", .string(hasMore ? placements.last.map { PlacementCursor.encode($0.status.placementKey) } : nil)))
+        }
+        return .json(.object([("placements", .array(placements.map { placementJSON($0, retries: retries) }))] + members))
     }
 
     /// The reconcile loop's backoff book, by placement.
@@ -207,5 +236,23 @@ extension StatusView {
                 "No plan has been stored yet: run 'ferry plan', 'ferry apply' or 'ferry reconcile' first.")
         }
         return .text(stored.hasSuffix("\n") ? stored : stored + "\n", contentType: "application/json")
+    }
+}
+
+/// The `after`/`next` cursor of `/api/v1/placements` pages: the last placement's file and endpoint, base64url-encoded.
+enum PlacementCursor {
+    static func encode(_ key: PlacementKey) -> String {
+        Data((key.file + "\u{0}" + key.endpointID).utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ token: String) -> PlacementKey? {
+        var text = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text), let decoded = String(data: data, encoding: .utf8) else { return nil }
+        let parts = decoded.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return PlacementKey(file: String(parts[0]), endpointID: String(parts[1]))
     }
 }

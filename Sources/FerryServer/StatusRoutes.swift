@@ -31,7 +31,7 @@ func makeStatusRouter(
     router.get("/api/v1/summary") { request, _ in try await view.cached(request) { try await view.summary() } }
     router.get("/api/v1/files") { request, _ in try await view.cached(request) { try await view.filesAPI() } }
     router.get("/api/v1/placements") { request, _ in
-        try await view.cached(request) { try await view.placementsAPI() }
+        try await view.cached(request) { try await view.placementsAPI(request.uri.queryParameters) }
     }
     router.get("/api/v1/endpoints") { request, _ in
         try await view.cached(request) { try await view.endpointsAPI() }
@@ -40,6 +40,9 @@ func makeStatusRouter(
         try await view.cached(request) { try await view.runsAPI(request.uri.queryParameters) }
     }
     router.get("/api/v1/plan") { request, _ in try await view.cached(request) { try await view.planAPI() } }
+    router.get("/api/v1/vector-stores") { request, _ in
+        try await view.cached(request) { try await view.vectorStoresAPI() }
+    }
     router.get("/api/v1/resolve/:id") { request, context in
         let id = context.parameters.get("id") ?? ""
         return try await view.cached(request) { try await view.resolve(id, request.uri.queryParameters) }

@@ -39,6 +39,9 @@ public struct SimulatorConfiguration: Sendable {
     public var maxUploadBytes: Int64 = 512 * 1024 * 1024
     /// Files report `uploaded` (OpenAI) / `pending` (Azure) until this long after creation, then `processed`.
     public var processingDelay: Duration = .zero
+    /// A file attached to a vector store is `in_progress` this long, then `completed` (or `failed` for a type file
+    /// search does not index).
+    public var attachmentDelay: Duration = .milliseconds(300)
     /// When true, `GET /v1/files/{id}/content` refuses purpose `assistants` with 400, like OpenAI does.
     /// Off by default so tests can read back what they uploaded.
     public var restrictDownloads: Bool = false

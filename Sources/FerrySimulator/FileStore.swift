@@ -170,6 +170,7 @@ extension SimulatorCore {
             return record
         }
         guard removed != nil else { return false }
+        detachEverywhere(tenant, fileID: id)
         if let directory = tenantDirectory(tenant) {
             unlink("\(directory)/\(id).json")
             unlink("\(directory)/\(id).bin")

@@ -10,6 +10,8 @@ final class SimulatorCore: Sendable {
     let gcs = NIOLockedValueBox(GCSState())
     /// S3 buckets, objects and multipart uploads (see S3Store.swift).
     let s3 = NIOLockedValueBox(S3State())
+    /// OpenAI and Azure vector stores (in memory; see VectorStoreRoutes.swift).
+    let vectorStores = NIOLockedValueBox(VectorStoreState())
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration

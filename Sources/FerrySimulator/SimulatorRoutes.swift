@@ -21,6 +21,7 @@ struct SimulatorRoutes: Sendable {
     func makeRouter() -> Router<SimRequestContext> {
         let router = Router(context: SimRequestContext.self)
         addFilesRoutes(router)
+        addVectorStoreRoutes(router)
         addAnthropicRoutes(router)
         addUploadRoutes(router)
         addGCSRoutes(router)

@@ -123,6 +123,14 @@ public protocol StateStore: AnyObject, Sendable {
     func saveSnapshot(desired: DesiredState, digests: [String: String], plan: Plan, at now: Double) throws
     /// The latest plan, as stored by `saveSnapshot`.
     func latestPlan() throws -> (plan: Plan, at: Double)?
+    /// Stores one endpoint's vector store listing, replacing the previous one (kept as a snapshot row per endpoint).
+    func recordVectorStores(_ observation: VectorStoreObservation) throws
+    /// The latest vector store listing of each endpoint that was listed.
+    func vectorStoreObservations() throws -> [String: VectorStoreObservation]
+    /// Stores where each vector store stands (the latest plan's), for the status view.
+    func saveVectorStoreStatuses(_ statuses: [VectorStoreStatus], at now: Double) throws
+    /// Where each vector store stood at the latest plan that had stores; empty when none.
+    func vectorStoreStatuses() throws -> [VectorStoreStatus]
     /// Placement statuses from the latest snapshot.
     func placementStatuses() throws -> [PlacementStatus]
 
@@ -138,10 +146,12 @@ public protocol StateStore: AnyObject, Sendable {
     func desiredFileStatus(unifiedID: String) throws -> DesiredFileStatus?
     /// One page of declared files in creation order, for OpenAI-style listing (see `SQLiteStateStore`).
     func desiredFilePage(
-        ascending: Bool, after: String?, purpose: String?, limit: Int, createdAtFallback: Int64
+        ascending: Bool, after: String?, purpose: String?, limit: Int
     ) throws -> (files: [DesiredFileStatus], hasMore: Bool)?
-    /// Placements of the latest snapshot with their last failures.
-    func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws -> [PlacementRecord]
+    /// Placements of the latest snapshot with their last failures; `after` (with `attentionFirst` false) starts after
+    /// that placement in (file, endpoint) order, read from the table's key.
+    func placementRecords(file: String?, attentionFirst: Bool, limit: Int?, after: PlacementKey?) throws
+        -> [PlacementRecord]
     /// Placements per display state (`in-sync`, `out-of-sync`, `failed`, `processing`, `unknown`).
     func placementStateCounts() throws -> [String: Int]
     /// Every endpoint ever observed, sorted by id, with owned and unmanaged counts.
@@ -187,6 +197,11 @@ extension StateStore {
 
     /// The latest 20 runs, newest first.
     public func recentRuns() throws -> [RunRecord] { try recentRuns(limit: 20) }
+
+    /// Placements of the latest snapshot with their last failures.
+    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws -> [PlacementRecord] {
+        try placementRecords(file: file, attentionFirst: attentionFirst, limit: limit, after: nil)
+    }
 
     /// Every placement record, sorted by file and endpoint, or with the ones needing attention first.
     public func placementRecords(attentionFirst: Bool = false, limit: Int? = nil) throws -> [PlacementRecord] {

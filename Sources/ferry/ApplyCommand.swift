@@ -70,11 +70,16 @@ struct ApplyCommand: AsyncParsableCommand {
             for (action, message) in report.failed {
                 console.error("\(action.kind.rawValue) \(action.file) on \(action.endpointID): \(message)")
             }
+            for (action, message) in report.vectorStores.failed {
+                console.error(
+                    "\(action.kind.rawValue) \(action.file.map { "\($0) in " } ?? "")vector store \(action.store) on "
+                        + "\(action.endpointID): \(message)")
+            }
             if let remaining = result.remaining, !remaining.isEmpty {
                 console.err(
                     "Still to do after this apply: \(remaining.summaryLine) Run 'ferry apply' or 'ferry reconcile' again.")
             }
-            return report.failed.isEmpty ? 0 : 1
+            return report.succeeded ? 0 : 1
         }
     }
 

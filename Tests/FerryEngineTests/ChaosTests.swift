@@ -68,6 +68,8 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
     let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "claude-batch"]
     var declared: Set<Int> = []
     var revision = 0
+    // A vector store on OpenAI holding every declared doc uploaded there: store calls meet the same faults and kills.
+    var onOpenAI: Set<Int> = []
 
     for round in 1...rounds {
         report.rounds = round
@@ -77,6 +79,7 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
         case 0 where declared.count > 1:
             workspace.remove("manifests/doc\(index).yaml")
             declared.remove(index)
+            onOpenAI.remove(index)
         default:
             revision += 1
             // A random non-empty subset of the five providers.
@@ -84,7 +87,9 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
             let models = providers.indices.filter { mask & (1 << $0) != 0 }.map { providers[$0] }
             workspace.declare("doc\(index)", models: models, content: "doc\(index) revision \(revision)\n")
             declared.insert(index)
+            if models.contains("gpt-4o-mini") { onOpenAI.insert(index) } else { onOpenAI.remove(index) }
         }
+        workspace.declareStore("kb", files: onOpenAI.sorted().map { "doc\($0)" }, models: ["gpt-4o-mini"])
         // Random faults for the attempt that may be killed.
         let faults = FaultPlan(
             seed: random.next(),
@@ -143,6 +148,14 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
         let expectedPlacements = try await engine.load().desired.files.reduce(0) { $0 + ($1.targetModels.count) }
         if perPlacement.count != expectedPlacements {
             report.violations.append("round \(round): \(perPlacement.count) placements held, \(expectedPlacements) declared")
+        }
+        // Exactly one store with Ferry's mark, holding exactly the members' current files, each processed.
+        let stores = workspace.openAIStores.filter { $0.metadata["ferry-vector-store"] == "kb" }
+        let members = Set(owned.filter { $0.endpointID.hasPrefix("openai|") && onOpenAI.contains(Int($0.file.dropFirst(3)) ?? -1) }.map(\.remoteID))
+        if stores.count != 1 {
+            report.violations.append("round \(round): \(stores.count) vector stores marked kb")
+        } else if Set(stores[0].files.keys) != members || stores[0].files.values.contains(where: { $0 != "completed" }) {
+            report.violations.append("round \(round): store holds \(stores[0].files), members are \(members.sorted())")
         }
         if try engine.store.integrityCheck() != "ok" {
             report.violations.append("round \(round): integrity_check failed")

@@ -101,7 +101,8 @@ struct SecretsCanaryTests {
         let routes = try statusRoutesInSource()
         let paths = [
             "/", "/healthz", "/readyz", "/metrics", "/api/v1/summary", "/api/v1/files", "/api/v1/placements",
-            "/api/v1/endpoints", "/api/v1/runs", "/api/v1/runs?limit=1000", "/api/v1/plan", "/v1/files",
+            "/api/v1/endpoints", "/api/v1/runs", "/api/v1/runs?limit=1000", "/api/v1/plan", "/api/v1/vector-stores",
+            "/v1/files",
             "/v1/files?limit=1&order=asc&purpose=assistants",
             // Error answers of the view itself.
             "/v1/files/file-ferry-000000000000000000000000", "/api/v1/runs?limit=0", "/v1/files?after=nope", "/nope",
@@ -208,6 +209,8 @@ struct SecretsCanaryTests {
         let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "claude-batch"]
         workspace.declare("handbook", models: models)
         workspace.declare("faq", models: models)
+        // A vector store on both OpenAI-style endpoints: its statuses, errors and store calls are scanned too.
+        workspace.declareStore("kb", files: ["handbook", "faq"], models: ["gpt-4o-mini", "azure-gpt-4o"])
         let inputs = ["manifests", "sa-key.json"]
 
         // The scan can fail: with the echo switch on, a provider error body really carries each credential.

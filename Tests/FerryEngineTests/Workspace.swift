@@ -104,10 +104,12 @@ final class Workspace: @unchecked Sendable {
                 ?? StateStores.open(stateLocation, workspace: stateWorkspace))
         let client = httpClient
         let environment = self.environment
+        var configuration = EngineConfiguration(
+            root: root.appendingPathComponent("manifests").path, displayRoot: "manifests/", environment: environment,
+            policy: policy)
+        configuration.attachmentWait = AttachmentWait(timeout: 30, interval: 0.05)
         return try Engine(
-            configuration: EngineConfiguration(
-                root: root.appendingPathComponent("manifests").path, displayRoot: "manifests/", environment: environment,
-                policy: policy),
+            configuration: configuration,
             store: store,
             makeProvider: { endpoint, secret in
                 let provider = try ProviderFactory.makeProvider(

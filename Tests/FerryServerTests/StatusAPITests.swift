@@ -92,6 +92,33 @@ struct StatusAPITests {
         }
     }
 
+    /// /api/v1/placements?limit=N: pages in (file, endpoint) order, each with has_more and the next cursor, which
+    /// together give every placement once; bad limits and cursors are 400s.
+    @Test(arguments: StateBackend.all) func placementPages(_ backend: StateBackend) async throws {
+        let database = try populatedDatabase(backend)
+        try await withServer(database) { port in
+            let all = try #require(try await send(port: port, "/api/v1/placements").json["placements"] as? [[String: Any]])
+            var paged: [[String: Any]] = []
+            var after = ""
+            var pages = 0
+            while true {
+                let reply = try await send(port: port, "/api/v1/placements?limit=4" + (after.isEmpty ? "" : "&after=\(after)"))
+                #expect(reply.status == 200)
+                paged += try #require(reply.json["placements"] as? [[String: Any]])
+                pages += 1
+                guard reply.json["has_more"] as? Bool == true, let next = reply.json["next"] as? String else {
+                    #expect(reply.json["next"] is NSNull)
+                    break
+                }
+                after = next
+            }
+            #expect(pages == 2)
+            #expect(paged.map { "\($0["file"] ?? "")|\($0["endpointID"] ?? "")" } == all.map { "\($0["file"] ?? "")|\($0["endpointID"] ?? "")" })
+            #expect(try await send(port: port, "/api/v1/placements?limit=0").status == 400)
+            #expect(try await send(port: port, "/api/v1/placements?limit=2&after=%25%25").status == 400)
+        }
+    }
+
     /// /api/v1/endpoints: listed, owned and unmanaged counts, last success and last error per endpoint.
     @Test(arguments: StateBackend.all) func endpointsAPI(_ backend: StateBackend) async throws {
         let database = try populatedDatabase(backend)

@@ -15,7 +15,7 @@ struct PostgresStateStoreTests {
     @Test func serverIsAvailable() throws {
         let url = try StateBackend.postgresURL()
         let store = try StateStores.open(url, workspace: StateBackend.freshWorkspace())
-        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
         #expect(try store.integrityCheck() == "ok")
     }
 
@@ -29,7 +29,7 @@ struct PostgresStateStoreTests {
         }
         _ = try StateStores.open(url)
         let again = try StateStores.open(url)
-        #expect(try again.appliedMigrations() == ["v1", "v2"])
+        #expect(try again.appliedMigrations() == ["v1", "v2", "v3"])
         _ = try StateStores.open(url, readOnly: true)
     }
 
@@ -124,7 +124,7 @@ struct PostgresStateStoreTests {
         bare.password = nil
         let viaEnvironment = try StateStores.open(
             bare.string!, workspace: StateBackend.freshWorkspace(), environment: ["PGPASSWORD": password])
-        #expect(try viaEnvironment.appliedMigrations() == ["v1", "v2"])
+        #expect(try viaEnvironment.appliedMigrations() == ["v1", "v2", "v3"])
     }
 
     /// Many tasks calling one store at once (more than the cooperative pool has threads) all finish: the
@@ -192,10 +192,10 @@ struct PostgresStateStoreTests {
         #expect(try store.desiredFileStatuses().first?.inSync == 1)
         #expect(try store.desiredFileStatus(unifiedID: file.unifiedID)?.firstCreatedAt == 50)
         let page = try #require(
-            try store.desiredFilePage(ascending: true, after: nil, purpose: "assistants", limit: 10, createdAtFallback: 0))
+            try store.desiredFilePage(ascending: true, after: nil, purpose: "assistants", limit: 10))
         #expect(page.files.map(\.file.name) == ["kb"] && !page.hasMore)
         #expect(
-            try store.desiredFilePage(ascending: false, after: file.unifiedID, purpose: nil, limit: 10, createdAtFallback: 0)?
+            try store.desiredFilePage(ascending: false, after: file.unifiedID, purpose: nil, limit: 10)?
                 .files.isEmpty == true)
         #expect(try store.placementRecords(attentionFirst: true, limit: 5).first?.error?.message == "m")
         #expect(try store.placementRecords(file: "kb").first?.filename == "kb.md")

@@ -19,7 +19,8 @@ extension LoadContext {
         var secrets: [String: Secret] = [:]
         // Resolve only models some declaration targets: a LiteLLM config lists many chat models whose
         // credentials Ferry never needs, and a missing key there must not block a run.
-        let targeted = Set(declarations.flatMap { $0.targetModels.map(\.0) })
+        let targeted = Set(
+            declarations.flatMap { $0.targetModels.map(\.0) } + vectorStores.flatMap { $0.targetModels.map(\.0) })
         var resolvedModels: [ModelDefinition] = []
         for raw in models {
             // Untargeted models are resolved quietly: when they resolve, Ferry can still prune files it owns
@@ -135,11 +136,13 @@ extension LoadContext {
             unifiedIDs[file.unifiedID] = file.name
         }
 
+        var desired = DesiredState(files: files, models: resolvedModels)
+        desired.vectorStores = resolveVectorStores(desired)
+
         let failures = diagnostics.filter { $0.severity == .error }
         if !failures.isEmpty {
             throw ValidationFailed(diagnostics: diagnostics.sorted(by: Self.order))
         }
-        let desired = DesiredState(files: files, models: resolvedModels)
         let known = Set(desired.knownEndpoints.map(\.id))
         return LoadedManifests(
             desired: desired, secrets: secrets.filter { known.contains($0.key) },

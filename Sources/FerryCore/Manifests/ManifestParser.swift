@@ -8,6 +8,7 @@ struct LoadContext {
     var models: [RawModel] = []
     var fileSettings: [RawFileSettings] = []
     var declarations: [RawDesired] = []
+    var vectorStores: [RawVectorStore] = []
 
     init(loader: ManifestLoader) { self.loader = loader }
 
@@ -94,13 +95,13 @@ struct LoadContext {
         if let version = mapping["apiVersion"]?.string, version.hasPrefix("ferry.dev/") { return true }
         if mapping["model_list"] != nil || mapping["files_settings"] != nil { return true }
         guard let kind = mapping["kind"]?.string else { return false }
-        return ["File", "FileSet"].contains { editDistance(kind.lowercased(), $0.lowercased()) <= 1 }
+        return ["File", "FileSet", "VectorStore"].contains { editDistance(kind.lowercased(), $0.lowercased()) <= 1 }
     }
 
     /// For a file that cannot be parsed: whether its text names a Ferry kind or apiVersion, or a LiteLLM key, so a
     /// broken manifest is reported rather than skipped.
     static func looksLikeManifest(_ text: String) -> Bool {
-        text.contains(/(^|[\s{,])kind\s*:\s*["']?File(Set)?\b/) || text.contains(/apiVersion\s*:\s*["']?ferry\.dev\//)
+        text.contains(/(^|[\s{,])kind\s*:\s*["']?(File(Set)?|VectorStore)\b/) || text.contains(/apiVersion\s*:\s*["']?ferry\.dev\//)
             || text.contains(/(^|[\s{,])(model_list|files_settings)\s*:/)
     }
 
@@ -162,11 +163,13 @@ struct LoadContext {
             switch kind {
             case "File", "FileSet":
                 parseDeclaration(mapping, kind: kind, node: node, file: file, directory: directory)
+            case "VectorStore":
+                parseVectorStore(mapping, node: node, file: file)
             default:
                 error(
                     Place(file: file, node: kindNode), "unknown kind '\(kind)'",
-                    hint: Self.closest(kind, in: ["File", "FileSet"]).map { "did you mean '\($0)'?" }
-                        ?? "Ferry understands kind: File and kind: FileSet, plus LiteLLM config documents")
+                    hint: Self.closest(kind, in: ["File", "FileSet", "VectorStore"]).map { "did you mean '\($0)'?" }
+                        ?? "Ferry understands kind: File, FileSet and VectorStore, plus LiteLLM config documents")
             }
             return
         }

@@ -113,6 +113,56 @@ extension PostgresStateStore {
                     PRIMARY KEY (workspace, old_unified_id))
                 """,
             ]),
+        Migration(
+            name: "v3",
+            statements: [
+                // Each declared file's earliest provider created_at among its owned copies (the largest bigint before
+                // its first upload), kept by triggers, so a /v1/files page is read from an index.
+                "ALTER TABLE ferry.desired_files ADD COLUMN first_created_at BIGINT NOT NULL DEFAULT 9223372036854775807",
+                """
+                CREATE FUNCTION ferry.first_created_at(ws TEXT, f TEXT) RETURNS BIGINT LANGUAGE sql STABLE AS $$
+                    SELECT COALESCE(MIN(created_at), 9223372036854775807) FROM ferry.owned_files
+                    WHERE workspace = ws AND file = f
+                $$
+                """,
+                "UPDATE ferry.desired_files SET first_created_at = ferry.first_created_at(workspace, name)",
+                "CREATE INDEX desired_files_by_created ON ferry.desired_files (workspace, first_created_at, unified_id)",
+                """
+                CREATE INDEX desired_files_by_purpose_created
+                    ON ferry.desired_files (workspace, purpose, first_created_at, unified_id)
+                """,
+                """
+                CREATE FUNCTION ferry.owned_files_first_created() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                        UPDATE ferry.desired_files SET first_created_at = ferry.first_created_at(OLD.workspace, OLD.file)
+                        WHERE workspace = OLD.workspace AND name = OLD.file;
+                    END IF;
+                    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                        UPDATE ferry.desired_files SET first_created_at = ferry.first_created_at(NEW.workspace, NEW.file)
+                        WHERE workspace = NEW.workspace AND name = NEW.file;
+                    END IF;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER owned_files_first_created AFTER INSERT OR DELETE OR UPDATE OF file, created_at
+                    ON ferry.owned_files FOR EACH ROW EXECUTE FUNCTION ferry.owned_files_first_created()
+                """,
+                """
+                CREATE FUNCTION ferry.desired_files_first_created() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    NEW.first_created_at := ferry.first_created_at(NEW.workspace, NEW.name);
+                    RETURN NEW;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER desired_files_first_created BEFORE INSERT OR UPDATE OF name ON ferry.desired_files
+                    FOR EACH ROW EXECUTE FUNCTION ferry.desired_files_first_created()
+                """,
+            ]),
     ]
 
     /// Creates the schema and applies missing migrations, serialised across processes by an advisory lock.

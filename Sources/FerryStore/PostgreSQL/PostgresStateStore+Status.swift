@@ -199,36 +199,35 @@ extension PostgresStateStore {
     }
 
     public func desiredFilePage(
-        ascending: Bool, after: String?, purpose: String?, limit: Int, createdAtFallback: Int64
+        ascending: Bool, after: String?, purpose: String?, limit: Int
     ) throws -> (files: [DesiredFileStatus], hasMore: Bool)? {
         try session.withConnection { connection in
-            let created = """
-                COALESCE((SELECT MIN(o.created_at) FROM owned_files o WHERE o.workspace = d.workspace
-                    AND o.file = d.name), $2)
-                """
-            var cursor: (Int64, String)?
+            // An index walk: `first_created_at` is kept by triggers (migration v3), with files not uploaded yet last.
+            var conditions = ["d.workspace = $1"]
+            var values: [any PostgresBindable] = [workspace]
+            if let purpose {
+                values.append(purpose)
+                conditions.append("d.purpose = $\(values.count)")
+            }
             if let after {
                 guard
                     let row = try connection.query(
-                        "SELECT \(created) FROM desired_files d WHERE d.workspace = $1 AND d.unified_id = $3",
-                        binds(workspace, createdAtFallback, after)
+                        "SELECT first_created_at FROM desired_files WHERE workspace = $1 AND unified_id = $2",
+                        binds(workspace, after)
                     ).first
                 else { return nil }
-                cursor = (try row.get(0), after)
+                values.append(try row.get(0, as: Int64.self))
+                values.append(after)
+                conditions.append(
+                    "(d.first_created_at, d.unified_id) \(ascending ? ">" : "<") ($\(values.count - 1), $\(values.count))")
             }
             let direction = ascending ? "ASC" : "DESC"
-            var sql = """
-                SELECT name FROM (
-                    SELECT d.name, d.unified_id AS id, \(created) AS k FROM desired_files d
-                    WHERE d.workspace = $1 AND ($3::text IS NULL OR d.purpose = $3)) AS page
-                """
-            var arguments = binds(workspace, createdAtFallback, purpose, limit + 1)
-            if let cursor {
-                sql += " WHERE (k, id) \(ascending ? ">" : "<") ($5, $6)"
-                arguments = binds(workspace, createdAtFallback, purpose, limit + 1, cursor.0, cursor.1)
-            }
-            sql += " ORDER BY k \(direction), id \(direction) LIMIT $4"
-            let names = try connection.query(sql, arguments).map { try $0.get(0, as: String.self) }
+            values.append(limit + 1)
+            let sql = "SELECT d.name FROM desired_files d WHERE " + conditions.joined(separator: " AND ")
+                + " ORDER BY d.first_created_at \(direction), d.unified_id \(direction) LIMIT $\(values.count)"
+            var bindings = PostgresBindings()
+            for value in values { value.bind(into: &bindings) }
+            let names = try connection.query(sql, bindings).map { try $0.get(0, as: String.self) }
             let page = Array(names.prefix(limit))
             var byName: [String: DesiredFileStatus] = [:]
             let decoder = JSONDecoder()
@@ -242,7 +241,9 @@ extension PostgresStateStore {
         }
     }
 
-    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws -> [PlacementRecord] {
+    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?, after: PlacementKey?) throws
+        -> [PlacementRecord]
+    {
         try session.withConnection { connection in
             var sql = """
                 SELECT p.file, p.endpoint_id, p.models, p.state, p.remote_id, p.pending_action, p.detail,
@@ -253,6 +254,8 @@ extension PostgresStateStore {
                 LEFT JOIN desired_files d ON d.workspace = p.workspace AND d.name = p.file
                 WHERE p.workspace = $1 AND ($2::text IS NULL OR p.file = $2)
                 """
+            let cursor = attentionFirst ? nil : after
+            if cursor != nil { sql += " AND (p.file, p.endpoint_id) > ($4, $5)" }
             if attentionFirst {
                 sql += """
                      ORDER BY CASE
@@ -266,7 +269,10 @@ extension PostgresStateStore {
                 sql += " ORDER BY p.file, p.endpoint_id"
             }
             sql += " LIMIT $3"
-            return try connection.query(sql, binds(workspace, file, limit.map(Int64.init))).map { row in
+            let arguments =
+                cursor.map { binds(workspace, file, limit.map(Int64.init), $0.file, $0.endpointID) }
+                ?? binds(workspace, file, limit.map(Int64.init))
+            return try connection.query(sql, arguments).map { row in
                 let models: String = try row.get(2)
                 let status = PlacementStatus(
                     file: try row.get(0), endpointID: try row.get(1), models: models.split(separator: ",").map(String.init),

@@ -164,6 +164,38 @@ extension SQLiteStateStore {
                     );
                     """)
         }
+        migrator.registerMigration("v5") { db in
+            // Each declared file's earliest provider created_at among its owned copies (the largest integer before
+            // its first upload), kept by triggers, so a `/v1/files` page is read from an index instead of computing
+            // and sorting the key of every declared file.
+            let first = "COALESCE((SELECT MIN(o.created_at) FROM owned_files o WHERE o.file = %@), \(notUploaded))"
+            func refresh(_ name: String) -> String {
+                "UPDATE desired_files SET first_created_at = \(first.replacingOccurrences(of: "%@", with: name)) WHERE name = \(name);"
+            }
+            try db.execute(
+                sql: """
+                    ALTER TABLE desired_files ADD COLUMN first_created_at INTEGER NOT NULL DEFAULT \(notUploaded);
+                    UPDATE desired_files SET first_created_at = \(first.replacingOccurrences(of: "%@", with: "desired_files.name"));
+                    CREATE INDEX desired_files_by_created ON desired_files (first_created_at, unified_id);
+                    CREATE INDEX desired_files_by_purpose_created ON desired_files (purpose, first_created_at, unified_id);
+                    CREATE TRIGGER owned_files_first_created_insert AFTER INSERT ON owned_files BEGIN
+                        \(refresh("NEW.file"))
+                    END;
+                    CREATE TRIGGER owned_files_first_created_delete AFTER DELETE ON owned_files BEGIN
+                        \(refresh("OLD.file"))
+                    END;
+                    CREATE TRIGGER owned_files_first_created_update AFTER UPDATE OF file, created_at ON owned_files BEGIN
+                        \(refresh("OLD.file"))
+                        \(refresh("NEW.file"))
+                    END;
+                    CREATE TRIGGER desired_files_first_created AFTER INSERT ON desired_files BEGIN
+                        \(refresh("NEW.name"))
+                    END;
+                    """)
+        }
         return migrator
     }
+
+    /// `desired_files.first_created_at` of a file with no owned copy: it sorts after every uploaded file.
+    static let notUploaded = Int64.max
 }

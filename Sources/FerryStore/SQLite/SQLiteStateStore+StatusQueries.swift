@@ -106,8 +106,9 @@ extension SQLiteStateStore {
     }
 
     /// One page of declared files in creation order, for OpenAI-style listing. A file's creation time is the
-    /// earliest provider `created_at` of its owned remote files, else `createdAtFallback`; ties are broken by
-    /// unified id, so the order is total.
+    /// earliest provider `created_at` of its owned remote files; files with none (not uploaded yet) come after every
+    /// uploaded one; ties are broken by unified id, so the order is total. Read from an index: the key is kept in
+    /// `desired_files.first_created_at` by triggers on `owned_files` and `desired_files`.
     /// - Parameters:
     ///   - ascending: oldest first (else newest first).
     ///   - after: a unified id; the page starts after it, in this order.
@@ -115,31 +116,28 @@ extension SQLiteStateStore {
     ///   - limit: at most this many files.
     /// - Returns: the page and whether more files follow; nil when `after` names no declared file.
     public func desiredFilePage(
-        ascending: Bool, after: String?, purpose: String?, limit: Int, createdAtFallback: Int64
+        ascending: Bool, after: String?, purpose: String?, limit: Int
     ) throws -> (files: [DesiredFileStatus], hasMore: Bool)? {
         try writer.read { db in
-            let created = "COALESCE((SELECT MIN(o.created_at) FROM owned_files o WHERE o.file = d.name), ?)"
-            var cursor: (Int64, String)?
+            // An index walk: `first_created_at` is kept by triggers (migration v5), with files not uploaded yet last.
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let purpose {
+                conditions.append("d.purpose = ?")
+                arguments += [purpose]
+            }
             if let after {
                 guard
                     let key = try Int64.fetchOne(
-                        db, sql: "SELECT \(created) FROM desired_files d WHERE d.unified_id = ?",
-                        arguments: [createdAtFallback, after])
+                        db, sql: "SELECT first_created_at FROM desired_files WHERE unified_id = ?", arguments: [after])
                 else { return nil }
-                cursor = (key, after)
+                conditions.append("(d.first_created_at, d.unified_id) \(ascending ? ">" : "<") (?, ?)")
+                arguments += [key, after]
             }
             let direction = ascending ? "ASC" : "DESC"
-            var sql = """
-                SELECT name FROM (
-                    SELECT d.name, d.unified_id AS id, \(created) AS k FROM desired_files d
-                    WHERE ? IS NULL OR d.purpose = ?)
-                """
-            var arguments: StatementArguments = [createdAtFallback, purpose, purpose]
-            if let cursor {
-                sql += " WHERE (k, id) \(ascending ? ">" : "<") (?, ?)"
-                arguments += [cursor.0, cursor.1]
-            }
-            sql += " ORDER BY k \(direction), id \(direction) LIMIT ?"
+            var sql = "SELECT d.name FROM desired_files d"
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            sql += " ORDER BY d.first_created_at \(direction), d.unified_id \(direction) LIMIT ?"
             arguments += [limit + 1]
             let names = try String.fetchAll(db, sql: sql, arguments: arguments)
             let page = Array(names.prefix(limit))
@@ -166,7 +164,7 @@ extension SQLiteStateStore {
     ///   - attentionFirst: put the ones needing attention first (failed, out of sync, unknown, processing,
     ///     in sync), then sort by file and endpoint.
     ///   - limit: at most this many rows.
-    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?) throws
+    public func placementRecords(file: String?, attentionFirst: Bool, limit: Int?, after: PlacementKey?) throws
         -> [PlacementRecord]
     {
         try writer.read { db in
@@ -177,10 +175,16 @@ extension SQLiteStateStore {
                 LEFT JOIN desired_files d ON d.name = p.file
                 """
             var arguments: StatementArguments = []
+            var conditions: [String] = []
             if let file {
-                sql += " WHERE p.file = ?"
+                conditions.append("p.file = ?")
                 arguments += [file]
             }
+            if let after, !attentionFirst {
+                conditions.append("(p.file, p.endpoint_id) > (?, ?)")
+                arguments += [after.file, after.endpointID]
+            }
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
             if attentionFirst {
                 sql += """
                      ORDER BY CASE
