@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Works on a fresh clone: it installs the
-# real third-party peers the tests talk to (gcp-storage-emulator, the official OpenAI Python SDK, a LiteLLM proxy
+# real third-party peers the tests talk to (gcp-storage-emulator, moto_server as a real S3, the official OpenAI
+# Python SDK, a LiteLLM proxy
 # with pytest for Ferry's LiteLLM callback) into a local
 # virtual environment, .venv-test/, starts a private PostgreSQL server (scripts/postgres.sh; installed with
 # apt-get when missing) so the state-store and engine suites run on both backends, then builds and runs every test.
@@ -17,7 +18,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "gcp-storage-emulator==2026.7.19" "openai>=1.40" "litellm[proxy]==1.108.7" "pytest>=8" \
-    "jsonschema>=4.18" "pyyaml>=6"
+    "jsonschema>=4.18" "pyyaml>=6" "moto[server]==5.2.5"
 export FERRY_TEST_VENV="$PWD/$venv"
 
 if [ -z "${FERRY_TEST_POSTGRES_URL:-}" ]; then ferry_postgres_start; fi

@@ -98,7 +98,7 @@ public struct DriftReport: Hashable, Codable, Sendable {
                 }
             }
             for remote in listing.sorted(by: { $0.id < $1.id }) where !ownedIDs.contains(remote.id) {
-                let insidePrefix = kinds[endpointID] == .vertex
+                let insidePrefix = kinds[endpointID] == .vertex || kinds[endpointID] == .bedrock
                 guard insidePrefix || remote.declaredName != nil else { continue }
                 findings.append(
                     Finding(

@@ -5,6 +5,8 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
     case vertex
     /// Anthropic's Files API (beta): `{base}/v1/files`, `x-api-key`.
     case anthropic
+    /// AWS Bedrock batch files: objects in an S3 bucket (LiteLLM's `bedrock` files), SigV4-signed.
+    case bedrock
 
     public static func < (lhs: ProviderKind, rhs: ProviderKind) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -13,6 +15,7 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
     public static let byLiteLLMProvider: [String: ProviderKind] = [
         "openai": .openai, "text-completion-openai": .openai, "azure": .azure, "azure_text": .azure,
         "vertex_ai": .vertex, "vertex_ai_beta": .vertex, "anthropic": .anthropic,
+        "bedrock": .bedrock,
     ]
 
     /// Purposes the provider accepts on upload; `nil` means any purpose is accepted.
@@ -24,6 +27,8 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
         case .vertex: return nil
         // Anthropic files have no purpose at all: whatever a declaration says is never sent there.
         case .anthropic: return nil
+        // S3 objects carry no purpose of their own; Ferry keeps it in the object key.
+        case .bedrock: return nil
         }
     }
 
@@ -37,7 +42,7 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
         switch self {
         case .openai: return "https://api.openai.com/v1"
         case .anthropic: return "https://api.anthropic.com"
-        case .azure, .vertex: return nil
+        case .azure, .vertex, .bedrock: return nil
         }
     }
 }
@@ -51,12 +56,14 @@ public struct Endpoint: Hashable, Codable, Sendable, Comparable {
     public var baseURL: String
     /// Azure `api-version`.
     public var apiVersion: String?
-    /// Vertex AI: the Cloud Storage bucket and object prefix.
+    /// Vertex AI: the Cloud Storage bucket and object prefix. Bedrock: the S3 bucket and object prefix.
     public var bucket: String?
+    /// Bedrock: the AWS region requests are signed for (`us-west-2`).
+    public var region: String?
     public var credential: CredentialReference
 
     public init(
-        kind: ProviderKind, baseURL: String, apiVersion: String? = nil, bucket: String? = nil,
+        kind: ProviderKind, baseURL: String, apiVersion: String? = nil, bucket: String? = nil, region: String? = nil,
         credential: CredentialReference
     ) {
         let trimmed = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -64,16 +71,18 @@ public struct Endpoint: Hashable, Codable, Sendable, Comparable {
         self.baseURL = trimmed
         self.apiVersion = apiVersion
         self.bucket = bucket
+        self.region = region
         self.credential = credential
         var parts = [kind.rawValue, trimmed]
         if let bucket { parts.append("bucket=\(bucket)") }
+        if let region { parts.append("region=\(region)") }
         parts.append(credential.description)
         self.id = parts.joined(separator: "|")
     }
 
     /// Short human label for plans and logs.
     public var displayName: String {
-        if let bucket { return "\(kind.rawValue) gs://\(bucket)" }
+        if let bucket { return "\(kind.rawValue) \(kind == .bedrock ? "s3" : "gs")://\(bucket)" }
         return "\(kind.rawValue) \(baseURL) (\(credential))"
     }
 

@@ -56,7 +56,7 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
             // Accept the resource endpoint with or without the `/openai` path.
             let root = endpoint.baseURL.hasSuffix("/openai") ? endpoint.baseURL : endpoint.baseURL + "/openai"
             self.filesURL = root + "/files"
-        case .vertex, .anthropic:
+        case .vertex, .anthropic, .bedrock:
             throw ProviderError.invalidConfiguration(
                 "OpenAIFilesClient speaks the OpenAI and Azure Files API, not \(endpoint.kind.rawValue)", endpoint: endpoint
             )

@@ -9,7 +9,7 @@ public enum ProviderFactory {
     public static let defaultStorageBaseURL = "https://storage.googleapis.com"
 
     /// The client for `endpoint`: `OpenAIFilesClient` for `.openai` and `.azure`, `GCSClient` for `.vertex`,
-    /// `AnthropicFilesClient` for `.anthropic`.
+    /// `AnthropicFilesClient` for `.anthropic`, `S3Client` for `.bedrock`.
     ///
     /// Vertex AI files live in Cloud Storage. The storage API is `STORAGE_EMULATOR_HOST` when that is set in
     /// `environment` (then without credentials, like Google's client libraries), else the endpoint's `baseURL`
@@ -32,6 +32,19 @@ public enum ProviderFactory {
             return try AnthropicFilesClient(
                 endpoint: endpoint, apiKey: apiKey, httpClient: httpClient, configuration: configuration, logger: logger
             )
+        case .bedrock:
+            // The secret is the packed AWS keys (`AWSCredentials.packed`); none signs nothing (anonymous).
+            var credentials: AWSCredentials?
+            if let apiKey {
+                guard let unpacked = AWSCredentials(packed: apiKey.value) else {
+                    throw ProviderError.invalidConfiguration(
+                        "the AWS keys from \(endpoint.credential) are incomplete", endpoint: endpoint)
+                }
+                credentials = unpacked
+            }
+            return try S3Client(
+                endpoint: endpoint, credentials: credentials, httpClient: httpClient, configuration: configuration,
+                logger: logger)
         case .vertex:
             if let emulator = environment["STORAGE_EMULATOR_HOST"], !emulator.isEmpty {
                 return try GCSClient(

@@ -74,6 +74,11 @@ struct ProviderErrorBody: Sendable, Hashable {
             } else if let text = object["message"] as? String {
                 message = text
             }
+        } else if text.contains("<Error>") {
+            // S3: `<Error><Code>SlowDown</Code><Message>…</Message>…</Error>`.
+            let error = S3XML.elements("Error", in: Substring(text)).first ?? Substring(text)
+            message = S3XML.text("Message", in: error)
+            code = S3XML.text("Code", in: error)
         } else if !text.isEmpty {
             message = text
         }

@@ -149,7 +149,7 @@ struct ResolutionIndex: Sendable {
         }
         self.placements = byFile
         self.endpoints = locations.values.sorted { $0.endpointID < $1.endpointID }
-        self.exactBases = Dictionary(grouping: endpoints.filter { $0.kind != .vertex }) {
+        self.exactBases = Dictionary(grouping: endpoints.filter { $0.kind != .vertex && $0.kind != .bedrock }) {
             "\($0.kind.rawValue)|\($0.rawBase)"
         }
     }
@@ -177,6 +177,9 @@ struct ResolutionIndex: Sendable {
         case .vertex:
             let bucket = query.bucket.map(Endpoint.bucketSetting)
             return endpoints.filter { $0.kind == .vertex && (bucket == nil || $0.bucket == bucket) }
+        case .bedrock:
+            let bucket = query.bucket.map(Endpoint.s3BucketSetting)
+            return endpoints.filter { $0.kind == .bedrock && (bucket == nil || $0.bucket == bucket) }
         case .openai, .azure, .anthropic:
             let given = query.apiBase ?? query.kind.defaultBaseURL ?? ""
             if let exact = exactBases["\(query.kind.rawValue)|\(given)"] { return exact }
@@ -189,6 +192,7 @@ struct ResolutionIndex: Sendable {
     private static func describe(_ query: ResolutionQuery) -> String {
         switch query.kind {
         case .vertex: return query.bucket.map { "vertex_ai gs://\(Endpoint.bucketSetting($0))" } ?? "vertex_ai"
+        case .bedrock: return query.bucket.map { "bedrock s3://\(Endpoint.s3BucketSetting($0))" } ?? "bedrock"
         case .openai, .azure, .anthropic:
             return "\(query.provider) \(query.apiBase ?? query.kind.defaultBaseURL ?? "")"
         }

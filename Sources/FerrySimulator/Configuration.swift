@@ -51,6 +51,11 @@ public struct SimulatorConfiguration: Sendable {
     public var gcsAuthentication: GCSAuthentication = .issuedTokens
     /// `.discard` keeps no bytes of Files API creates (see `SimulatorContentMode`); meant for in-memory benchmarks.
     public var content: SimulatorContentMode = .keep
+    /// S3 key pairs the S3 flavor accepts (access key id → secret access key): requests must be SigV4-signed with
+    /// one of them (`Simulator.addS3Credential` adds more at run time).
+    public var s3Credentials: [String: String] = SimulatorConfiguration.defaultS3Credentials
+    /// The key pair `s3Credentials` holds by default.
+    public static let defaultS3Credentials = ["AKIAFERRYSIMULATOR01": "ferry-simulator-secret-access-key/0123456789"]
 
     public init(
         host: String = "127.0.0.1",
@@ -91,7 +96,8 @@ public struct FaultPlan: Sendable, Codable, Equatable {
     /// Probability (0…1) of answering an injected error, per operation key:
     /// `list`, `create`, `retrieve`, `delete`, `content`, `upload_create`, `upload_part`,
     /// `upload_complete`, `upload_cancel`, the Cloud Storage keys `gcs.list`, `gcs.upload`, `gcs.resumable`,
-    /// `gcs.get`, `gcs.download`, `gcs.delete`, `gcs.bucket`, the token endpoint's `token`, or `*` for any
+    /// `gcs.get`, `gcs.download`, `gcs.delete`, `gcs.bucket`, the S3 keys `s3.list`, `s3.put`, `s3.head`, `s3.get`,
+    /// `s3.delete`, `s3.bucket`, `s3.multipart` (start, complete, abort), `s3.part`, the token endpoint's `token`, or `*` for any
     /// operation without its own entry.
     public var errorRate: [String: Double]
     /// Statuses an injected error is drawn from (uniformly). 429 and 503 carry `Retry-After`.

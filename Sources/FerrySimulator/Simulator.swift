@@ -102,7 +102,7 @@ public final class Simulator: Service, Sendable {
     /// The bound port while listening, else 0.
     public var port: Int { boundPort.withLockedValue { $0 } }
 
-    private var urlHost: String {
+    var urlHost: String {
         let host = core.configuration.host
         if host == "0.0.0.0" || host == "::" || host.isEmpty { return "127.0.0.1" }
         return host.contains(":") ? "[\(host)]" : host

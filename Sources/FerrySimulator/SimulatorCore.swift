@@ -8,6 +8,8 @@ final class SimulatorCore: Sendable {
     let storageRoot: String?
     /// Cloud Storage buckets, upload sessions and tokens (see GCSStore.swift).
     let gcs = NIOLockedValueBox(GCSState())
+    /// S3 buckets, objects and multipart uploads (see S3Store.swift).
+    let s3 = NIOLockedValueBox(S3State())
     /// OpenAI and Azure vector stores (in memory; see VectorStoreRoutes.swift).
     let vectorStores = NIOLockedValueBox(VectorStoreState())
 

@@ -25,6 +25,7 @@ struct SimulatorRoutes: Sendable {
         addAnthropicRoutes(router)
         addUploadRoutes(router)
         addGCSRoutes(router)
+        addS3Routes(router)
         addModelCallRoutes(router)
         addAdminRoutes(router)
         return router

@@ -209,11 +209,16 @@ struct ManifestLoaderTests {
             "f.yaml": """
             kind: File
             metadata: {name: a}
-            spec: {source: docs/a.md, purpose: assistants, targetModels: [titan]}
-            """
+            spec: {source: docs/a.md, purpose: assistants, targetModels: [command]}
+            """,
+            "other.yaml": """
+            model_list:
+              - model_name: command
+                litellm_params: {model: cohere/command-r}
+            """,
         ])
         #expect(found == [
-            "manifests/f.yaml:3:63: error: model 'titan' uses provider 'bedrock', which has no files API Ferry can manage (hint: target openai, azure, vertex_ai or anthropic models (manifests/models.yaml:16))"
+            "manifests/f.yaml:3:63: error: model 'command' uses provider 'cohere', which has no files API Ferry can manage (hint: target openai, azure, vertex_ai, anthropic or bedrock models (manifests/other.yaml:2))"
         ])
     }
 

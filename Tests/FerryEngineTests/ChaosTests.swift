@@ -59,7 +59,13 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
     let foreignAnthropic = workspace.simulator.seedFile(
         apiKey: Workspace.anthropicKey, flavor: .anthropic, filename: "doc3.md", purpose: "",
         data: Array("foreign".utf8), createdAt: 1_000)
-    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude"]
+    // And Bedrock (S3): keys carry the content's SHA-256; someone else's object sits inside Ferry's prefix.
+    addBedrockModel(to: workspace)
+    let foreignS3 = workspace.simulator.seedS3Object(
+        bucket: Workspace.bedrockBucket, key: "ferry/assistants/0000000000000000/doc4.md", data: Array("foreign".utf8),
+        lastModified: 1_000
+    ).key
+    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "claude-batch"]
     var declared: Set<Int> = []
     var revision = 0
     // A vector store on OpenAI holding every declared doc uploaded there: store calls meet the same faults and kills.
@@ -76,8 +82,8 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
             onOpenAI.remove(index)
         default:
             revision += 1
-            // A random non-empty subset of the four providers.
-            let mask = Int.random(in: 1...15, using: &random)
+            // A random non-empty subset of the five providers.
+            let mask = Int.random(in: 1...31, using: &random)
             let models = providers.indices.filter { mask & (1 << $0) != 0 }.map { providers[$0] }
             workspace.declare("doc\(index)", models: models, content: "doc\(index) revision \(revision)\n")
             declared.insert(index)
@@ -119,14 +125,17 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
         let azure = workspace.azureFiles
         let anthropic = workspace.anthropicFiles
         let objects = workspace.simulator.objects(bucket: bucket).map(\.filename)
+        let s3Keys = workspace.simulator.s3Objects(bucket: Workspace.bedrockBucket).map(\.key)
         if !openai.contains(where: { $0.id == foreignOpenAI.id }) || !azure.contains(where: { $0.id == foreignAzure.id })
             || !objects.contains(foreignObject) || !anthropic.contains(where: { $0.id == foreignAnthropic.id })
+            || !s3Keys.contains(foreignS3)
         {
             report.violations.append("round \(round): a file Ferry does not own was deleted")
         }
         let ours = openai.filter { $0.id != foreignOpenAI.id }.map(\.id) + azure.filter { $0.id != foreignAzure.id }.map(\.id)
             + objects.filter { $0 != foreignObject }.map { "gs://\(bucket)/\($0)" }
             + anthropic.filter { $0.id != foreignAnthropic.id }.map(\.id)
+            + s3Keys.filter { $0 != foreignS3 }.map { "s3://\(Workspace.bedrockBucket)/\($0)" }
         if Set(ours) != Set(owned.map(\.remoteID)) || ours.count != owned.count {
             report.violations.append(
                 "round \(round): remote files \(ours.sorted()) != owned \(owned.map(\.remoteID).sorted())")

@@ -179,6 +179,19 @@ struct SecretsCanaryTests {
         addAnthropicModel(to: workspace)
         workspace.extraEnvironment["ANTHROPIC_API_KEY"] = anthropicKey
 
+        // Bedrock (S3): the secret access key (requests are SigV4-signed with it; it never goes on the wire) and the
+        // session token (sent as X-Amz-Security-Token, so echoed back by the faulty provider below).
+        let awsSecret = "aws-canary-" + Self.randomAlphanumerics(40)
+        let awsToken = "aws-token-canary-" + Self.randomAlphanumerics(60)
+        canaries.add("AWS secret key", awsSecret)
+        canaries.add("AWS session token", awsToken)
+        addBedrockModel(to: workspace)
+        let awsKeyID = "ASIACANARY" + Self.randomAlphanumerics(10).uppercased()
+        simulator.addS3Credential(accessKeyID: awsKeyID, secretAccessKey: awsSecret)
+        workspace.extraEnvironment["AWS_ACCESS_KEY_ID"] = awsKeyID
+        workspace.extraEnvironment["AWS_SECRET_ACCESS_KEY"] = awsSecret
+        workspace.extraEnvironment["AWS_SESSION_TOKEN"] = awsToken
+
         // Vertex AI: a fresh service-account key (checked by the simulator's RS256 verifier); its private key
         // material is a canary, and so is every access token the simulator issues (recognised by shape).
         try installServiceAccount(in: workspace)
@@ -193,7 +206,7 @@ struct SecretsCanaryTests {
         #expect(runs.count >= 8)
         for run in runs.prefix(40) { canaries.add("service-account private key", String(run.prefix(16))) }
 
-        let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude"]
+        let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "claude-batch"]
         workspace.declare("handbook", models: models)
         workspace.declare("faq", models: models)
         // A vector store on both OpenAI-style endpoints: its statuses, errors and store calls are scanned too.
@@ -219,6 +232,9 @@ struct SecretsCanaryTests {
             simulator.gcsBaseURL + "/storage/v1/b/ferry-canary/o",
             headers: [("Authorization", "Bearer \(simulator.issueAccessToken())")])
         #expect(canaries.found(in: echoedGCS.body).contains("access token"))
+        let echoedS3 = try await fetch(
+            simulator.s3Endpoint + "/ferry-batch?list-type=2", headers: [("x-amz-security-token", awsToken)])
+        #expect(canaries.found(in: echoedS3.body).contains("AWS session token"))
         #expect(!canaries.found(in: pem).isEmpty)
         #expect(canaries.found(in: "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhQGIuYyJ9.c2ln") == ["JWT assertion"])
         simulator.setFaults(.none)
@@ -263,14 +279,14 @@ struct SecretsCanaryTests {
         workspace.declare("late", models: models)
         simulator.setFaults(
             FaultPlan(
-                errorRate: ["create": 1.0, "gcs.upload": 1.0, "upload_create": 1.0], errorStatuses: [400],
+                errorRate: ["create": 1.0, "gcs.upload": 1.0, "upload_create": 1.0, "s3.put": 1.0], errorStatuses: [400],
                 echoRequestHeaders: true))
         let failingCreates = try await FerryProcess.run(["reconcile", "--log-level", "trace"], in: workspace)
         #expect(failingCreates.status == 1)
         #expect(failingCreates.stderr.contains("late"))
         canaries.check(failingCreates, "reconcile (creates fail)")
         simulator.setFaults(
-            FaultPlan(errorRate: ["list": 1.0, "gcs.list": 1.0], errorStatuses: [401], echoRequestHeaders: true))
+            FaultPlan(errorRate: ["list": 1.0, "gcs.list": 1.0, "s3.list": 1.0], errorStatuses: [401], echoRequestHeaders: true))
         let failingLists = try await FerryProcess.run(["reconcile", "--log-level", "trace"], in: workspace)
         #expect(failingLists.status == 1)
         canaries.check(failingLists, "reconcile (listings fail)")
@@ -296,7 +312,7 @@ struct SecretsCanaryTests {
         #expect(errors.count >= 3, "placements should carry the creates' errors: \(placements)")
         #expect(errors.contains { $0.contains("Request headers:") }, "stored errors should quote the echoed body")
         let endpoints = try #require(pages["/api/v1/endpoints"]).json["endpoints"] as? [[String: Any]] ?? []
-        #expect(endpoints.count == 4)
+        #expect(endpoints.count == 5)
         #expect(endpoints.allSatisfy { $0["error"] is String }, "every listing failed last: \(endpoints)")
         #expect(try #require(pages["/"]).body.contains("Request headers:"))
         var files = Self.scanFiles(under: workspace.root, skipping: inputs, canaries, label: "during serve")

@@ -86,9 +86,13 @@ struct ResolutionTests {
             #expect(unknownID.status == 404)
             #expect(same(unknownID.error["code"], "file_not_found"))
 
+            // Bedrock has files now (S3), but this state has no Bedrock endpoint; cohere has none at all.
             let bedrock = try await get(Self.path(Self.handbookID, provider: "bedrock"))
-            #expect(bedrock.status == 400)
-            #expect(same(bedrock.error["code"], "unsupported_provider"))
+            #expect(bedrock.status == 404)
+            #expect(same(bedrock.error["code"], "unknown_endpoint"))
+            let cohere = try await get(Self.path(Self.handbookID, provider: "cohere"))
+            #expect(cohere.status == 400)
+            #expect(same(cohere.error["code"], "unsupported_provider"))
             let noProvider = try await get(Self.path(Self.handbookID, provider: nil))
             #expect(noProvider.status == 400)
             #expect(same(noProvider.error["param"], "provider"))

@@ -2,6 +2,7 @@
 extension LoadContext {
     mutating func resolveEndpoint(_ raw: RawModel, secrets: inout [String: Secret]) -> Endpoint? {
         guard let kind = ProviderKind.byLiteLLMProvider[raw.provider] else { return nil }
+        if kind == .bedrock { return resolveBedrockEndpoint(raw, secrets: &secrets) }
         let settings = fileSettings.first { ProviderKind.byLiteLLMProvider[$0.provider] == kind }
         func param(_ name: String) -> (value: String, place: Place)? { raw.params[name] ?? settings?.params[name] }
 
@@ -33,6 +34,8 @@ extension LoadContext {
         }
 
         switch kind {
+        case .bedrock:
+            return nil  // resolveBedrockEndpoint (ManifestLoader+Bedrock.swift)
         case .openai:
             let found = value("api_key", defaultEnvironment: "OPENAI_API_KEY")
             guard case .some(let key) = found ?? offlineCredential(raw, variable: "OPENAI_API_KEY") else {

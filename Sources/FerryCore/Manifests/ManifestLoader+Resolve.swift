@@ -10,6 +10,8 @@ extension LoadContext {
         case .vertex: return 5 * 1024 * 1024 * 1024 * 1024
         // Anthropic's Files API takes 500 MB per file (decimal: the stricter reading of "500 MB").
         case .anthropic: return 500_000_000
+        // S3 objects: 5 TiB, through multipart upload (a single PUT takes at most 5 GiB; the client switches).
+        case .bedrock: return 5 * 1024 * 1024 * 1024 * 1024
         }
     }
 
@@ -55,7 +57,7 @@ extension LoadContext {
                         error(
                             place,
                             "model '\(model)' uses provider '\(raw.provider)', which has no files API Ferry can manage",
-                            hint: "target openai, azure, vertex_ai or anthropic models (\(raw.place.short))")
+                            hint: "target openai, azure, vertex_ai, anthropic or bedrock models (\(raw.place.short))")
                     }
                 }
             }
@@ -102,6 +104,12 @@ extension LoadContext {
                         hint: "set spec.filename to a name without < > : \" | ? * \\ / or control characters")
                     continue
                 }
+                if kinds.contains(.bedrock), let problem = bedrockKeyProblem(filename, declaration, resolvedModels) {
+                    error(
+                        member.place, "file name '\(filename)' cannot be an S3 object key for bedrock: \(problem)",
+                        hint: "set spec.filename to a shorter name without control characters")
+                    continue
+                }
                 if declaration.purpose == "batch", !member.path.hasSuffix(".jsonl") {
                     error(
                         member.place, "purpose 'batch' needs a .jsonl source, got '\(member.path)'",
@@ -139,6 +147,19 @@ extension LoadContext {
         return LoadedManifests(
             desired: desired, secrets: secrets.filter { known.contains($0.key) },
             warnings: diagnostics.sorted(by: Self.order))
+    }
+
+    /// Why the S3 key Ferry would write for `filename` on a targeted Bedrock endpoint is not acceptable, or nil.
+    func bedrockKeyProblem(_ filename: String, _ declaration: RawDesired, _ models: [ModelDefinition]) -> String? {
+        let targets = Set(declaration.targetModels.map(\.0))
+        for model in models where targets.contains(model.name) {
+            guard let endpoint = model.endpoint, endpoint.kind == .bedrock else { continue }
+            let prefix = endpoint.bucket.map { String($0.drop { $0 != "/" }) } ?? ""
+            if let problem = Self.s3KeyProblem(filename: filename, purpose: declaration.purpose, prefix: prefix) {
+                return problem
+            }
+        }
+        return nil
     }
 
     /// Why Anthropic would refuse a file name (1–255 characters, none of `< > : " | ? * \ /` or control
