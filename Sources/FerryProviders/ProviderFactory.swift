@@ -9,7 +9,7 @@ public enum ProviderFactory {
     public static let defaultStorageBaseURL = "https://storage.googleapis.com"
 
     /// The client for `endpoint`: `OpenAIFilesClient` for `.openai` and `.azure`, `GCSClient` for `.vertex`,
-    /// `AnthropicFilesClient` for `.anthropic`.
+    /// `AnthropicFilesClient` for `.anthropic`, `GeminiFilesClient` for `.gemini`.
     ///
     /// Vertex AI files live in Cloud Storage. The storage API is `STORAGE_EMULATOR_HOST` when that is set in
     /// `environment` (then without credentials, like Google's client libraries), else the endpoint's `baseURL`
@@ -30,6 +30,10 @@ public enum ProviderFactory {
             )
         case .anthropic:
             return try AnthropicFilesClient(
+                endpoint: endpoint, apiKey: apiKey, httpClient: httpClient, configuration: configuration, logger: logger
+            )
+        case .gemini:
+            return try GeminiFilesClient(
                 endpoint: endpoint, apiKey: apiKey, httpClient: httpClient, configuration: configuration, logger: logger
             )
         case .vertex:

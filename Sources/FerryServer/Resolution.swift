@@ -168,6 +168,7 @@ struct ResolutionIndex: Sendable {
         if kind == .azure, base.lowercased().hasSuffix("/openai") { base.removeLast("/openai".count) }
         // Anthropic's api_base is the API root; LiteLLM users also write it with `/v1`.
         if kind == .anthropic { base = Endpoint.anthropicBase(base) }
+        if kind == .gemini { base = Endpoint.geminiBase(base) }
         return base
     }
 
@@ -177,7 +178,7 @@ struct ResolutionIndex: Sendable {
         case .vertex:
             let bucket = query.bucket.map(Endpoint.bucketSetting)
             return endpoints.filter { $0.kind == .vertex && (bucket == nil || $0.bucket == bucket) }
-        case .openai, .azure, .anthropic:
+        case .openai, .azure, .anthropic, .gemini:
             let given = query.apiBase ?? query.kind.defaultBaseURL ?? ""
             if let exact = exactBases["\(query.kind.rawValue)|\(given)"] { return exact }
             let base = Self.comparableBase(given, kind: query.kind)
@@ -189,7 +190,7 @@ struct ResolutionIndex: Sendable {
     private static func describe(_ query: ResolutionQuery) -> String {
         switch query.kind {
         case .vertex: return query.bucket.map { "vertex_ai gs://\(Endpoint.bucketSetting($0))" } ?? "vertex_ai"
-        case .openai, .azure, .anthropic:
+        case .openai, .azure, .anthropic, .gemini:
             return "\(query.provider) \(query.apiBase ?? query.kind.defaultBaseURL ?? "")"
         }
     }

@@ -8,6 +8,8 @@ final class SimulatorCore: Sendable {
     let storageRoot: String?
     /// Cloud Storage buckets, upload sessions and tokens (see GCSStore.swift).
     let gcs = NIOLockedValueBox(GCSState())
+    /// Gemini resumable upload sessions by upload id (see GeminiUploads.swift).
+    let geminiSessions = NIOLockedValueBox([String: GeminiSession]())
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -138,6 +140,7 @@ final class SimulatorCore: Sendable {
                 case .azure: id = "file-" + state.idRandom.hex(32)
                 case .gcs: id = "file-" + state.idRandom.alphanumeric(24)  // Cloud Storage objects have no file ids
                 case .anthropic: id = "file_011" + state.idRandom.alphanumeric(21)
+                case .gemini: id = state.idRandom.hex(12)  // the resource name is files/<id>
                 }
                 if state.reservedIDs.contains(id) { continue }
                 if state.tenants.values.contains(where: { $0.files[id] != nil || $0.tombstones[id] != nil }) { continue }

@@ -22,6 +22,7 @@ struct SimulatorRoutes: Sendable {
         let router = Router(context: SimRequestContext.self)
         addFilesRoutes(router)
         addAnthropicRoutes(router)
+        addGeminiRoutes(router)
         addUploadRoutes(router)
         addGCSRoutes(router)
         addModelCallRoutes(router)

@@ -113,6 +113,12 @@ extension PostgresStateStore {
                     PRIMARY KEY (workspace, old_unified_id))
                 """,
             ]),
+        Migration(
+            name: "v3_expiry",
+            statements: [
+                // When the provider deletes a listed file by itself (Gemini's expirationTime, OpenAI's expires_at).
+                "ALTER TABLE ferry.observed_files ADD COLUMN expires_at BIGINT"
+            ]),
     ]
 
     /// Creates the schema and applies missing migrations, serialised across processes by an advisory lock.

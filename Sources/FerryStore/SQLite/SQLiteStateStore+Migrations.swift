@@ -164,6 +164,10 @@ extension SQLiteStateStore {
                     );
                     """)
         }
+        migrator.registerMigration("v5_expiry") { db in
+            // When the provider deletes a listed file by itself (Gemini's expirationTime, OpenAI's expires_at).
+            try db.execute(sql: "ALTER TABLE observed_files ADD COLUMN expires_at INTEGER")
+        }
         return migrator
     }
 }
