@@ -113,8 +113,9 @@ extension SimulatorRoutes {
             ("displayName", .string(record.filename)),
             ("mimeType", .string(record.mimeType ?? "application/octet-stream")),
             ("sizeBytes", .string(String(record.bytes))),
-            ("createTime", .string(Self.rfc3339(record.createdAtPrecise))),
-            ("updateTime", .string(Self.rfc3339(record.createdAtPrecise))),
+            // Whole seconds, so that expirationTime is exactly createTime plus the lifetime.
+            ("createTime", .string(Self.rfc3339(Double(record.createdAt)))),
+            ("updateTime", .string(Self.rfc3339(Double(record.createdAt)))),
         ]
         if let expires = record.expiresAt {
             members.append(("expirationTime", .string(Self.rfc3339(Double(expires)))))

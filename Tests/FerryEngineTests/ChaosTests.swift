@@ -59,7 +59,12 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
     let foreignAnthropic = workspace.simulator.seedFile(
         apiKey: Workspace.anthropicKey, flavor: .anthropic, filename: "doc3.md", purpose: "",
         data: Array("foreign".utf8), createdAt: 1_000)
-    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude"]
+    // And Gemini: resumable uploads, no purpose, 403 for missing files.
+    addGeminiModel(to: workspace)
+    let foreignGemini = "files/" + workspace.simulator.seedFile(
+        apiKey: Workspace.geminiKey, flavor: .gemini, filename: "doc4.md", purpose: "",
+        data: Array("foreign".utf8), createdAt: Int64(Date().timeIntervalSince1970) - 3600).id
+    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "flash"]
     var declared: Set<Int> = []
     var revision = 0
 
@@ -73,8 +78,8 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
             declared.remove(index)
         default:
             revision += 1
-            // A random non-empty subset of the four providers.
-            let mask = Int.random(in: 1...15, using: &random)
+            // A random non-empty subset of the five providers.
+            let mask = Int.random(in: 1...31, using: &random)
             let models = providers.indices.filter { mask & (1 << $0) != 0 }.map { providers[$0] }
             workspace.declare("doc\(index)", models: models, content: "doc\(index) revision \(revision)\n")
             declared.insert(index)
@@ -113,15 +118,18 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
         let openai = workspace.openAIFiles
         let azure = workspace.azureFiles
         let anthropic = workspace.anthropicFiles
+        let gemini = workspace.geminiFiles
         let objects = workspace.simulator.objects(bucket: bucket).map(\.filename)
         if !openai.contains(where: { $0.id == foreignOpenAI.id }) || !azure.contains(where: { $0.id == foreignAzure.id })
             || !objects.contains(foreignObject) || !anthropic.contains(where: { $0.id == foreignAnthropic.id })
+            || !gemini.contains(where: { $0.id == foreignGemini })
         {
             report.violations.append("round \(round): a file Ferry does not own was deleted")
         }
         let ours = openai.filter { $0.id != foreignOpenAI.id }.map(\.id) + azure.filter { $0.id != foreignAzure.id }.map(\.id)
             + objects.filter { $0 != foreignObject }.map { "gs://\(bucket)/\($0)" }
             + anthropic.filter { $0.id != foreignAnthropic.id }.map(\.id)
+            + gemini.filter { $0.id != foreignGemini }.map(\.id)
         if Set(ours) != Set(owned.map(\.remoteID)) || ours.count != owned.count {
             report.violations.append(
                 "round \(round): remote files \(ours.sorted()) != owned \(owned.map(\.remoteID).sorted())")

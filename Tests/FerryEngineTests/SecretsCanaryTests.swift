@@ -177,6 +177,11 @@ struct SecretsCanaryTests {
         canaries.add("Anthropic key", anthropicKey)
         addAnthropicModel(to: workspace)
         workspace.extraEnvironment["ANTHROPIC_API_KEY"] = anthropicKey
+        // Gemini: its x-goog-api-key (never sent to the upload session URL).
+        let geminiKey = "AIza-canary-" + Self.randomAlphanumerics(35)
+        canaries.add("Gemini key", geminiKey)
+        addGeminiModel(to: workspace)
+        workspace.extraEnvironment["GEMINI_API_KEY"] = geminiKey
 
         // Vertex AI: a fresh service-account key (checked by the simulator's RS256 verifier); its private key
         // material is a canary, and so is every access token the simulator issues (recognised by shape).
@@ -192,7 +197,7 @@ struct SecretsCanaryTests {
         #expect(runs.count >= 8)
         for run in runs.prefix(40) { canaries.add("service-account private key", String(run.prefix(16))) }
 
-        let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude"]
+        let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "flash"]
         workspace.declare("handbook", models: models)
         workspace.declare("faq", models: models)
         let inputs = ["manifests", "sa-key.json"]
@@ -212,6 +217,9 @@ struct SecretsCanaryTests {
                 ("anthropic-beta", "files-api-2025-04-14"),
             ])
         #expect(canaries.found(in: echoedAnthropic.body).contains("Anthropic key"))
+        let echoedGemini = try await fetch(
+            simulator.geminiBaseURL + "/v1beta/files", headers: [("x-goog-api-key", geminiKey)])
+        #expect(canaries.found(in: echoedGemini.body).contains("Gemini key"))
         let echoedGCS = try await fetch(
             simulator.gcsBaseURL + "/storage/v1/b/ferry-canary/o",
             headers: [("Authorization", "Bearer \(simulator.issueAccessToken())")])
@@ -293,7 +301,7 @@ struct SecretsCanaryTests {
         #expect(errors.count >= 3, "placements should carry the creates' errors: \(placements)")
         #expect(errors.contains { $0.contains("Request headers:") }, "stored errors should quote the echoed body")
         let endpoints = try #require(pages["/api/v1/endpoints"]).json["endpoints"] as? [[String: Any]] ?? []
-        #expect(endpoints.count == 4)
+        #expect(endpoints.count == 5)
         #expect(endpoints.allSatisfy { $0["error"] is String }, "every listing failed last: \(endpoints)")
         #expect(try #require(pages["/"]).body.contains("Request headers:"))
         var files = Self.scanFiles(under: workspace.root, skipping: inputs, canaries, label: "during serve")
@@ -313,6 +321,7 @@ struct SecretsCanaryTests {
         #expect(simulator.files(apiKey: openAIKey, flavor: .openai).count == 3)
         #expect(simulator.files(apiKey: azureKey, flavor: .azure).count == 3)
         #expect(simulator.files(apiKey: anthropicKey, flavor: .anthropic).count == 3)
+        #expect(simulator.files(apiKey: geminiKey, flavor: .gemini).count == 3)
         let objects = simulator.objects(bucket: "ferry-canary").filter { $0.filename.hasPrefix("ferry/") }
         let owned = try workspace.engine().store.ownedFiles().map(\.remoteID).filter { $0.hasPrefix("gs://") }
         #expect(objects.count == 3, "objects \(objects.map { ($0.filename, $0.createdAt) }), owned \(owned)")
