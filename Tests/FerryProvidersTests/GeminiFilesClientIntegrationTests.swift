@@ -239,6 +239,26 @@ func geminiClient(
         }
     }
 
+    /// A 403 on delete counts as done only when the listing confirms the file is gone: a refused delete of a file
+    /// that is still listed is a retryable failure, so Ferry never forgets a file that exists.
+    @Test func forbiddenDeleteOfListedFileIsNotDone() async throws {
+        var plan = FaultPlan()
+        plan.failNext = ["delete": [403]]
+        try await withGeminiSimulator(faults: plan) { simulator, http in
+            let directory = try TemporaryDirectory()
+            let source = try directory.write("a.md", [1, 2, 3])
+            let client = try geminiClient(simulator, http)
+            let created = try await client.create(UploadRequest(sourcePath: source, filename: "a.md", purpose: "", bytes: 3))
+            let refused = await expectProviderError { try await client.delete(id: created.id) }
+            #expect(refused?.isRetryable == true)
+            #expect(refused?.status == 403)
+            #expect(simulator.files(apiKey: Self.key, flavor: .gemini).count == 1)
+            // The next attempt deletes it.
+            try await client.delete(id: created.id)
+            #expect(simulator.files(apiKey: Self.key, flavor: .gemini).isEmpty)
+        }
+    }
+
     /// Without a key the simulator answers 403 PERMISSION_DENIED, which on list is an authentication failure.
     @Test func missingKeyIsRefused() async throws {
         try await withGeminiSimulator { simulator, http in
