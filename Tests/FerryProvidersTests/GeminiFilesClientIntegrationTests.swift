@@ -102,6 +102,22 @@ func geminiClient(
         }
     }
 
+    /// With the default 8 MiB chunks, a 20 MiB file takes three upload requests (8, 8 and the final 4 MiB) and
+    /// arrives whole.
+    @Test func defaultChunkSize() async throws {
+        try await withGeminiSimulator(configure: { $0.maxUploadBytes = 64 << 20 }) { simulator, http in
+            let directory = try TemporaryDirectory()
+            let data = (0..<(20 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 11) }
+            let source = try directory.write("big.bin", data)
+            let client = try geminiClient(simulator, http)
+            let created = try await client.create(
+                UploadRequest(sourcePath: source, filename: "big.bin", purpose: "", bytes: Int64(data.count)))
+            #expect(simulator.stats().requests["POST /gemini/upload/v1beta/files?upload_id"] == 3)
+            let bare = String(created.id.dropFirst("files/".count))
+            #expect(simulator.fileContent(apiKey: Self.key, flavor: .gemini, id: bare) == data)
+        }
+    }
+
     /// A chunk that fails (503, then a 500 after part of the file went through) is resumed: the client asks the
     /// session how much it holds and goes on from there; one file, whole.
     @Test func failedChunksResume() async throws {
