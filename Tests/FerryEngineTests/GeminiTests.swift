@@ -31,6 +31,12 @@ extension Workspace {
     }
 }
 
+/// Sleeps until the wall clock (which the simulator's times and the planner's `now` follow) passes `unixSeconds`.
+func sleepUntil(unixSeconds: Double) async throws {
+    let remaining = unixSeconds - Date().timeIntervalSince1970
+    if remaining > 0 { try await Task.sleep(for: .milliseconds(Int64(remaining * 1000))) }
+}
+
 @Suite("Gemini end to end")
 struct GeminiTests {
     /// Create, no-op, replace (create before delete, same unified id), prune; someone else's file is left alone.
@@ -77,11 +83,12 @@ struct GeminiTests {
     /// before the old one lapses and deletes the old one; the unified id stays, the status view shows the new
     /// expiry, and the next plan is empty.
     @Test(arguments: StateBackend.all) func refreshBeforeExpiry(_ backend: StateBackend) async throws {
-        let workspace = try await Workspace(backend: backend) { $0.geminiFileLifetime = .seconds(10) }
+        // Copies live 20 s and are refreshed within 12 s of expiry: 8 s for a pass to see a new copy as current.
+        let workspace = try await Workspace(backend: backend) { $0.geminiFileLifetime = .seconds(20) }
         defer { Task { await workspace.close() } }
         addGeminiModel(to: workspace)
         workspace.declare("handbook", models: ["flash"])
-        let policy = PlanPolicy(refreshBeforeExpirySeconds: 6)
+        let policy = PlanPolicy(refreshBeforeExpirySeconds: 12)
 
         #expect(try await workspace.reconcile(policy: policy).outcome == .converged)
         let original = try #require(workspace.geminiFiles.first)
@@ -90,8 +97,8 @@ struct GeminiTests {
         let unified = try store.ownedFiles().map(\.unifiedID)
         #expect(try store.placementRecords(file: "handbook").first?.expiresAt == original.expiresAt)
 
-        // Within the margin now (the copy lapses in under six seconds): a replace, create first.
-        try await Task.sleep(for: .milliseconds(4100))
+        // Within the margin now (the copy lapses in under twelve seconds): a replace, create first.
+        try await sleepUntil(unixSeconds: Double(try #require(original.expiresAt)) - 12 + 0.5)
         let plan = try await workspace.plan(policy: policy)
         #expect(plan.actions.map(\.kind) == [.replace])
         #expect(plan.actions.first?.reason == .expiring)
@@ -203,9 +210,9 @@ struct GeminiTests {
         workspace.write(path, yaml.replacingOccurrences(of: "  deletionPolicy:", with: "  expiresAfter: 7d\n  deletionPolicy:"))
         #expect(try await workspace.plan().isEmpty)
 
-        // A margin just under the copy's lifetime: once a couple of seconds have passed, it is refreshed.
-        try await Task.sleep(for: .milliseconds(2100))
-        let policy = PlanPolicy(refreshBeforeExpirySeconds: 86_398)
+        // A margin just under the copy's lifetime: once five seconds have passed, it is refreshed.
+        try await sleepUntil(unixSeconds: Double(file.createdAt) + 5.5)
+        let policy = PlanPolicy(refreshBeforeExpirySeconds: 86_395)
         #expect(try await workspace.plan(policy: policy).actions.map(\.reason) == [.expiring])
         #expect(try await workspace.reconcile(policy: policy).outcome == .converged)
         let fresh = try #require(workspace.openAIFiles.first)
