@@ -37,6 +37,9 @@ public struct DesiredFile: Hashable, Codable, Sendable {
     /// Names this file was declared under before (`metadata.previousNames`): files Ferry owns under them are moved
     /// to this name instead of being uploaded again.
     public var previousNames: [String] = []
+    /// `expiresAfter`: seconds after creation at which OpenAI or Azure delete the file by themselves (sent as
+    /// `expires_after` on create); nil keeps the provider's default.
+    public var expiresAfterSeconds: Int64? = nil
 
     public init(
         name: String, sourcePath: String, bytes: Int64, purpose: String, filename: String, targetModels: [String],

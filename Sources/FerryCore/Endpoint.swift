@@ -7,6 +7,9 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
     case anthropic
     /// AWS Bedrock batch files: objects in an S3 bucket (LiteLLM's `bedrock` files), SigV4-signed.
     case bedrock
+    /// Google's Gemini API files: `{base}/upload/v1beta/files` (resumable) and `{base}/v1beta/files`,
+    /// `x-goog-api-key`. Files expire 48 hours after upload.
+    case gemini
 
     public static func < (lhs: ProviderKind, rhs: ProviderKind) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -16,6 +19,7 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
         "openai": .openai, "text-completion-openai": .openai, "azure": .azure, "azure_text": .azure,
         "vertex_ai": .vertex, "vertex_ai_beta": .vertex, "anthropic": .anthropic,
         "bedrock": .bedrock,
+        "gemini": .gemini,
     ]
 
     /// Purposes the provider accepts on upload; `nil` means any purpose is accepted.
@@ -29,19 +33,22 @@ public enum ProviderKind: String, Codable, Sendable, CaseIterable, Comparable {
         case .anthropic: return nil
         // S3 objects carry no purpose of their own; Ferry keeps it in the object key.
         case .bedrock: return nil
+        // Gemini files have no purpose either.
+        case .gemini: return nil
         }
     }
 
     /// Whether the provider keeps a file's purpose (on the file, or in metadata Ferry writes). Where it does not
     /// (Anthropic), a placement's purpose is empty: the declared one is not sent, recorded or compared, so
-    /// changing it re-uploads nothing there.
-    public var keepsPurpose: Bool { self != .anthropic }
+    /// changing it re-uploads nothing there. Gemini keeps none either.
+    public var keepsPurpose: Bool { self != .anthropic && self != .gemini }
 
     /// The default base URL of a provider's files API, when one is implied (`nil`: it must be configured).
     public var defaultBaseURL: String? {
         switch self {
         case .openai: return "https://api.openai.com/v1"
         case .anthropic: return "https://api.anthropic.com"
+        case .gemini: return "https://generativelanguage.googleapis.com"
         case .azure, .vertex, .bedrock: return nil
         }
     }
@@ -103,6 +110,15 @@ public struct Endpoint: Hashable, Codable, Sendable, Comparable {
         var base = text
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix("/v1") { base.removeLast(3) }
+        return base
+    }
+
+    /// A Gemini `api_base` as Ferry keeps it: the host root, without a trailing `/v1beta` (the client appends
+    /// `/v1beta/files` and `/upload/v1beta/files`). `https://generativelanguage.googleapis.com/v1beta/` → the root.
+    public static func geminiBase(_ text: String) -> String {
+        var base = text
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix("/v1beta") { base.removeLast(7) }
         return base
     }
 

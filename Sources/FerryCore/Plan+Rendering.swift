@@ -17,7 +17,12 @@ extension Plan {
         case .create:
             return "create \(action.file) (\(action.filename ?? ""), \(formatBytes(action.bytes ?? 0)), \(action.purpose ?? ""))"
         case .replace:
-            let why = action.reason == .failedRemotely ? "the provider reports it failed" : "content or settings changed"
+            let why =
+                action.reason == .failedRemotely
+                ? "the provider reports it failed"
+                : action.reason == .expiring
+                    ? "the provider deletes it at \(action.expiresAt.map(Expiry.utcText) ?? "?"), within the refresh margin"
+                    : "content or settings changed"
             return "replace \(action.file): upload new \(action.filename ?? "") (\(formatBytes(action.bytes ?? 0))), "
                 + "then delete \(action.replaces.joined(separator: ", ")) (\(why))"
         case .delete:
@@ -196,6 +201,8 @@ extension Plan {
                 case .create, .replace:
                     detail = "\(action.filename ?? ""), \(Self.formatBytes(action.bytes ?? 0)), \(action.purpose ?? "")"
                         + (action.replaces.isEmpty ? "" : "; replaces \(action.replaces.joined(separator: ", "))")
+                        + (action.reason == .expiring
+                            ? " (expires \(action.expiresAt.map(Expiry.utcText) ?? "?"))" : "")
                 case .move:
                     detail = "from \(action.previousName ?? ""), \(action.remoteID ?? ""), no upload"
                 case .setPolicy:

@@ -42,6 +42,8 @@ public struct PlannedAction: Hashable, Codable, Sendable {
         case contentMatch = "content-match"
         /// An import matched by file name, size and purpose only: the provider would not show the content.
         case nameMatch = "name-match"
+        /// A replace of a copy the provider deletes by itself within the refresh margin (same content).
+        case expiring
     }
 
     public var kind: Kind
@@ -64,6 +66,10 @@ public struct PlannedAction: Hashable, Codable, Sendable {
     public var intentID: Int64?
     /// For a move: the name the file had.
     public var previousName: String?
+    /// For a replace or delete of a copy that expires: when the provider deletes it by itself (Unix seconds).
+    public var expiresAt: Int64?
+    /// For a create or replace: `expiresAfter` to send (OpenAI, Azure).
+    public var expiresAfterSeconds: Int64?
 
     public init(
         kind: Kind, reason: Reason, file: String, endpointID: String, remoteID: String? = nil, replaces: [String] = [],

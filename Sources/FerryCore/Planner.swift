@@ -18,12 +18,17 @@ public struct PlanPolicy: Hashable, Codable, Sendable {
     public var allowDuplicates: Bool
     /// The names the plan may act on (`--target`/`--exclude`); actions on other names are left for a later run.
     public var scope: PlanScope
+    /// A remote copy the provider will delete by itself within this many seconds (Gemini's 48-hour files, OpenAI's
+    /// `expires_after`) is replaced by a fresh one first (`--refresh-before-expiry`).
+    public var refreshBeforeExpirySeconds: Int64
 
     public init(
         maxDeletes: Int? = 10, allowEmpty: Bool = false, listingGraceSeconds: Int64 = 60, clockSkewSeconds: Int64 = 120,
-        minimumUploadBytesPerSecond: Int64 = 256 * 1024, allowDuplicates: Bool = false, scope: PlanScope = .everything
+        minimumUploadBytesPerSecond: Int64 = 256 * 1024, allowDuplicates: Bool = false, scope: PlanScope = .everything,
+        refreshBeforeExpirySeconds: Int64 = Expiry.defaultRefreshMarginSeconds
     ) {
         self.scope = scope
+        self.refreshBeforeExpirySeconds = refreshBeforeExpirySeconds
         self.maxDeletes = maxDeletes
         self.allowEmpty = allowEmpty
         self.allowDuplicates = allowDuplicates
@@ -228,6 +233,15 @@ public enum Planner {
         let order = statuses.indices.sorted { (statusFileRanks[$0], $0) < (statusFileRanks[$1], $1) }
         statuses = order.map { statuses[$0] }
 
+        // A declared lifetime within the refresh margin would have every new copy replaced again on the next pass.
+        let margin = policy.refreshBeforeExpirySeconds
+        for file in input.desired.files where (file.expiresAfterSeconds ?? .max) <= margin {
+            blocked.append(
+                "\(file.name) declares expiresAfter \(Expiry.text(seconds: file.expiresAfterSeconds ?? 0)), not longer "
+                    + "than the refresh margin \(Expiry.text(seconds: margin)) (--refresh-before-expiry): every new "
+                    + "copy would be replaced at once; raise expiresAfter or lower the margin")
+        }
+
         let prunes = actions.filter { $0.kind == .delete && $0.reason == .pruned }.count
         if let limit = policy.maxDeletes, prunes > limit {
             blocked.append(
@@ -309,6 +323,8 @@ public enum Planner {
         var createdAt: Int64
         var remoteID: String
         var adopted: Bool
+        /// When the provider deletes the file by itself (from the listing); nil when it does not.
+        var expiresAt: Int64? = nil
     }
 
     static func planEndpoint(
@@ -320,7 +336,19 @@ public enum Planner {
         func purpose(_ file: DesiredFile) -> String { keepsPurpose ? file.purpose : "" }
         var result = EndpointResult()
         var listed = [String: RemoteFileStatus](minimumCapacity: listing.count)
-        for remote in listing where listed[remote.id] == nil { listed[remote.id] = remote.status }
+        var expiries: [String: Int64] = [:]
+        for remote in listing where listed[remote.id] == nil {
+            listed[remote.id] = remote.status
+            if let expires = remote.expiresAt { expiries[remote.id] = expires }
+        }
+        // A copy about to be deleted by the provider is no longer current: it is replaced (create first, then
+        // delete), like changed content. Not when the copy's whole lifetime is within the margin: a new one would be
+        // "about to expire" too (the margin is validated against fixed lifetimes, `Expiry.marginProblem`).
+        let margin = policy.refreshBeforeExpirySeconds
+        func expiring(_ holding: Holding) -> Bool {
+            guard let expires = holding.expiresAt, expires - holding.createdAt > margin else { return false }
+            return expires - now <= margin
+        }
         let owned = ownedIndices.count
         var holdings = [String: [Holding]](minimumCapacity: owned)  // by desired file name
         var ownedPolicies = [String: DeletionPolicy](minimumCapacity: owned)
@@ -340,7 +368,8 @@ public enum Planner {
                 holdings[record.file, default: []].append(
                     Holding(
                         remote: status, digest: record.digest, filename: record.filename, purpose: record.purpose,
-                        createdAt: record.createdAt, remoteID: record.remoteID, adopted: false))
+                        createdAt: record.createdAt, remoteID: record.remoteID, adopted: false,
+                        expiresAt: expiries.isEmpty ? nil : expiries[record.remoteID]))
             } else if record.createdAt >= observedAt - policy.listingGraceSeconds {
                 holdings[record.file, default: []].append(
                     Holding(
@@ -374,7 +403,7 @@ public enum Planner {
                 holdings[intent.file, default: []].append(
                     Holding(
                         remote: match.status, digest: intent.digest, filename: intent.filename, purpose: intent.purpose,
-                        createdAt: match.createdAt, remoteID: match.id, adopted: true))
+                        createdAt: match.createdAt, remoteID: match.id, adopted: true, expiresAt: match.expiresAt))
             } else if now > policy.intentExpiry(startedAt: intent.startedAt, bytes: intent.bytes) {
                 result.actions.append(
                     PlannedAction(
@@ -428,10 +457,11 @@ public enum Planner {
             let digest = digests[entry.file]
             // Taken out, so what is left afterwards is held for files no longer wanted here.
             let held = holdings.removeValue(forKey: file.name) ?? []
-            func isCurrent(_ holding: Holding) -> Bool {
+            func isSame(_ holding: Holding) -> Bool {
                 holding.digest == digest && holding.filename == file.filename && holding.purpose == purpose(file)
                     && (holding.remote?.isUsable ?? true)
             }
+            func isCurrent(_ holding: Holding) -> Bool { isSame(holding) && !expiring(holding) }
             // The common case, one current file: no intermediate arrays.
             let current = held.count == 1 && isCurrent(held[0]) ? held : held.filter(isCurrent)
             // Keep the longest-serving current file: it is the one models already use.
@@ -487,8 +517,11 @@ public enum Planner {
                         detail: "\(match.id) matches this file but the state has no record of it: run 'ferry import'"))
             } else {
                 let failed = stale.contains { $0.remote.map { !$0.isUsable } ?? false }
+                // Only expiry makes the held copy stale: a fresh copy of the same content replaces it.
+                let refresh = !stale.isEmpty && stale.allSatisfy { isSame($0) && expiring($0) }
                 let kind: PlannedAction.Kind = stale.isEmpty ? .create : .replace
-                let reason: PlannedAction.Reason = stale.isEmpty ? .new : (failed ? .failedRemotely : .changed)
+                let reason: PlannedAction.Reason =
+                    stale.isEmpty ? .new : (failed ? .failedRemotely : refresh ? .expiring : .changed)
                 if protected {
                     // The old files stay on the provider: released, not deleted by the replace.
                     for old in stale.sorted(by: { $0.remoteID < $1.remoteID }) {
@@ -498,17 +531,21 @@ public enum Planner {
                                 endpointID: endpointID, remoteID: old.remoteID))
                     }
                 }
-                result.actions.append(
-                    PlannedAction(
-                        kind: kind, reason: reason, file: file.name, unifiedID: file.unifiedID, endpointID: endpointID,
-                        replaces: protected ? [] : stale.map(\.remoteID).sorted(), sourcePath: file.sourcePath, digest: digest,
-                        bytes: file.bytes, filename: file.filename, purpose: purpose(file),
-                        deletionPolicy: file.deletionPolicy))
+                var action = PlannedAction(
+                    kind: kind, reason: reason, file: file.name, unifiedID: file.unifiedID, endpointID: endpointID,
+                    replaces: protected ? [] : stale.map(\.remoteID).sorted(), sourcePath: file.sourcePath, digest: digest,
+                    bytes: file.bytes, filename: file.filename, purpose: purpose(file),
+                    deletionPolicy: file.deletionPolicy)
+                action.expiresAt = stale.compactMap(\.expiresAt).min()
+                action.expiresAfterSeconds = file.expiresAfterSeconds
+                result.actions.append(action)
                 result.statuses.append(
                     PlacementStatus(
                         file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
                         state: .outOfSync, remoteID: stale.first?.remoteID, pendingAction: kind,
-                        detail: failed ? "the provider reports the current file as failed" : nil))
+                        detail: failed
+                            ? "the provider reports the current file as failed"
+                            : refresh ? "the provider deletes the current copy within the refresh margin" : nil))
             }
             result.statusFileRanks.append(entry.rank)
         }

@@ -33,6 +33,9 @@ public struct RemoteFile: Hashable, Codable, Sendable {
     public var sha256: String?
     /// The declared file name Ferry uploaded this file for, from the same metadata (`ferry-name`); nil otherwise.
     public var declaredName: String?
+    /// Unix seconds when the provider will delete the file by itself (Gemini's `expirationTime`, OpenAI and
+    /// Azure's `expires_at`); nil when it keeps the file until it is deleted.
+    public var expiresAt: Int64?
 
     /// The custom-metadata key holding the declared name Ferry uploaded a file for.
     public static let declaredNameKey = "ferry-name"
@@ -42,7 +45,7 @@ public struct RemoteFile: Hashable, Codable, Sendable {
     public init(
         id: String, filename: String, bytes: Int64, purpose: String, createdAt: Int64,
         status: RemoteFileStatus = .processed, statusDetails: String? = nil, sha256: String? = nil,
-        declaredName: String? = nil
+        declaredName: String? = nil, expiresAt: Int64? = nil
     ) {
         self.id = id
         self.filename = filename
@@ -53,5 +56,6 @@ public struct RemoteFile: Hashable, Codable, Sendable {
         self.statusDetails = statusDetails
         self.sha256 = sha256
         self.declaredName = declaredName
+        self.expiresAt = expiresAt
     }
 }

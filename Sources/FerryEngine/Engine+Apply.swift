@@ -254,7 +254,7 @@ extension Engine {
                     metadata: [RemoteFile.declaredNameKey: action.file, RemoteFile.sha256Key: digest],
                     progress: UploadProgress(totalBytes: bytes) { sent, total in
                         self.report(.uploadProgress(action, sent: sent, total: total))
-                    }))
+                    }, expiresAfterSeconds: action.expiresAfterSeconds))
         } catch let error as ProviderError {
             switch error.classification {
             case .terminal, .notFound:

@@ -49,10 +49,13 @@ public struct UploadRequest: Sendable, Hashable {
     public var metadata: [String: String]
     /// Told how many of the file's bytes have been handed to the HTTP client (for progress lines); nil for none.
     public var progress: UploadProgress?
+    /// Seconds after creation at which the provider should delete the file by itself (OpenAI and Azure
+    /// `expires_after` with anchor `created_at`); nil keeps the provider's default. Ignored by other providers.
+    public var expiresAfterSeconds: Int64?
 
     public init(
         sourcePath: String, filename: String, purpose: String, bytes: Int64, metadata: [String: String] = [:],
-        progress: UploadProgress? = nil
+        progress: UploadProgress? = nil, expiresAfterSeconds: Int64? = nil
     ) {
         self.sourcePath = sourcePath
         self.filename = filename
@@ -60,5 +63,6 @@ public struct UploadRequest: Sendable, Hashable {
         self.bytes = bytes
         self.metadata = metadata
         self.progress = progress
+        self.expiresAfterSeconds = expiresAfterSeconds
     }
 }

@@ -11,7 +11,8 @@ extension OpenAIFilesClient {
         let uploadsURL = endpoint.baseURL + "/uploads"
         let start = OpenAIUploadStart(
             filename: upload.filename, purpose: upload.purpose, bytes: upload.bytes,
-            mimeType: MediaType.guess(filename: upload.filename)
+            mimeType: MediaType.guess(filename: upload.filename),
+            expiresAfter: upload.expiresAfterSeconds.map { OpenAIExpiresAfter(seconds: $0) }
         )
         // Checked before anything is sent; every part checks again.
         do {

@@ -56,7 +56,7 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
             // Accept the resource endpoint with or without the `/openai` path.
             let root = endpoint.baseURL.hasSuffix("/openai") ? endpoint.baseURL : endpoint.baseURL + "/openai"
             self.filesURL = root + "/files"
-        case .vertex, .anthropic, .bedrock:
+        case .vertex, .anthropic, .gemini, .bedrock:
             throw ProviderError.invalidConfiguration(
                 "OpenAIFilesClient speaks the OpenAI and Azure Files API, not \(endpoint.kind.rawValue)", endpoint: endpoint
             )
@@ -87,8 +87,15 @@ public struct OpenAIFilesClient: FileProvider, ProviderStatsReporting {
         if flavor == .openAI, let threshold = transport.configuration.largeFileThreshold, upload.bytes > threshold {
             return try await createInParts(upload)
         }
+        var fields = [("purpose", upload.purpose)]
+        if let seconds = upload.expiresAfterSeconds {
+            // The form encoding of the `expires_after` object: OpenAI's brackets, Azure's dots.
+            fields += flavor != .openAI
+                ? [("expires_after.anchor", "created_at"), ("expires_after.seconds", String(seconds))]
+                : [("expires_after[anchor]", "created_at"), ("expires_after[seconds]", String(seconds))]
+        }
         let form = MultipartForm(
-            fields: [("purpose", upload.purpose)], fileField: "file", filename: upload.filename,
+            fields: fields, fileField: "file", filename: upload.filename,
             fileContentType: MediaType.guess(filename: upload.filename)
         )
         let url = self.url(filesURL)

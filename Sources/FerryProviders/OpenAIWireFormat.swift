@@ -42,10 +42,12 @@ struct OpenAIFileObject: Decodable, Sendable {
     var purpose: String?
     var status: String?
     var statusDetails: String?
+    var expiresAt: Int64?
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.id = try container.decode(String.self, forKey: "id")
+        self.expiresAt = container.lenientInt64("expires_at")
         self.bytes = container.lenientInt64("bytes")
         self.createdAt = container.lenientInt64("created_at")
         self.filename = container.lenientString("filename")
@@ -63,7 +65,8 @@ struct OpenAIFileObject: Decodable, Sendable {
             purpose: purpose ?? fallback?.purpose ?? "",
             createdAt: createdAt ?? 0,
             status: RemoteFileStatus(providerValue: status),
-            statusDetails: statusDetails
+            statusDetails: statusDetails,
+            expiresAt: expiresAt
         )
     }
 }
@@ -115,11 +118,20 @@ struct OpenAIUploadStart: Encodable, Sendable {
     var purpose: String
     var bytes: Int64
     var mimeType: String
+    /// The created file's lifetime; omitted when nil.
+    var expiresAfter: OpenAIExpiresAfter? = nil
 
     enum CodingKeys: String, CodingKey {
         case filename, purpose, bytes
         case mimeType = "mime_type"
+        case expiresAfter = "expires_after"
     }
+}
+
+/// `{"anchor": "created_at", "seconds": N}` (OpenAI's `FileExpirationAfter`).
+struct OpenAIExpiresAfter: Encodable, Sendable {
+    var anchor = "created_at"
+    var seconds: Int64
 }
 
 /// `POST /uploads/{id}/complete` body: the part ids in file order.

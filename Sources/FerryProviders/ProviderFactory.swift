@@ -9,7 +9,7 @@ public enum ProviderFactory {
     public static let defaultStorageBaseURL = "https://storage.googleapis.com"
 
     /// The client for `endpoint`: `OpenAIFilesClient` for `.openai` and `.azure`, `GCSClient` for `.vertex`,
-    /// `AnthropicFilesClient` for `.anthropic`, `S3Client` for `.bedrock`.
+    /// `AnthropicFilesClient` for `.anthropic`, `GeminiFilesClient` for `.gemini`, `S3Client` for `.bedrock`.
     ///
     /// Vertex AI files live in Cloud Storage. The storage API is `STORAGE_EMULATOR_HOST` when that is set in
     /// `environment` (then without credentials, like Google's client libraries), else the endpoint's `baseURL`
@@ -45,6 +45,10 @@ public enum ProviderFactory {
             return try S3Client(
                 endpoint: endpoint, credentials: credentials, httpClient: httpClient, configuration: configuration,
                 logger: logger)
+        case .gemini:
+            return try GeminiFilesClient(
+                endpoint: endpoint, apiKey: apiKey, httpClient: httpClient, configuration: configuration, logger: logger
+            )
         case .vertex:
             if let emulator = environment["STORAGE_EMULATOR_HOST"], !emulator.isEmpty {
                 return try GCSClient(

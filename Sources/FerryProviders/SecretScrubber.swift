@@ -64,7 +64,7 @@ struct ProviderErrorBody: Sendable, Hashable {
         if let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
             if let error = object["error"] as? [String: Any] {
                 message = error["message"] as? String
-                code = (error["code"] as? String) ?? (error["type"] as? String)
+                code = (error["code"] as? String) ?? (error["status"] as? String) ?? (error["type"] as? String)
             } else if let error = object["error"] as? String {
                 // OAuth2 (RFC 6749 §5.2): `{"error": "invalid_grant", "error_description": "…"}`.
                 message = (object["error_description"] as? String) ?? error

@@ -222,6 +222,9 @@ struct DashboardPage {
             }
             if let detail = redact(status.detail), !detail.isEmpty { details.append(html(detail)) }
             if let remote = status.remoteID { details.append("file: <code>\(html(remote))</code>") }
+            if let expires = record.expiresAt {
+                details.append("expires: <time>\(html(TimeText.utc(Double(expires))))</time>")
+            }
             out += "<tr class=\"\(html(state))\">"
             out +=
                 "<td data-label=\"File\"><strong>\(html(status.file))</strong>"

@@ -168,6 +168,7 @@ struct ResolutionIndex: Sendable {
         if kind == .azure, base.lowercased().hasSuffix("/openai") { base.removeLast("/openai".count) }
         // Anthropic's api_base is the API root; LiteLLM users also write it with `/v1`.
         if kind == .anthropic { base = Endpoint.anthropicBase(base) }
+        if kind == .gemini { base = Endpoint.geminiBase(base) }
         return base
     }
 
@@ -180,7 +181,7 @@ struct ResolutionIndex: Sendable {
         case .bedrock:
             let bucket = query.bucket.map(Endpoint.s3BucketSetting)
             return endpoints.filter { $0.kind == .bedrock && (bucket == nil || $0.bucket == bucket) }
-        case .openai, .azure, .anthropic:
+        case .openai, .azure, .anthropic, .gemini:
             let given = query.apiBase ?? query.kind.defaultBaseURL ?? ""
             if let exact = exactBases["\(query.kind.rawValue)|\(given)"] { return exact }
             let base = Self.comparableBase(given, kind: query.kind)
@@ -193,7 +194,7 @@ struct ResolutionIndex: Sendable {
         switch query.kind {
         case .vertex: return query.bucket.map { "vertex_ai gs://\(Endpoint.bucketSetting($0))" } ?? "vertex_ai"
         case .bedrock: return query.bucket.map { "bedrock s3://\(Endpoint.s3BucketSetting($0))" } ?? "bedrock"
-        case .openai, .azure, .anthropic:
+        case .openai, .azure, .anthropic, .gemini:
             return "\(query.provider) \(query.apiBase ?? query.kind.defaultBaseURL ?? "")"
         }
     }

@@ -143,6 +143,7 @@ extension StatusView {
             ("state", .string(status.state.rawValue)),
             ("displayState", .string(record.displayState)),
             ("remoteID", .string(status.remoteID)),
+            ("expiresAt", .int(record.expiresAt)),
             ("pendingAction", .string(status.pendingAction?.rawValue)),
             ("detail", .string(redact(status.detail))),
             ("lastError", lastError),

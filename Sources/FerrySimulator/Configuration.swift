@@ -12,6 +12,9 @@ public enum SimulatorFlavor: String, Sendable, Codable, CaseIterable {
     /// Anthropic Files API (beta), under the path prefix `/anthropic` so it shares the port with OpenAI's
     /// `/v1/files`: `/anthropic/v1/files…`, `x-api-key: KEY`, `anthropic-version` and the Files beta header.
     case anthropic
+    /// Gemini API files, under the path prefix `/gemini` (`/gemini/upload/v1beta/files`, `/gemini/v1beta/files…`),
+    /// `x-goog-api-key: KEY`; resumable uploads, `PROCESSING` → `ACTIVE`, and files that expire.
+    case gemini
 }
 
 /// What the simulator keeps of the bytes a Files API create (`POST /v1/files`, `POST /openai/files`) sends.
@@ -56,6 +59,10 @@ public struct SimulatorConfiguration: Sendable {
     public var s3Credentials: [String: String] = SimulatorConfiguration.defaultS3Credentials
     /// The key pair `s3Credentials` holds by default.
     public static let defaultS3Credentials = ["AKIAFERRYSIMULATOR01": "ferry-simulator-secret-access-key/0123456789"]
+    /// How long a Gemini file lives: `expirationTime` is `createTime` plus this, and then the file is gone (403,
+    /// absent from listings). Gemini's is 48 hours; tests use seconds. (Gemini files are `PROCESSING` for
+    /// `processingDelay`, then `ACTIVE`.)
+    public var geminiFileLifetime: Duration = .seconds(48 * 3600)
 
     public init(
         host: String = "127.0.0.1",
@@ -67,7 +74,8 @@ public struct SimulatorConfiguration: Sendable {
         restrictDownloads: Bool = false,
         logLevel: Logger.Level = .warning,
         gcsAuthentication: GCSAuthentication = .issuedTokens,
-        content: SimulatorContentMode = .keep
+        content: SimulatorContentMode = .keep,
+        geminiFileLifetime: Duration = .seconds(48 * 3600)
     ) {
         self.host = host
         self.port = port
@@ -79,6 +87,7 @@ public struct SimulatorConfiguration: Sendable {
         self.logLevel = logLevel
         self.gcsAuthentication = gcsAuthentication
         self.content = content
+        self.geminiFileLifetime = geminiFileLifetime
     }
 }
 

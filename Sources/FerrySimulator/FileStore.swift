@@ -11,6 +11,7 @@ extension SimulatorCore {
     func status(of record: FileRecord, now: Double) -> String {
         // Anthropic files have no processing state: usable as soon as the upload answers.
         if record.flavor == .anthropic { return "processed" }
+        if record.flavor == .gemini { return geminiState(of: record, now: now) }
         if now - record.createdAtPrecise < processingDelaySeconds {
             return record.flavor == .azure ? "pending" : "uploaded"
         }

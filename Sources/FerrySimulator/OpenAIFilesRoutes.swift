@@ -211,7 +211,7 @@ extension SimulatorRoutes {
         if let failure = acceptThenFail(record, flavor) { return failure }
         let now = SimulatorCore.now()
         switch flavor {
-        case .openai, .gcs, .anthropic:
+        case .openai, .gcs, .anthropic, .gemini:
             return jsonResponse(fileObject(record, now: now))
         case .azure:
             let authority = request.head.authority ?? "127.0.0.1"

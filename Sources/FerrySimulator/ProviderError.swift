@@ -54,6 +54,12 @@ struct ProviderError: Error, Sendable {
             return ProviderError(
                 status: 401, message: GCSError.loginRequired.message, type: "invalid_request_error", param: nil,
                 code: nil, azureCode: "401")
+        case .gemini:
+            // Google answers a request without a key with 403 PERMISSION_DENIED.
+            return ProviderError(
+                status: 403,
+                message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+                type: "PERMISSION_DENIED", param: nil, code: nil, azureCode: "403")
         case .anthropic:
             return ProviderError(
                 status: 401, message: "x-api-key header is required", type: "authentication_error", param: nil,
@@ -151,6 +157,8 @@ struct ProviderError: Error, Sendable {
                 ("type", .string("error")), ("error", .object(members)),
                 ("request_id", .string("req_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())),
             ])
+        case .gemini:
+            return geminiEnvelope
         case .gcs:
             var error = GCSError.injected(status: status, retryAfter: retryAfter ?? 0)
             error.message = message

@@ -32,7 +32,8 @@ extension Simulator {
         do {
             let record = try core.commitFile(
                 tenant: tenant, id: id, filename: filename, purpose: purpose, content: .memory(ByteBuffer(bytes: data)),
-                size: Int64(data.count), sha256: sha, createdAt: createdAt)
+                size: Int64(data.count), sha256: sha, createdAt: createdAt,
+                expiresAfterSeconds: flavor == .gemini ? core.geminiLifetimeSeconds : nil)
             return core.simulatedFile(record, now: SimulatorCore.now())
         } catch {
             preconditionFailure("Simulator.seedFile could not store \(filename): \(error)")

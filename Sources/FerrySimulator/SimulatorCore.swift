@@ -12,6 +12,8 @@ final class SimulatorCore: Sendable {
     let s3 = NIOLockedValueBox(S3State())
     /// OpenAI and Azure vector stores (in memory; see VectorStoreRoutes.swift).
     let vectorStores = NIOLockedValueBox(VectorStoreState())
+    /// Gemini resumable upload sessions by upload id (see GeminiUploads.swift).
+    let geminiSessions = NIOLockedValueBox([String: GeminiSession]())
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -142,6 +144,7 @@ final class SimulatorCore: Sendable {
                 case .azure: id = "file-" + state.idRandom.hex(32)
                 case .gcs: id = "file-" + state.idRandom.alphanumeric(24)  // Cloud Storage objects have no file ids
                 case .anthropic: id = "file_011" + state.idRandom.alphanumeric(21)
+                case .gemini: id = state.idRandom.hex(12)  // the resource name is files/<id>
                 }
                 if state.reservedIDs.contains(id) { continue }
                 if state.tenants.values.contains(where: { $0.files[id] != nil || $0.tombstones[id] != nil }) { continue }

@@ -23,6 +23,7 @@ struct SimulatorRoutes: Sendable {
         addFilesRoutes(router)
         addVectorStoreRoutes(router)
         addAnthropicRoutes(router)
+        addGeminiRoutes(router)
         addUploadRoutes(router)
         addGCSRoutes(router)
         addS3Routes(router)

@@ -47,6 +47,8 @@ struct FileRecord: Codable, Sendable {
     var sha256: String?
     /// The file part's `Content-Type` (Anthropic's `mime_type`); nil for flavors that do not report it.
     var mimeType: String? = nil
+    /// Gemini: why the file is `FAILED` (`Simulator.failGeminiFile`); nil while it processes normally.
+    var failure: String? = nil
 
     var sortKey: SortKey { SortKey(createdAt: createdAt, id: id) }
 }
@@ -70,6 +72,8 @@ struct UploadRecord: Sendable {
     var status: String  // pending, completed, cancelled, expired
     var parts: [String: PartRecord] = [:]
     var fileID: String?
+    /// `expires_after.seconds` of the create: the completed file's lifetime.
+    var fileExpiresAfter: Int64? = nil
 }
 
 struct Tenant: Sendable {

@@ -56,6 +56,12 @@ extension SimulatorRoutes {
         var purpose: String?
         var bytes: Int64?
         var mime_type: String?
+        var expires_after: ExpiresAfterBody?
+    }
+
+    struct ExpiresAfterBody: Decodable {
+        var anchor: String?
+        var seconds: Int64?
     }
 
     struct CompleteUploadBody: Decodable {
@@ -112,10 +118,19 @@ extension SimulatorRoutes {
         guard let mimeType = body.mime_type, !mimeType.isEmpty else {
             throw ProviderError.invalidRequest("Missing required parameter: 'mime_type'.", param: "mime_type")
         }
+        var fileExpiresAfter: Int64?
+        if let expiry = body.expires_after {
+            // The created file's lifetime, checked like the Files API's multipart fields.
+            var fields: [String: String] = [:]
+            fields["expires_after[anchor]"] = expiry.anchor ?? ""
+            fields["expires_after[seconds]"] = expiry.seconds.map(String.init) ?? ""
+            fileExpiresAfter = try self.expiry(.openai, fields)
+        }
         let now = SimulatorCore.now()
-        let upload = UploadRecord(
+        var upload = UploadRecord(
             id: core.newUploadID(), filename: filename, purpose: purpose, mimeType: mimeType, bytes: bytes,
             createdAt: Int64(now), expiresAt: Int64(now) + SimulatorRoutes.uploadLifetimeSeconds, status: "pending")
+        upload.fileExpiresAfter = fileExpiresAfter
         core.state.withLockedValue { $0.tenants[tenant, default: Tenant()].uploads[upload.id] = upload }
         return jsonResponse(uploadObject(upload, file: nil, now: now))
     }
@@ -223,7 +238,8 @@ extension SimulatorRoutes {
         do {
             record = try core.commitFile(
                 tenant: tenant, id: fileID, filename: upload.filename, purpose: upload.purpose,
-                content: assembled.content, size: writer.size, sha256: assembled.sha256)
+                content: assembled.content, size: writer.size, sha256: assembled.sha256,
+                expiresAfterSeconds: upload.fileExpiresAfter)
         } catch {
             release()
             throw error

@@ -55,6 +55,9 @@ public struct PlacementRecord: Hashable, Sendable {
     public var error: PlacementError?
     /// The declared file's upload name; nil when the file is no longer declared.
     public var filename: String?
+    /// Unix seconds when the provider will delete the remote file serving the placement by itself (from the last
+    /// listing); nil when it does not expire or is not listed.
+    public var expiresAt: Int64? = nil
 
     /// `failed` when the placement is not in sync and its last attempt failed, else the planner's state.
     public var displayState: String {

@@ -60,6 +60,9 @@ struct DemoCommand: AsyncParsableCommand {
         // places its files on the simulator's Anthropic flavor.
         environment["ANTHROPIC_API_BASE"] = simulator.anthropicBaseURL
         environment["ANTHROPIC_API_KEY"] = "sk-ant-ferry-demo"
+        // Likewise for gemini/ models on the simulator's Gemini flavor.
+        environment["GEMINI_API_BASE"] = simulator.geminiBaseURL
+        environment["GEMINI_API_KEY"] = "gm-ferry-demo"
         environment["STORAGE_EMULATOR_HOST"] = simulator.gcsBaseURL
         environment["GCS_BUCKET_NAME"] = "ferry-demo"
         let statePath = state ?? (NSTemporaryDirectory() + "ferry-demo-\(UUID().uuidString.prefix(8))/state.sqlite")

@@ -27,10 +27,33 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level for diagnostics on stderr: trace, debug, info, notice, warning, error.")
     var logLevel: String = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"] ?? "warning"
 
+    @Option(
+        name: .long,
+        help: """
+            Replace a provider copy that the provider deletes by itself within this long (Gemini files after 48h, \
+            OpenAI files with expiresAfter): a fresh copy is uploaded first. Seconds or a duration (90m, 6h, 1d); 0 \
+            turns refreshing off (env FERRY_REFRESH_BEFORE_EXPIRY; default 6h).
+            """)
+    var refreshBeforeExpiry: String = ProcessInfo.processInfo.environment["FERRY_REFRESH_BEFORE_EXPIRY"] ?? "6h"
+
     func validate() throws {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
         }
+        _ = try refreshMarginSeconds()
+    }
+
+    /// `--refresh-before-expiry` in seconds (0: off), checked against the providers' fixed file lifetimes.
+    func refreshMarginSeconds() throws -> Int64 {
+        let text = refreshBeforeExpiry.trimmingCharacters(in: .whitespaces)
+        if text == "0" { return 0 }
+        guard let seconds = Expiry.seconds(text) else {
+            throw ValidationError("--refresh-before-expiry '\(refreshBeforeExpiry)' is not a duration (e.g. 6h, 90m, 3600)")
+        }
+        if let problem = Expiry.marginProblem(seconds) {
+            throw ValidationError("--refresh-before-expiry \(refreshBeforeExpiry): \(problem)")
+        }
+        return seconds
     }
 
     /// Opens the state these options name.
@@ -40,6 +63,9 @@ struct GlobalOptions: ParsableArguments {
 
     /// The engine's view of these paths: root, manifests relative to it, and how to print it.
     func engineConfiguration(policy: PlanPolicy, environment: [String: String]) throws -> EngineConfiguration {
+        // Every command that plans (plan, apply, reconcile, its --interval loop, drift, demo) gets the same margin.
+        var policy = policy
+        policy.refreshBeforeExpirySeconds = try refreshMarginSeconds()
         let manifestsURL = URL(fileURLWithPath: manifests).standardizedFileURL
         let rootPath = (root ?? environment["FERRY_ROOT"]).map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? manifestsURL.path
         guard FileManager.default.fileExists(atPath: manifestsURL.path) else {

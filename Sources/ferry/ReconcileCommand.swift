@@ -62,6 +62,14 @@ struct ReconcileCommand: AsyncParsableCommand {
         // One backoff book for every pass of this process: a failing placement waits out its own backoff.
         let backoff = PlacementBackoff(policy: backoffOptions.policy)
         let console = Console(noColor: options.noColor)
+        // Passes further apart than the refresh margin can miss the window in which an expiring copy is replaced.
+        let margin = try options.refreshMarginSeconds()
+        if margin > 0, interval >= .seconds(margin) {
+            console.err(
+                "warning: --interval \(self.interval ?? "") is not shorter than --refresh-before-expiry "
+                    + "\(options.refreshBeforeExpiry): a file the provider deletes by itself (Gemini after 48h) can lapse "
+                    + "between passes; use a shorter interval or a larger margin")
+        }
         bootstrapLogging(level: options.logLevel)
         let logger = Logger(label: "ferry")
         var services: [any Service] = []

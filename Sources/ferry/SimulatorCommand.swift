@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryCore
 import FerrySimulator
 import Foundation
 import Logging
@@ -15,7 +16,7 @@ struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulator",
         abstract:
-            "Run the bundled provider simulator (OpenAI, Azure OpenAI, Cloud Storage and Anthropic) until SIGINT/SIGTERM.",
+            "Run the bundled provider simulator (OpenAI, Azure OpenAI, Cloud Storage, Anthropic and Gemini) until SIGINT/SIGTERM.",
         discussion: "Routes, admin API and fault plans: docs/simulator.md.")
 
     @Option(name: .long, help: "Address to bind (loopback by default).")
@@ -44,6 +45,9 @@ struct SimulatorCommand: AsyncParsableCommand {
             "What Files API creates keep: keep (default) or discard (read and count the bytes, keep none; content downloads answer 410; for benchmarks).")
     var content: String = "keep"
 
+    @Option(name: .long, help: "How long a Gemini file lives before it expires (e.g. 48h, the default, or 30s).")
+    var geminiFileLifetime: String = "48h"
+
     func validate() throws {
         guard let mode = SimulatorContentMode(rawValue: content) else {
             throw ValidationError("--content must be keep or discard")
@@ -52,6 +56,9 @@ struct SimulatorCommand: AsyncParsableCommand {
             throw ValidationError("--content discard keeps no bytes, so it cannot be combined with --storage")
         }
         guard maxUploadBytes > 0 else { throw ValidationError("--max-upload-bytes must be positive") }
+        guard Expiry.seconds(geminiFileLifetime) != nil else {
+            throw ValidationError("--gemini-file-lifetime must be a duration such as 48h, 90m or 30s")
+        }
         guard GCSAuthentication(rawValue: gcsAuth) != nil else {
             throw ValidationError("--gcs-auth must be issuedTokens, anyBearerToken or anonymous")
         }
@@ -61,7 +68,8 @@ struct SimulatorCommand: AsyncParsableCommand {
         var configuration = SimulatorConfiguration(
             host: host, port: port, storageDirectory: storage, maxUploadBytes: maxUploadBytes,
             gcsAuthentication: GCSAuthentication(rawValue: gcsAuth) ?? .issuedTokens,
-            content: SimulatorContentMode(rawValue: content) ?? .keep)
+            content: SimulatorContentMode(rawValue: content) ?? .keep,
+            geminiFileLifetime: .seconds(Expiry.seconds(geminiFileLifetime) ?? 172_800))
         if let faults {
             guard let data = FileManager.default.contents(atPath: faults) else {
                 throw CLIError(.unreadableFile, "cannot read fault plan \(faults)")
@@ -79,7 +87,8 @@ struct SimulatorCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(
                 Data(
                     ("Simulator listening on http://\(host):\(bound)  (OpenAI base \(simulator.openAIBaseURL), "
-                        + "Anthropic base \(simulator.anthropicBaseURL))\(discard)\n").utf8))
+                        + "Anthropic base \(simulator.anthropicBaseURL), Gemini base \(simulator.geminiBaseURL))"
+                        + "\(discard)\n").utf8))
         }
     }
 }

@@ -142,7 +142,7 @@ struct ManifestLoaderTests {
             "manifests/bad.yaml:5:11: error: source 'docs/missing.md' does not exist (hint: check the path; it is relative to this manifest)",
             "manifests/bad.yaml:6:12: error: purpose 'user_data' is not accepted by azure (hint: use one of: assistants, batch, evals, fine-tune)",
             "manifests/bad.yaml:7:31: error: unknown model 'gtp-4o-mini' (hint: did you mean 'gpt-4o-mini'?)",
-            "manifests/bad.yaml:8:3: error: unknown key 'colour' in File spec (hint: allowed keys: source, purpose, targetModels, filename, deletionPolicy, protect)",
+            "manifests/bad.yaml:8:3: error: unknown key 'colour' in File spec (hint: allowed keys: source, purpose, targetModels, filename, deletionPolicy, protect, expiresAfter)",
             "manifests/bad.yaml:14:11: error: source '../../etc/passwd' is outside the manifest root (hint: sources must stay inside the repository; move the file under the manifest root)",
             "manifests/bad.yaml:15:12: error: spec.purpose must be a string, found a number (hint: quote the value to make it a string)",
             "manifests/bad.yaml:16:17: error: targetModels must be a list, found a scalar (hint: write targetModels: [gpt-4o-mini])",
@@ -218,7 +218,7 @@ struct ManifestLoaderTests {
             """,
         ])
         #expect(found == [
-            "manifests/f.yaml:3:63: error: model 'command' uses provider 'cohere', which has no files API Ferry can manage (hint: target openai, azure, vertex_ai, anthropic or bedrock models (manifests/other.yaml:2))"
+            "manifests/f.yaml:3:63: error: model 'command' uses provider 'cohere', which has no files API Ferry can manage (hint: target openai, azure, vertex_ai, anthropic, gemini or bedrock models (manifests/other.yaml:2))"
         ])
     }
 

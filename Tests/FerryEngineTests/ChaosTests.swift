@@ -65,7 +65,12 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
         bucket: Workspace.bedrockBucket, key: "ferry/assistants/0000000000000000/doc4.md", data: Array("foreign".utf8),
         lastModified: 1_000
     ).key
-    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "claude-batch"]
+    // And Gemini: resumable uploads, no purpose, 403 for missing files.
+    addGeminiModel(to: workspace)
+    let foreignGemini = "files/" + workspace.simulator.seedFile(
+        apiKey: Workspace.geminiKey, flavor: .gemini, filename: "doc4.md", purpose: "",
+        data: Array("foreign".utf8), createdAt: Int64(Date().timeIntervalSince1970) - 3600).id
+    let providers = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "claude-batch", "flash"]
     var declared: Set<Int> = []
     var revision = 0
     // A vector store on OpenAI holding every declared doc uploaded there: store calls meet the same faults and kills.
@@ -124,11 +129,13 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
         let openai = workspace.openAIFiles
         let azure = workspace.azureFiles
         let anthropic = workspace.anthropicFiles
+        let gemini = workspace.geminiFiles
         let objects = workspace.simulator.objects(bucket: bucket).map(\.filename)
         let s3Keys = workspace.simulator.s3Objects(bucket: Workspace.bedrockBucket).map(\.key)
         if !openai.contains(where: { $0.id == foreignOpenAI.id }) || !azure.contains(where: { $0.id == foreignAzure.id })
             || !objects.contains(foreignObject) || !anthropic.contains(where: { $0.id == foreignAnthropic.id })
             || !s3Keys.contains(foreignS3)
+            || !gemini.contains(where: { $0.id == foreignGemini })
         {
             report.violations.append("round \(round): a file Ferry does not own was deleted")
         }
@@ -136,6 +143,7 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
             + objects.filter { $0 != foreignObject }.map { "gs://\(bucket)/\($0)" }
             + anthropic.filter { $0.id != foreignAnthropic.id }.map(\.id)
             + s3Keys.filter { $0 != foreignS3 }.map { "s3://\(Workspace.bedrockBucket)/\($0)" }
+            + gemini.filter { $0.id != foreignGemini }.map(\.id)
         if Set(ours) != Set(owned.map(\.remoteID)) || ours.count != owned.count {
             report.violations.append(
                 "round \(round): remote files \(ours.sorted()) != owned \(owned.map(\.remoteID).sorted())")

@@ -178,6 +178,11 @@ struct SecretsCanaryTests {
         canaries.add("Anthropic key", anthropicKey)
         addAnthropicModel(to: workspace)
         workspace.extraEnvironment["ANTHROPIC_API_KEY"] = anthropicKey
+        // Gemini: its x-goog-api-key (never sent to the upload session URL).
+        let geminiKey = "AIza-canary-" + Self.randomAlphanumerics(35)
+        canaries.add("Gemini key", geminiKey)
+        addGeminiModel(to: workspace)
+        workspace.extraEnvironment["GEMINI_API_KEY"] = geminiKey
 
         // Bedrock (S3): the secret access key (requests are SigV4-signed with it; it never goes on the wire) and the
         // session token (sent as X-Amz-Security-Token, so echoed back by the faulty provider below).
@@ -206,7 +211,7 @@ struct SecretsCanaryTests {
         #expect(runs.count >= 8)
         for run in runs.prefix(40) { canaries.add("service-account private key", String(run.prefix(16))) }
 
-        let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "claude-batch"]
+        let models = ["gpt-4o-mini", "azure-gpt-4o", "gemini", "claude", "claude-batch", "flash"]
         workspace.declare("handbook", models: models)
         workspace.declare("faq", models: models)
         // A vector store on both OpenAI-style endpoints: its statuses, errors and store calls are scanned too.
@@ -228,6 +233,9 @@ struct SecretsCanaryTests {
                 ("anthropic-beta", "files-api-2025-04-14"),
             ])
         #expect(canaries.found(in: echoedAnthropic.body).contains("Anthropic key"))
+        let echoedGemini = try await fetch(
+            simulator.geminiBaseURL + "/v1beta/files", headers: [("x-goog-api-key", geminiKey)])
+        #expect(canaries.found(in: echoedGemini.body).contains("Gemini key"))
         let echoedGCS = try await fetch(
             simulator.gcsBaseURL + "/storage/v1/b/ferry-canary/o",
             headers: [("Authorization", "Bearer \(simulator.issueAccessToken())")])
@@ -332,6 +340,7 @@ struct SecretsCanaryTests {
         #expect(simulator.files(apiKey: openAIKey, flavor: .openai).count == 3)
         #expect(simulator.files(apiKey: azureKey, flavor: .azure).count == 3)
         #expect(simulator.files(apiKey: anthropicKey, flavor: .anthropic).count == 3)
+        #expect(simulator.files(apiKey: geminiKey, flavor: .gemini).count == 3)
         let objects = simulator.objects(bucket: "ferry-canary").filter { $0.filename.hasPrefix("ferry/") }
         let owned = try workspace.engine().store.ownedFiles().map(\.remoteID).filter { $0.hasPrefix("gs://") }
         #expect(objects.count == 3, "objects \(objects.map { ($0.filename, $0.createdAt) }), owned \(owned)")

@@ -31,7 +31,7 @@ final class Workspace: @unchecked Sendable {
     /// - Parameter backend: where the state lives (`engine()` and `FerryProcess` use it).
     init(
         faults: FaultPlan = .none, gcsAuthentication: GCSAuthentication = .issuedTokens,
-        backend: StateBackend = .sqlite
+        backend: StateBackend = .sqlite, configure: (inout SimulatorConfiguration) -> Void = { _ in }
     ) async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("manifests/docs"), withIntermediateDirectories: true)
@@ -39,7 +39,9 @@ final class Workspace: @unchecked Sendable {
         self.backend = backend
         stateLocation = backend == .sqlite ? statePath : try backend.freshLocation()
         stateWorkspace = backend == .sqlite ? StateStores.defaultWorkspace : StateBackend.freshWorkspace()
-        simulator = Simulator(configuration: SimulatorConfiguration(faults: faults, gcsAuthentication: gcsAuthentication))
+        var configuration = SimulatorConfiguration(faults: faults, gcsAuthentication: gcsAuthentication)
+        configure(&configuration)
+        simulator = Simulator(configuration: configuration)
         simulatorHost = ServiceHost(simulator)
         _ = try await simulator.listeningPort()
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)

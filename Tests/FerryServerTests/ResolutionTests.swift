@@ -217,3 +217,37 @@ extension ResolutionTests {
         #expect(index.resolve(try query("http://127.0.0.1:8089/anthropic/v1")).remoteID == "file_2")
     }
 }
+
+extension ResolutionTests {
+    /// LiteLLM's provider `gemini` names Gemini endpoints: the public base when the deployment has no api_base, and
+    /// an api_base with or without `/v1beta`.
+    @Test func geminiMatching() throws {
+        let public_ = Endpoint(
+            kind: .gemini, baseURL: "https://generativelanguage.googleapis.com", credential: .environment("GEMINI_API_KEY"))
+        let gateway = Endpoint(
+            kind: .gemini, baseURL: "http://127.0.0.1:8089/gemini", credential: .environment("GEMINI_API_KEY"))
+        let file = DesiredFileRecord(
+            name: "guide", unifiedID: UnifiedID.make(for: "guide"), sourcePath: "guide.md", bytes: 1, digest: "",
+            purpose: "user_data", filename: "guide.md", targetModels: ["flash", "flash-gw"], labels: [:],
+            deletionPolicy: "Delete", declaredBy: "File")
+        let index = ResolutionIndex(
+            files: [file],
+            placements: [
+                PlacementStatus(
+                    file: "guide", endpointID: public_.id, models: ["flash"], state: .inSync, remoteID: "files/a1"),
+                PlacementStatus(
+                    file: "guide", endpointID: gateway.id, models: ["flash-gw"], state: .inSync, remoteID: "files/b2"),
+            ], endpointIDs: [], snapshotAt: 1)
+        func query(_ apiBase: String?) throws -> ResolutionQuery {
+            var parameters = ["provider=gemini"]
+            if let apiBase { parameters.append("api_base=\(apiBase)") }
+            return try ResolutionQuery(
+                unifiedID: file.unifiedID, URI("/?" + parameters.joined(separator: "&")).queryParameters)
+        }
+        #expect(try query(nil).kind == .gemini)
+        #expect(index.resolve(try query(nil)).remoteID == "files/a1")
+        #expect(index.resolve(try query("https://generativelanguage.googleapis.com/v1beta/")).remoteID == "files/a1")
+        #expect(index.resolve(try query("http://127.0.0.1:8089/gemini")).remoteID == "files/b2")
+        #expect(index.resolve(try query("http://127.0.0.1:8089/gemini/v1beta")).remoteID == "files/b2")
+    }
+}

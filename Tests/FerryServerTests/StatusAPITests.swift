@@ -78,7 +78,7 @@ struct StatusAPITests {
             let expectedPending: [String: Any] = [
                 "file": "pending-file", "unifiedID": Self.pendingID, "endpointID": Fixture.azure.id,
                 "models": ["azure-gpt-4o"], "state": "out-of-sync", "displayState": "failed", "remoteID": NSNull(),
-                "pendingAction": "create", "detail": NSNull(), "retry": NSNull(),
+                "pendingAction": "create", "detail": NSNull(), "retry": NSNull(), "expiresAt": NSNull(),
                 "lastError": [
                     "action": "create", "message": Fixture.pendingErrorShown, "at": 1_700_000_380, "attempts": 2,
                 ],
@@ -87,6 +87,12 @@ struct StatusAPITests {
             #expect(same(placements[1]["file"], Fixture.hostileName))
             #expect(same(placements[1]["pendingAction"], "replace"))
             #expect(same(placements[1]["detail"], "content changed"))
+            // The listing's expiry of the file serving a placement (from the state store's listing).
+            let billing = placements.first { $0["remoteID"] as? String == "file-ddd" }
+            #expect(billing?["expiresAt"] as? Int == Int(Fixture.billingExpiresAt))
+            #expect(placements.filter { $0["expiresAt"] is Int }.count == 1)
+            let page = try await send(port: port, "/")
+            #expect(page.text.contains("expires: <time>"))
             #expect(!reply.text.contains("sk-live"))
             #expect(!reply.text.contains("/home/ci"))
         }

@@ -158,10 +158,14 @@ enum Fixture {
             deletionPolicy: file.deletionPolicy)
     }
 
-    static func remote(_ id: String, _ filename: String, createdAt: Int64, purpose: String = "assistants") -> RemoteFile
-    {
-        RemoteFile(id: id, filename: filename, bytes: 1, purpose: purpose, createdAt: createdAt)
+    static func remote(
+        _ id: String, _ filename: String, createdAt: Int64, purpose: String = "assistants", expiresAt: Int64? = nil
+    ) -> RemoteFile {
+        RemoteFile(id: id, filename: filename, bytes: 1, purpose: purpose, createdAt: createdAt, expiresAt: expiresAt)
     }
+
+    /// When the provider deletes `file-ddd` by itself (OpenAI's `expires_at`).
+    static let billingExpiresAt: Int64 = 1_700_086_450
 
     /// Observations: OpenAI lists four files (one unmanaged); Azure listed one, then failed to list.
     static func observe(_ store: any StateStore) throws {
@@ -171,7 +175,9 @@ enum Fixture {
                 files: [
                     remote("file-aaa", "employee-handbook.md", createdAt: 1_700_000_100),
                     remote("file-ccc", hostileFilename, createdAt: 1_700_000_300),
-                    remote("file-ddd", "billing.md", createdAt: 1_700_000_050, purpose: "user_data"),
+                    remote(
+                        "file-ddd", "billing.md", createdAt: 1_700_000_050, purpose: "user_data",
+                        expiresAt: billingExpiresAt),
                     remote("file-eee", quotedFilename, createdAt: 1_700_000_150),
                     remote("file-zzz", "someone-elses-notes.txt", createdAt: 1_690_000_000),
                 ], observedAt: 1_700_000_350),

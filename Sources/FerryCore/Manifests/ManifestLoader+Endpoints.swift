@@ -75,6 +75,28 @@ extension LoadContext {
             return finishEndpoint(
                 Endpoint(kind: .anthropic, baseURL: Endpoint.anthropicBase(baseValue.0), credential: key.1),
                 key: key.0, raw: raw, secrets: &secrets)
+        case .gemini:
+            // LiteLLM's order: api_key, then GOOGLE_API_KEY, then GEMINI_API_KEY; api_base, then GEMINI_API_BASE,
+            // then the public API. The base is the host root: the client appends /v1beta/files.
+            let found = value("api_key", defaultEnvironment: "GOOGLE_API_KEY")
+                ?? value("api_key", defaultEnvironment: "GEMINI_API_KEY")
+            guard case .some(let key) = found ?? offlineCredential(raw, variable: "GEMINI_API_KEY") else {
+                error(
+                    raw.place, "model '\(raw.name)' has no Gemini API key: neither GOOGLE_API_KEY nor GEMINI_API_KEY is set",
+                    hint: "set litellm_params.api_key: os.environ/NAME, or export GEMINI_API_KEY")
+                return nil
+            }
+            guard case .some(let baseValue) = value("api_base", defaultEnvironment: "GEMINI_API_BASE") else {
+                return finishEndpoint(
+                    Endpoint(
+                        kind: .gemini, baseURL: "https://generativelanguage.googleapis.com", credential: key?.1 ?? .none),
+                    key: key?.0, raw: raw, secrets: &secrets)
+            }
+            guard let key, let baseValue else { return nil }
+            guard validURL(baseValue.0, place: param("api_base")?.place ?? raw.place) else { return nil }
+            return finishEndpoint(
+                Endpoint(kind: .gemini, baseURL: Endpoint.geminiBase(baseValue.0), credential: key.1),
+                key: key.0, raw: raw, secrets: &secrets)
         case .azure:
             let key = value("api_key", defaultEnvironment: "AZURE_API_KEY") ?? offlineCredential(raw, variable: "AZURE_API_KEY")
             let base = value("api_base", defaultEnvironment: "AZURE_API_BASE") ?? offlineCredential(raw, variable: "AZURE_API_BASE", for: "api_base")

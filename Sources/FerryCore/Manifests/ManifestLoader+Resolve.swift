@@ -12,6 +12,8 @@ extension LoadContext {
         case .anthropic: return 500_000_000
         // S3 objects: 5 TiB, through multipart upload (a single PUT takes at most 5 GiB; the client switches).
         case .bedrock: return 5 * 1024 * 1024 * 1024 * 1024
+        // Gemini's Files API takes 2 GB per file (decimal, the stricter reading).
+        case .gemini: return 2_000_000_000
         }
     }
 
@@ -57,7 +59,7 @@ extension LoadContext {
                         error(
                             place,
                             "model '\(model)' uses provider '\(raw.provider)', which has no files API Ferry can manage",
-                            hint: "target openai, azure, vertex_ai, anthropic or bedrock models (\(raw.place.short))")
+                            hint: "target openai, azure, vertex_ai, anthropic, gemini or bedrock models (\(raw.place.short))")
                     }
                 }
             }
@@ -72,6 +74,18 @@ extension LoadContext {
                 }
             }
             let maxBytes = kinds.map(Self.maxBytes).min() ?? Int64.max
+            if let (_, place) = declaration.expiresAfter, !kinds.isEmpty, !kinds.contains(where: \.acceptsExpiresAfter) {
+                error(
+                    place, "expiresAfter applies to openai and azure files only, and no target model is one",
+                    hint: "remove expiresAfter, or target an openai or azure model")
+            }
+            if let (seconds, place) = declaration.expiresAfter, kinds.contains(.azure),
+                !Expiry.azureExpiresAfterRange.contains(seconds)
+            {
+                error(
+                    place, "expiresAfter \(Expiry.text(seconds: seconds)) is outside Azure OpenAI's 14d..30d",
+                    hint: "use between 14d and 30d for files that target azure models")
+            }
 
             // Sources.
             let members = expandSources(declaration, tree: tree)
@@ -110,6 +124,14 @@ extension LoadContext {
                         hint: "set spec.filename to a shorter name without control characters")
                     continue
                 }
+                if kinds.contains(.gemini), filename.count > Self.geminiMaxDisplayName {
+                    error(
+                        member.place,
+                        "file name '\(filename.prefix(40))…' is \(filename.count) characters, over gemini's "
+                            + "\(Self.geminiMaxDisplayName)-character display name limit",
+                        hint: "set spec.filename to a shorter name")
+                    continue
+                }
                 if declaration.purpose == "batch", !member.path.hasSuffix(".jsonl") {
                     error(
                         member.place, "purpose 'batch' needs a .jsonl source, got '\(member.path)'",
@@ -123,6 +145,7 @@ extension LoadContext {
                         deletionPolicy: declaration.deletionPolicy,
                         declaredBy: "\(declaration.kind)/\(declaration.name)", origin: declaration.place.short))
                 files[files.count - 1].previousNames = previousNames
+                files[files.count - 1].expiresAfterSeconds = declaration.expiresAfter?.0
             }
         }
 
@@ -161,6 +184,8 @@ extension LoadContext {
         }
         return nil
     }
+    /// Longest `displayName` Gemini accepts (the display name carries the file name).
+    static let geminiMaxDisplayName = 512
 
     /// Why Anthropic would refuse a file name (1–255 characters, none of `< > : " | ? * \ /` or control
     /// characters), or nil when it accepts it.

@@ -283,7 +283,7 @@ struct LoadContext {
                 guard let provider = params["custom_llm_provider"]?.value else {
                     error(
                         Place(file: file, node: entry), "files_settings entry has no custom_llm_provider",
-                        hint: "add custom_llm_provider: openai, azure, vertex_ai or anthropic")
+                        hint: "add custom_llm_provider: openai, azure, vertex_ai, anthropic or gemini")
                     continue
                 }
                 fileSettings.append(
@@ -392,8 +392,8 @@ struct LoadContext {
         }
         let allowed =
             kind == "File"
-            ? ["source", "purpose", "targetModels", "filename", "deletionPolicy", "protect"]
-            : ["sources", "exclude", "purpose", "targetModels", "deletionPolicy", "protect"]
+            ? ["source", "purpose", "targetModels", "filename", "deletionPolicy", "protect", "expiresAfter"]
+            : ["sources", "exclude", "purpose", "targetModels", "deletionPolicy", "protect", "expiresAfter"]
         checkKeys(spec, allowed: allowed, file: file, section: "\(kind) spec")
 
         var source: RawDesired.Source?
@@ -476,6 +476,27 @@ struct LoadContext {
                     hint: "write protect: true (Ferry never deletes the remote file) or leave it out")
             }
         }
+        var expiresAfter: (Int64, Place)?
+        // A number of seconds (an int scalar) or a duration string.
+        if let expiryNode = spec["expiresAfter"],
+            let value = expiryNode.scalar?.string ?? string(expiryNode, file: file, what: "spec.expiresAfter")
+        {
+            let place = Place(file: file, node: expiryNode)
+            let range = Expiry.openAIExpiresAfterRange
+            if let seconds = Expiry.seconds(value) {
+                if range.contains(seconds) {
+                    expiresAfter = (seconds, place)
+                } else {
+                    error(
+                        place, "expiresAfter '\(value)' is \(seconds) seconds, outside OpenAI's \(range.lowerBound)..\(range.upperBound)",
+                        hint: "use between 1h and 30d (e.g. expiresAfter: 7d)")
+                }
+            } else {
+                error(
+                    place, "expiresAfter '\(value)' is not a duration",
+                    hint: "write seconds (86400) or a number with s, m, h or d (e.g. 30d)")
+            }
+        }
         var previousNames: [String] = []
         if let previousNode = metadata["previousNames"] {
             let items = previousNode.sequence.map(Array.init) ?? (previousNode.scalar != nil ? [previousNode] : [])
@@ -502,7 +523,7 @@ struct LoadContext {
                 kind: kind, name: name, namePlace: Place(file: file, node: nameNode), manifestDirectory: directory,
                 source: source, purpose: purpose, purposePlace: purposePlace, targetModels: targets, filename: filename,
                 labels: labels, deletionPolicy: policy, place: Place(file: file, node: node),
-                previousNames: previousNames))
+                previousNames: previousNames, expiresAfter: expiresAfter))
     }
 
     mutating func parseGlobs(_ spec: Node.Mapping, specNode: Node, name: String, file: String) -> RawDesired.Source? {

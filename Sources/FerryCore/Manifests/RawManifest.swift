@@ -56,4 +56,6 @@ struct RawDesired {
     var place: Place
     /// `metadata.previousNames`: names (of the File, or of the FileSet) it was declared under before.
     var previousNames: [String] = []
+    /// `spec.expiresAfter` in seconds, where it was written.
+    var expiresAfter: (Int64, Place)? = nil
 }

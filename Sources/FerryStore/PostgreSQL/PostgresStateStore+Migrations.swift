@@ -163,6 +163,12 @@ extension PostgresStateStore {
                     FOR EACH ROW EXECUTE FUNCTION ferry.desired_files_first_created()
                 """,
             ]),
+        Migration(
+            name: "v4",
+            statements: [
+                // When the provider deletes a listed file by itself (Gemini's expirationTime, OpenAI's expires_at).
+                "ALTER TABLE ferry.observed_files ADD COLUMN expires_at BIGINT",
+            ]),
     ]
 
     /// Creates the schema and applies missing migrations, serialised across processes by an advisory lock.

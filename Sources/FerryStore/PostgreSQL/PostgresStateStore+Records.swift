@@ -25,13 +25,14 @@ extension PostgresStateStore {
             struct Listed: Equatable {
                 var filename: String, bytes: Int64, purpose: String, createdAt: Int64, status: String
                 var details: String?
+                var expiresAt: Int64?
             }
             var wanted: [String: Listed] = [:]
             wanted.reserveCapacity(files.count)
             for file in files {
                 wanted[file.id] = Listed(
                     filename: file.filename, bytes: file.bytes, purpose: file.purpose, createdAt: file.createdAt,
-                    status: file.status.rawValue, details: file.statusDetails)
+                    status: file.status.rawValue, details: file.statusDetails, expiresAt: file.expiresAt)
             }
             // The same id twice in one listing is refused, as on SQLite (whose primary key refuses it); the last
             // good listing stays.
@@ -42,16 +43,16 @@ extension PostgresStateStore {
             var stale: [String] = []
             for row in try connection.query(
                 """
-                SELECT remote_id, filename, bytes, purpose, created_at, status, status_details FROM observed_files
-                WHERE workspace = $1 AND endpoint_id = $2
+                SELECT remote_id, filename, bytes, purpose, created_at, status, status_details, expires_at
+                FROM observed_files WHERE workspace = $1 AND endpoint_id = $2
                 """, binds(workspace, endpoint.id))
             {
                 // One pass over the row (decoding cell by cell costs several times more for 10,000 rows).
-                let (id, filename, bytes, purpose, createdAt, status, details) = try row.decode(
-                    (String, String, Int64, String, Int64, String, String?).self)
+                let (id, filename, bytes, purpose, createdAt, status, details, expiresAt) = try row.decode(
+                    (String, String, Int64, String, Int64, String, String?, Int64?).self)
                 let stored = Listed(
                     filename: filename, bytes: bytes, purpose: purpose, createdAt: createdAt, status: status,
-                    details: details)
+                    details: details, expiresAt: expiresAt)
                 if let listed = wanted[id] {
                     if listed == stored { wanted[id] = nil }
                 } else {
@@ -68,18 +69,20 @@ extension PostgresStateStore {
                 try connection.execute(
                     """
                     INSERT INTO observed_files (workspace, endpoint_id, remote_id, filename, bytes, purpose, created_at,
-                        status, status_details)
-                    SELECT $1, $2, id, f, b, p, c, s, CASE WHEN n THEN NULL ELSE d END
+                        status, status_details, expires_at)
+                    SELECT $1, $2, id, f, b, p, c, s, CASE WHEN n THEN NULL ELSE d END, CASE WHEN xn THEN NULL ELSE x END
                     FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[],
-                        $9::text[], $10::bool[]) AS t(id, f, b, p, c, s, d, n)
+                        $9::text[], $10::bool[], $11::bigint[], $12::bool[]) AS t(id, f, b, p, c, s, d, n, x, xn)
                     ON CONFLICT (workspace, endpoint_id, remote_id) DO UPDATE SET filename = excluded.filename,
                         bytes = excluded.bytes, purpose = excluded.purpose, created_at = excluded.created_at,
-                        status = excluded.status, status_details = excluded.status_details
+                        status = excluded.status, status_details = excluded.status_details,
+                        expires_at = excluded.expires_at
                     """,
                     binds(
                         workspace, endpoint.id, rows.map(\.key), rows.map(\.value.filename), rows.map(\.value.bytes),
                         rows.map(\.value.purpose), rows.map(\.value.createdAt), rows.map(\.value.status),
-                        rows.map { $0.value.details ?? "" }, rows.map { $0.value.details == nil }))
+                        rows.map { $0.value.details ?? "" }, rows.map { $0.value.details == nil },
+                        rows.map { $0.value.expiresAt ?? 0 }, rows.map { $0.value.expiresAt == nil }))
             }
             try connection.execute(
                 """
@@ -101,16 +104,17 @@ extension PostgresStateStore {
             }
             for row in try connection.query(
                 """
-                SELECT endpoint_id, remote_id, filename, bytes, purpose, created_at, status, status_details
+                SELECT endpoint_id, remote_id, filename, bytes, purpose, created_at, status, status_details, expires_at
                 FROM observed_files WHERE workspace = $1 ORDER BY endpoint_id, remote_id
                 """, binds(workspace))
             {
-                let (id, remoteID, filename, bytes, purpose, createdAt, status, details) = try row.decode(
-                    (String, String, String, Int64, String, Int64, String, String?).self)
+                let (id, remoteID, filename, bytes, purpose, createdAt, status, details, expiresAt) = try row.decode(
+                    (String, String, String, Int64, String, Int64, String, String?, Int64?).self)
                 result[id]?.files?.append(
                     RemoteFile(
                         id: remoteID, filename: filename, bytes: bytes, purpose: purpose, createdAt: createdAt,
-                        status: RemoteFileStatus(rawValue: status) ?? .unknown, statusDetails: details))
+                        status: RemoteFileStatus(rawValue: status) ?? .unknown, statusDetails: details,
+                        expiresAt: expiresAt))
             }
             return result
         }

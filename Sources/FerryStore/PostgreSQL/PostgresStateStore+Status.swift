@@ -247,11 +247,13 @@ extension PostgresStateStore {
         try session.withConnection { connection in
             var sql = """
                 SELECT p.file, p.endpoint_id, p.models, p.state, p.remote_id, p.pending_action, p.detail,
-                    e.action, e.message, e.at, e.attempts, d.filename
+                    e.action, e.message, e.at, e.attempts, d.filename, o.expires_at
                 FROM placements p
                 LEFT JOIN placement_errors e
                     ON e.workspace = p.workspace AND e.file = p.file AND e.endpoint_id = p.endpoint_id
                 LEFT JOIN desired_files d ON d.workspace = p.workspace AND d.name = p.file
+                LEFT JOIN observed_files o
+                    ON o.workspace = p.workspace AND o.endpoint_id = p.endpoint_id AND o.remote_id = p.remote_id
                 WHERE p.workspace = $1 AND ($2::text IS NULL OR p.file = $2)
                 """
             let cursor = attentionFirst ? nil : after
@@ -286,7 +288,8 @@ extension PostgresStateStore {
                         file: status.file, endpointID: status.endpointID, action: try row.get(7), message: message,
                         at: try row.get(9), attempts: try row.get(10))
                 }
-                return PlacementRecord(status: status, error: error, filename: try row.get(11))
+                return PlacementRecord(
+                    status: status, error: error, filename: try row.get(11), expiresAt: try row.get(12, as: Int64?.self))
             }
         }
     }

@@ -193,6 +193,10 @@ extension SQLiteStateStore {
                     END;
                     """)
         }
+        migrator.registerMigration("v6") { db in
+            // When the provider deletes a listed file by itself (Gemini's expirationTime, OpenAI's expires_at).
+            try db.execute(sql: "ALTER TABLE observed_files ADD COLUMN expires_at INTEGER")
+        }
         return migrator
     }
 

@@ -26,7 +26,7 @@ extension SQLiteStateStore {
                 wanted[file.id] = [
                     file.id.databaseValue, file.filename.databaseValue, file.bytes.databaseValue,
                     file.purpose.databaseValue, file.createdAt.databaseValue, file.status.rawValue.databaseValue,
-                    file.statusDetails.databaseValue,
+                    file.statusDetails.databaseValue, file.expiresAt.databaseValue,
                 ]
             }
             if wanted.count == files.count {
@@ -34,8 +34,8 @@ extension SQLiteStateStore {
                 let stored = try Row.fetchCursor(
                     db,
                     sql: """
-                        SELECT remote_id, filename, bytes, purpose, created_at, status, status_details FROM observed_files
-                        WHERE endpoint_id = ?
+                        SELECT remote_id, filename, bytes, purpose, created_at, status, status_details, expires_at
+                        FROM observed_files WHERE endpoint_id = ?
                         """, arguments: [endpoint.id])
                 while let row = try stored.next() {
                     let id: String = row[0]
@@ -50,7 +50,7 @@ extension SQLiteStateStore {
                 let upsert = try db.makeStatement(
                     sql: """
                         INSERT OR REPLACE INTO observed_files (endpoint_id, remote_id, filename, bytes, purpose, created_at,
-                            status, status_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            status, status_details, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
                 for file in files where wanted[file.id] != nil {
                     try upsert.execute(arguments: StatementArguments([endpoint.id.databaseValue] + wanted[file.id]!))
@@ -61,12 +61,12 @@ extension SQLiteStateStore {
                 let statement = try db.makeStatement(
                     sql: """
                         INSERT INTO observed_files (endpoint_id, remote_id, filename, bytes, purpose, created_at, status,
-                            status_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            status_details, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
                 for file in files {
                     try statement.execute(arguments: [
                         endpoint.id, file.id, file.filename, file.bytes, file.purpose, file.createdAt,
-                        file.status.rawValue, file.statusDetails,
+                        file.status.rawValue, file.statusDetails, file.expiresAt,
                     ])
                 }
             }
@@ -92,7 +92,7 @@ extension SQLiteStateStore {
                     RemoteFile(
                         id: row["remote_id"], filename: row["filename"], bytes: row["bytes"], purpose: row["purpose"],
                         createdAt: row["created_at"], status: RemoteFileStatus(rawValue: row["status"]) ?? .unknown,
-                        statusDetails: row["status_details"]))
+                        statusDetails: row["status_details"], expiresAt: row["expires_at"]))
             }
             return result
         }

@@ -170,9 +170,10 @@ extension SQLiteStateStore {
         try writer.read { db in
             var sql = """
                 SELECT p.file, p.endpoint_id, p.models, p.state, p.remote_id, p.pending_action, p.detail,
-                    e.action, e.message, e.at, e.attempts, d.filename
+                    e.action, e.message, e.at, e.attempts, d.filename, o.expires_at
                 FROM placements p LEFT JOIN placement_errors e ON e.file = p.file AND e.endpoint_id = p.endpoint_id
                 LEFT JOIN desired_files d ON d.name = p.file
+                LEFT JOIN observed_files o ON o.endpoint_id = p.endpoint_id AND o.remote_id = p.remote_id
                 """
             var arguments: StatementArguments = []
             var conditions: [String] = []
@@ -213,7 +214,7 @@ extension SQLiteStateStore {
                         file: status.file, endpointID: status.endpointID, action: row[7], message: message, at: row[9],
                         attempts: row[10])
                 }
-                return PlacementRecord(status: status, error: error, filename: row[11])
+                return PlacementRecord(status: status, error: error, filename: row[11], expiresAt: row[12])
             }
         }
     }
