@@ -168,6 +168,18 @@ struct ProviderTransport: Sendable {
         async throws -> T
     {
         let buffer = try await collect(response, operation)
+        // List pages: read in one pass over the bytes (`JSONPullReader`), without Foundation's per-object cost.
+        if let pulled = T.self as? any JSONPullDecodable.Type {
+            let value: any JSONPullDecodable
+            do {
+                value = try buffer.withUnsafeReadableBytes { bytes in
+                    try JSONPullReader.read(bytes) { reader in try pulled.init(pulling: &reader) }
+                }
+            } catch {
+                throw malformed(operation, "cannot decode \(T.self): \(error)")
+            }
+            if let value = value as? T { return value }
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
