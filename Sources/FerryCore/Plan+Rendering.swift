@@ -15,7 +15,8 @@ extension Plan {
     static func describe(_ action: PlannedAction) -> String {
         switch action.kind {
         case .create:
-            return "create \(action.file) (\(action.filename ?? ""), \(formatBytes(action.bytes ?? 0)), \(action.purpose ?? ""))"
+            return "create \(action.file) (\(action.filename ?? ""), \(formatBytes(action.bytes ?? 0)), \(action.purpose ?? "")"
+                + (action.digestDeferred == true ? "; SHA-256 computed during upload" : "") + ")"
         case .replace:
             let why =
                 action.reason == .failedRemotely
@@ -200,6 +201,7 @@ extension Plan {
                 switch action.kind {
                 case .create, .replace:
                     detail = "\(action.filename ?? ""), \(Self.formatBytes(action.bytes ?? 0)), \(action.purpose ?? "")"
+                        + (action.digestDeferred == true ? "; SHA-256 computed during upload" : "")
                         + (action.replaces.isEmpty ? "" : "; replaces \(action.replaces.joined(separator: ", "))")
                         + (action.reason == .expiring
                             ? " (expires \(action.expiresAt.map(Expiry.utcText) ?? "?"))" : "")

@@ -57,7 +57,11 @@ public struct PlannedAction: Hashable, Codable, Sendable {
     public var replaces: [String]
     /// Upload details for create and replace.
     public var sourcePath: String?
+    /// The source's SHA-256; nil on a create whose digest is computed from the bytes it sends (`digestDeferred`).
     public var digest: String?
+    /// For a create: true when the source was not hashed before planning and the upload computes its digest
+    /// (`DigestDeferral`); nil otherwise. Saved plans never defer.
+    public var digestDeferred: Bool?
     public var bytes: Int64?
     public var filename: String?
     public var purpose: String?

@@ -64,6 +64,9 @@ public struct PlanInput: Sendable {
     public var now: Int64
     /// Latest vector store listing per endpoint id (endpoints of declared stores, and those where Ferry owns one).
     public var vectorStores: [String: VectorStoreObservation] = [:]
+    /// Source paths left unhashed because the upload computes their digest (`DigestDeferral.deferrable`): their
+    /// creates carry no digest and say so (`PlannedAction.digestDeferred`).
+    public var deferredDigests: Set<String> = []
 
     public init(
         desired: DesiredState, digests: [String: String], observations: [String: EndpointObservation],
@@ -220,6 +223,13 @@ public enum Planner {
                     listed: jobs[job].listing.count, owned: result.ownedCount, unmanaged: result.unmanaged, error: nil))
         }
 
+        if !input.deferredDigests.isEmpty {
+            for index in actions.indices
+            where actions[index].kind == .create && input.deferredDigests.contains(actions[index].sourcePath ?? "") {
+                actions[index].digest = nil
+                actions[index].digestDeferred = true
+            }
+        }
         actions.sort(by: PlannedAction.sortKey)
         if !policy.scope.isEverything {
             let outside = actions.filter { !policy.scope.includes($0.file) }

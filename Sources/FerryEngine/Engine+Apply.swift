@@ -233,16 +233,21 @@ extension Engine {
 
     /// Write-ahead intent, upload, record. An ambiguous failure leaves the intent open for a later run to adopt.
     func upload(_ action: PlannedAction, client: any FileProvider) async throws -> String {
-        guard let sourcePath = action.sourcePath, let digest = action.digest, let bytes = action.bytes else {
+        guard let sourcePath = action.sourcePath, let bytes = action.bytes,
+            action.digest != nil || action.digestDeferred == true
+        else {
             throw EngineError(.internalError, "internal: upload action without a source")
         }
+        let digest = action.digest
         let digester = SourceDigester(tree: tree, store: store)
         let before = try digester.stamp(sourcePath)
         guard before.size == bytes else {
             throw EngineError(.sourceChanged, "source \(sourcePath) changed since it was planned (size \(before.size), planned \(bytes)); plan again")
         }
+        // A deferred digest is computed from the bytes sent; until then the intent holds the source's stamp.
+        let hasher = digest == nil ? UploadHasher(totalBytes: bytes) : nil
         let intentID = try store.beginCreate(
-            endpointID: action.endpointID, file: action.file, digest: digest, bytes: bytes,
+            endpointID: action.endpointID, file: action.file, digest: digest ?? before.intentMarker, bytes: bytes,
             filename: action.filename ?? "", purpose: action.purpose ?? "",
             deletionPolicy: action.deletionPolicy ?? .delete, startedAt: nowSeconds)
         let remote: RemoteFile
@@ -251,10 +256,11 @@ extension Engine {
                 UploadRequest(
                     sourcePath: tree.absolutePath(sourcePath), filename: action.filename ?? "",
                     purpose: action.purpose ?? "", bytes: bytes,
-                    metadata: [RemoteFile.declaredNameKey: action.file, RemoteFile.sha256Key: digest],
+                    metadata: digest.map { [RemoteFile.declaredNameKey: action.file, RemoteFile.sha256Key: $0] }
+                        ?? [RemoteFile.declaredNameKey: action.file],
                     progress: UploadProgress(totalBytes: bytes) { sent, total in
                         self.report(.uploadProgress(action, sent: sent, total: total))
-                    }, expiresAfterSeconds: action.expiresAfterSeconds))
+                    }, expiresAfterSeconds: action.expiresAfterSeconds, hasher: hasher))
         } catch let error as ProviderError {
             switch error.classification {
             case .terminal, .notFound:
@@ -269,8 +275,15 @@ extension Engine {
         }
         crash(at: .afterCreate)
         // If the source changed while it was sent, record an unknown digest so the next plan replaces it.
-        let after = try? digester.stamp(sourcePath)
-        let recordedDigest = after == before ? digest : "changed-during-upload"
+        // A deferred digest is the one computed from the bytes sent (nil when the source changed meanwhile).
+        let recordedDigest: String
+        if let hasher {
+            recordedDigest = digestOfUpload(sourcePath: sourcePath, before: before, hasher: hasher) ?? "changed-during-upload"
+        } else if let digest, (try? digester.stamp(sourcePath)) == before {
+            recordedDigest = digest
+        } else {
+            recordedDigest = "changed-during-upload"
+        }
         let owned = OwnedFile(
             endpointID: action.endpointID, remoteID: remote.id, file: action.file, digest: recordedDigest,
             bytes: remote.bytes, filename: action.filename ?? remote.filename, purpose: action.purpose ?? remote.purpose,

@@ -33,7 +33,8 @@ extension Engine {
         let (result, failure): (ImportPassResult, EngineError?) = try await withRun("import", lease: lockTimeout) {
             run in
             let round = try await self.observe(inputs)
-            let input = try self.planInput(inputs, round)
+            var input = try self.planInput(inputs, round)
+            try await self.completeDigests(&input, unhashed: inputs.unhashed)
             let candidates = Planner.plan(input, policy: self.configuration.policy).untracked ?? []
             let verified = await self.contentDigests(of: candidates, inputs: inputs)
             let plan = Planner.importPlan(input, policy: self.configuration.policy, verifiedDigests: verified)

@@ -89,7 +89,7 @@ extension Engine {
     public func planPass(validated: LoadedManifests? = nil) async throws -> PlanPassResult {
         let inputs = try await load(validated: validated)
         return try await withRun("plan", lease: nil) { _ in
-            let plan = try self.plan(inputs, try await self.observe(inputs))
+            let plan = try await self.plan(inputs, try await self.observe(inputs))
             let outcome: PassOutcome =
                 !plan.blocked.isEmpty ? .refused : (plan.hasUnknownEndpoints ? .failed : .planned)
             return (
@@ -125,11 +125,12 @@ extension Engine {
                 summary: imported.report.map { _ in "Import complete: \(adopted) file(s) adopted." },
                 declined: imported.declined)
         }
-        let inputs = try await load(validated: validated)
+        // A saved plan pins every digest; otherwise sources are hashed by their uploads where the plan allows it.
+        let inputs = try await load(validated: validated, deferHashing: saved == nil && configuration.hashDuringUpload)
         // A saved plan is planned again within its own scope, whatever the configuration says.
         let savedScope = saved.map { $0.saved.plan.scope ?? .everything }
         let result: Result<ApplyPassResult, Stop> = try await withRun("apply", lease: lockTimeout) { run in
-            let plan = try self.plan(inputs, try await self.observe(inputs), scope: savedScope)
+            let plan = try await self.plan(inputs, try await self.observe(inputs), scope: savedScope)
             if let saved {
                 if saved.saved.plan.desiredFingerprint != plan.desiredFingerprint {
                     return (
@@ -162,7 +163,7 @@ extension Engine {
             }
             let report = await self.apply(plan, inputs: inputs, run: run)
             // Verify: observe again and say whether anything is left.
-            let remaining = try self.plan(inputs, try await self.observe(inputs), scope: savedScope)
+            let remaining = try await self.plan(inputs, try await self.observe(inputs), scope: savedScope)
             let summary = report.summaryLine
             result.report = report
             result.remaining = remaining
@@ -188,7 +189,7 @@ extension Engine {
     public func reconcilePass(validated: LoadedManifests? = nil, maxRounds: Int = 5, lockTimeout: Double = 0)
         async throws -> ReconcilePassResult
     {
-        let inputs = try await load(validated: validated)
+        let inputs = try await load(validated: validated, deferHashing: configuration.hashDuringUpload)
         return try await withRun("reconcile", lease: lockTimeout) { run in
             let started = self.clock.now()
             let report = try await self.reconcile(inputs, maxRounds: maxRounds, run: run)

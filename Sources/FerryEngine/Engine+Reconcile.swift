@@ -49,7 +49,7 @@ extension Engine {
             report(.round(round))
             let observed = try await observe(inputs)
             pages += observed.pages
-            let plan = try self.plan(inputs, observed)
+            let plan = try await self.plan(inputs, observed)
             if !plan.blocked.isEmpty {
                 return ReconcileReport(
                     outcome: .refused, rounds: round, lastPlan: plan, applied: applied, failures: failures,
@@ -87,7 +87,7 @@ extension Engine {
                 // No progress: every remaining action failed. Report what is left instead of spinning.
                 let observedAgain = try await observe(inputs)
                 pages += observedAgain.pages
-                let remaining = try self.plan(inputs, observedAgain)
+                let remaining = try await self.plan(inputs, observedAgain)
                 return ReconcileReport(
                     outcome: remaining.isEmpty && !remaining.hasUnknownEndpoints ? .converged : .notConverged,
                     rounds: round + 1, lastPlan: remaining, applied: applied, failures: failures,

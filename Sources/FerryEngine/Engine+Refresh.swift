@@ -52,7 +52,7 @@ extension Engine {
                     endpointID: endpoint.id, stores: nil,
                     error: "no stored vector store listing; run 'ferry plan' with refresh first", observedAt: nowSeconds)
         }
-        let plan = try self.plan(inputs, round, saveSnapshot: false)
+        let plan = try await self.plan(inputs, round, saveSnapshot: false)
         let outcome: PassOutcome = !plan.blocked.isEmpty ? .refused : (plan.hasUnknownEndpoints ? .failed : .planned)
         return StoredPlanResult(plan: plan, outcome: outcome, listedAt: listedAt)
     }

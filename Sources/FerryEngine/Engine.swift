@@ -39,6 +39,9 @@ public struct EngineConfiguration: Sendable {
     public var backoff: PlacementBackoff?
     /// How long an apply awaits each vector store attachment.
     public var attachmentWait = AttachmentWait()
+    /// Whether an apply (without a saved plan) and a reconcile leave sources whose every placement is a plain create
+    /// unhashed, and compute their digests from the bytes their uploads send (`DigestDeferral`): one read per byte.
+    public var hashDuringUpload = true
 
     public init(
         root: String, manifestsDirectory: String = "", displayRoot: String = "", environment: [String: String],
@@ -86,6 +89,9 @@ public struct LoadedInputs: Sendable {
     public var digests: [String: String]
     public var digestReport: SourceDigester.Report
     public var warnings: [Diagnostic]
+    /// Sources left unhashed by a load that defers hashing: each plan hashes those it must compare
+    /// (`Engine.completeDigests`), and uploads compute the others.
+    public var unhashed: [String] = []
 }
 
 /// The result of observing every relevant endpoint.
@@ -161,14 +167,23 @@ public final class Engine: Sendable {
     /// Reads and validates manifests (unless `validated` already holds them, as `validate` returned them for
     /// this configuration moments ago), then hashes sources (cached by size, mtime and inode). Each warning is
     /// reported as an event.
+    /// - Parameter deferHashing: take only cached digests; sources not cached are hashed when a plan needs them, or
+    ///   by their uploads (`LoadedInputs.unhashed`).
     /// - Throws: `ValidationFailed` with every problem found; nothing has been changed.
-    public func load(validated: LoadedManifests? = nil) async throws -> LoadedInputs {
+    public func load(validated: LoadedManifests? = nil, deferHashing: Bool = false) async throws -> LoadedInputs {
         var start = ContinuousClock.now
         let loaded = try validated ?? Self.validate(configuration)
         counters.add("validate", since: start)
         start = .now
         let digester = SourceDigester(tree: tree, store: store, persist: !configuration.readOnlyState)
-        let (digests, digestReport) = try await digester.digests(for: loaded.desired.files.map(\.sourcePath))
+        let paths = loaded.desired.files.map(\.sourcePath)
+        var unhashed: [String] = []
+        let (digests, digestReport): ([String: String], SourceDigester.Report)
+        if deferHashing {
+            (digests, unhashed, digestReport) = try digester.cachedDigests(for: paths)
+        } else {
+            (digests, digestReport) = try await digester.digests(for: paths)
+        }
         counters.add("digests", since: start)
         counters.addDigests(digestReport)
         report(.hashed(digestReport))
@@ -178,7 +193,7 @@ public final class Engine: Sendable {
         }
         return LoadedInputs(
             desired: loaded.desired, secrets: loaded.secrets, digests: digests, digestReport: digestReport,
-            warnings: loaded.warnings)
+            warnings: loaded.warnings, unhashed: unhashed)
     }
 
     // MARK: Observe
@@ -259,15 +274,17 @@ public final class Engine: Sendable {
     /// - Parameter scope: the names to plan for, instead of the configuration's (a saved plan's own scope).
     public func plan(
         _ inputs: LoadedInputs, _ round: ObservationRound, saveSnapshot: Bool = true, scope: PlanScope? = nil
-    ) throws -> Plan {
+    ) async throws -> Plan {
+        var input = try planInput(inputs, round)
+        try await completeDigests(&input, unhashed: inputs.unhashed)
         var start = ContinuousClock.now
         var policy = configuration.policy
         if let scope { policy.scope = scope }
-        let plan = Planner.plan(try planInput(inputs, round), policy: policy)
+        let plan = Planner.plan(input, policy: policy)
         counters.add("plan", since: start)
         start = .now
         if saveSnapshot {
-            try store.saveSnapshot(desired: inputs.desired, digests: inputs.digests, plan: plan, at: clock.now())
+            try store.saveSnapshot(desired: inputs.desired, digests: input.digests, plan: plan, at: clock.now())
             // Only where stores are declared or were seen: a workspace without any writes nothing more.
             if plan.vectorStores != nil || !round.vectorStores.isEmpty {
                 try store.saveVectorStoreStatuses(plan.vectorStores ?? [], at: clock.now())

@@ -33,10 +33,13 @@ struct FileBody<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where
     let sourceChanged: @Sendable (_ read: Int64) -> any Error
     /// Told of every file chunk handed over (the upload's progress), if anyone listens.
     let transfer: UploadProgress.Attempt?
+    /// Fed every file chunk handed over, in order (the digest of the bytes sent), if the upload hashes as it goes.
+    let hashing: UploadHasher.Attempt?
 
     init(
         head: [UInt8] = [], chunks: Chunks, fileBytes: Int64, tail: [UInt8] = [], progress: BodyProgress,
-        transfer: UploadProgress.Attempt? = nil, sourceChanged: @escaping @Sendable (_ read: Int64) -> any Error
+        transfer: UploadProgress.Attempt? = nil, hashing: UploadHasher.Attempt? = nil,
+        sourceChanged: @escaping @Sendable (_ read: Int64) -> any Error
     ) {
         self.head = head
         self.chunks = chunks
@@ -44,17 +47,19 @@ struct FileBody<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where
         self.tail = tail
         self.progress = progress
         self.transfer = transfer
+        self.hashing = hashing
         self.sourceChanged = sourceChanged
     }
 
     /// The file framed as the file part of `form`.
     init(
         form: MultipartForm, chunks: Chunks, fileBytes: Int64, progress: BodyProgress,
-        transfer: UploadProgress.Attempt? = nil, sourceChanged: @escaping @Sendable (_ read: Int64) -> any Error
+        transfer: UploadProgress.Attempt? = nil, hashing: UploadHasher.Attempt? = nil,
+        sourceChanged: @escaping @Sendable (_ read: Int64) -> any Error
     ) {
         self.init(
             head: form.preamble, chunks: chunks, fileBytes: fileBytes, tail: form.epilogue, progress: progress,
-            transfer: transfer, sourceChanged: sourceChanged
+            transfer: transfer, hashing: hashing, sourceChanged: sourceChanged
         )
     }
 
@@ -92,6 +97,7 @@ struct FileBody<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where
                             chunk = chunk.getSlice(at: chunk.readerIndex, length: Int(wanted)) ?? chunk
                         }
                         guard chunk.readableBytes > 0 else { continue }
+                        body.hashing?.add(chunk, offset: fileRead)
                         fileRead += Int64(chunk.readableBytes)
                         body.transfer?.add(chunk.readableBytes)
                         return emit(chunk)

@@ -52,10 +52,13 @@ public struct UploadRequest: Sendable, Hashable {
     /// Seconds after creation at which the provider should delete the file by itself (OpenAI and Azure
     /// `expires_after` with anchor `created_at`); nil keeps the provider's default. Ignored by other providers.
     public var expiresAfterSeconds: Int64?
+    /// Computes the SHA-256 of the bytes the requests send, where the digest was not known before the upload
+    /// (OpenAI, Azure, Anthropic, Gemini); nil for none. Clients that send the digest first (Cloud Storage, S3) ignore it.
+    public var hasher: UploadHasher?
 
     public init(
         sourcePath: String, filename: String, purpose: String, bytes: Int64, metadata: [String: String] = [:],
-        progress: UploadProgress? = nil, expiresAfterSeconds: Int64? = nil
+        progress: UploadProgress? = nil, expiresAfterSeconds: Int64? = nil, hasher: UploadHasher? = nil
     ) {
         self.sourcePath = sourcePath
         self.filename = filename
@@ -64,5 +67,6 @@ public struct UploadRequest: Sendable, Hashable {
         self.metadata = metadata
         self.progress = progress
         self.expiresAfterSeconds = expiresAfterSeconds
+        self.hasher = hasher
     }
 }

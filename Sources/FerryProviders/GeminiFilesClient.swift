@@ -239,7 +239,7 @@ public struct GeminiFilesClient: FileProvider, ProviderStatsReporting {
             request.body = .stream(
                 FileBody(
                     chunks: chunks, fileBytes: Int64(range.count), progress: progress,
-                    transfer: upload.progress?.begin(range)
+                    transfer: upload.progress?.begin(range), hashing: upload.hasher?.begin(range)
                 ) { read in
                     transport.sourceChanged(upload, detail: "it ended \(read) bytes after offset \(range.lowerBound)")
                 },

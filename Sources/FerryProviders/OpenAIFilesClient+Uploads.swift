@@ -91,7 +91,8 @@ extension OpenAIFilesClient {
                 let progress = BodyProgress()
                 let body = FileBody(
                     form: form, chunks: chunks, fileBytes: partBytes, progress: progress,
-                    transfer: upload.progress?.begin(range), sourceChanged: { read in
+                    transfer: upload.progress?.begin(range), hashing: upload.hasher?.begin(range),
+                    sourceChanged: { read in
                         transport.sourceChanged(
                             upload, detail: "the part at \(range.lowerBound) ended after \(read) bytes")
                     }

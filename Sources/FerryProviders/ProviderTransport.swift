@@ -255,6 +255,7 @@ struct ProviderTransport: Sendable {
                 let body = FileBody(
                     form: form, chunks: chunks, fileBytes: upload.bytes, progress: progress,
                     transfer: upload.progress?.begin(0..<upload.bytes),
+                    hashing: upload.hasher?.begin(0..<upload.bytes),
                     sourceChanged: { read in sourceChanged(upload, detail: "it ended after \(read) bytes") })
                 post.body = .stream(body, length: .known(length))
                 return try await decode(try await send(post, .create, timeout: timeout, progress: progress))

@@ -27,7 +27,7 @@ struct GCSLostAnswerAdoptionTests {
             FaultPlan(errorRate: ["gcs.get": 1.0], errorStatuses: [403], acceptThenFailRate: 1.0))
         let engine = try workspace.engine()
         let inputs = try await engine.load()
-        let plan = try engine.plan(inputs, try await engine.observe(inputs))
+        let plan = try await engine.plan(inputs, try await engine.observe(inputs))
         #expect(plan.actions.map(\.kind) == [.create])
         let report = await engine.apply(plan, inputs: inputs)
         #expect(!report.succeeded)

@@ -99,7 +99,8 @@ final class Workspace: @unchecked Sendable {
     /// `store` uses a state of the test's choosing (a PostgreSQL workspace, say) instead.
     func engine(
         policy: PlanPolicy = PlanPolicy(), statePath: String? = nil, store: (any StateStore)? = nil,
-        wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil
+        wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil,
+        report: @escaping @Sendable (EngineEvent) -> Void = { _ in }
     ) throws -> Engine {
         let store = try store
             ?? (statePath.map { try SQLiteStateStore(path: $0) }
@@ -117,7 +118,7 @@ final class Workspace: @unchecked Sendable {
                 let provider = try ProviderFactory.makeProvider(
                     endpoint: endpoint, apiKey: secret, httpClient: client, environment: environment)
                 return wrap?(provider) ?? provider
-            })
+            }, report: report)
     }
 
     /// One full converge pass, as `ferry reconcile` does it.
@@ -130,7 +131,7 @@ final class Workspace: @unchecked Sendable {
     func plan(policy: PlanPolicy = PlanPolicy()) async throws -> Plan {
         let engine = try engine(policy: policy)
         let inputs = try await engine.load()
-        return try engine.plan(inputs, try await engine.observe(inputs))
+        return try await engine.plan(inputs, try await engine.observe(inputs))
     }
 
     var openAIFiles: [SimulatedFile] { simulator.files(apiKey: Self.openAIKey, flavor: .openai) }
