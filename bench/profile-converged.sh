@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Instruction counts of one converged pass, per part, with valgrind's callgrind: repeatable on a noisy machine where
+# wall time is not (no hardware counters here, so `perf stat -e instructions` is not available).
+# Sets up FILES desired files (default 10,000) on 3 endpoints (OpenAI, Azure OpenAI, Vertex AI on the bundled
+# simulator), applies them, then runs one `ferry reconcile` under callgrind and prints the instructions of the whole
+# pass and of its parts (inclusive counts of the functions that do each part; async code is attributed where its
+# synchronous callees run, so the parts do not add up to the total).
+#
+#   bash bench/profile-converged.sh                     # release build, 10,000 files
+#   FERRY=.build/release/ferry FILES=1000 bash bench/profile-converged.sh
+#   KEEP=1 bash bench/profile-converged.sh              # also copies callgrind.out here for callgrind_annotate
+#
+# Two workarounds make valgrind 3.19 run Ferry:
+# - the binary is copied without debug info (valgrind gives up on the Swift toolchain's DWARF);
+# - a preloaded shim copies the signal mask `sigsuspend` receives: libdispatch parks the main thread of an async
+#   Swift program in sigsuspend with a mask in read-only memory, which valgrind's wrapper writes to and crashes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+files=${FILES:-10000}
+. scripts/lib.sh
+command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
+FERRY=${FERRY:-$(ferry_binary release ferry)}
+ferry_workdir ferry-profile
+strip --strip-debug "$FERRY" -o "$work/ferry"
+FERRY=$work/ferry
+cat > "$work/shim.c" <<'C'
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int sigsuspend(const sigset_t *mask) {
+    sigset_t copy = *mask;
+    return (int)syscall(SYS_rt_sigsuspend, &copy, (size_t)8);
+}
+C
+cc -shared -fPIC -O2 -o "$work/shim.so" "$work/shim.c"
+
+ferry_start_simulator --gcs-auth anonymous
+base=$sim_base
+curl -sf -X POST "$base/storage/v1/b?project=bench" -H 'Content-Type: application/json' \
+    -d '{"name":"ferry-bench"}' > /dev/null
+python3 - "$work/repo" "$files" <<'PY'
+import os, random, sys
+root, count = sys.argv[1], int(sys.argv[2])
+random.seed(6)
+for i in range(count):
+    folder = os.path.join(root, "docs", f"d{i % 100:03d}")
+    os.makedirs(folder, exist_ok=True)
+    size = random.randint(200, 4096)
+    line = f"document {i}: the quick brown fox jumps over the lazy dog\n"
+    with open(os.path.join(folder, f"doc{i:05d}.txt"), "w") as f:
+        f.write((line * (size // len(line) + 1))[:size])
+PY
+cat > "$work/repo/models.yaml" <<YAML
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-bench, api_base: "$base/v1"}
+  - model_name: azure-gpt-4o
+    litellm_params: {model: azure/gpt-4o, api_key: bench, api_base: "$base", api_version: "2024-10-21"}
+  - model_name: gemini
+    litellm_params: {model: vertex_ai/gemini-2.0-flash, gcs_bucket_name: ferry-bench}
+YAML
+cat > "$work/repo/files.yaml" <<YAML
+kind: FileSet
+metadata: {name: kb}
+spec:
+  sources: "docs/**/*.txt"
+  purpose: assistants
+  targetModels: [gpt-4o-mini, azure-gpt-4o, gemini]
+YAML
+export STORAGE_EMULATOR_HOST=$base FERRY_REVISION=profile
+cd "$work"
+ferry() { "$FERRY" "$@" --manifests repo --state state.sqlite --no-color; }
+echo "setup: ferry apply of $files files x 3 endpoints ..." >&2
+ferry apply --auto-approve --max-deletes 0 > apply.out 2>&1 || { tail -n 20 apply.out; exit 1; }
+ferry reconcile > warm.out 2>&1 || { tail -n 20 warm.out; exit 1; }
+
+echo "profiling one converged ferry reconcile under callgrind ..." >&2
+LD_PRELOAD=$work/shim.so valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
+    "$FERRY" reconcile --manifests repo --state state.sqlite --no-color > profiled.out 2> valgrind.err \
+    || { tail -n 30 valgrind.err; exit 1; }
+grep -q "No changes" valgrind.err || { tail -n 20 valgrind.err; echo "the profiled pass was not converged" >&2; exit 1; }
+callgrind_annotate --inclusive=yes "$work/callgrind.out" 2>/dev/null | swift demangle --simplified > annotated.txt
+python3 - annotated.txt "$files" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read().splitlines()
+total = next(int(l.split()[0].replace(",", "")) for l in text if "PROGRAM TOTALS" in l)
+rows = []
+for line in text:
+    m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*:(.*?) \[", line)
+    if m: rows.append((int(m.group(1).replace(",", "")), m.group(2)))
+def inclusive(pattern):
+    hits = [n for n, name in rows if re.search(pattern, name)]
+    return max(hits) if hits else 0
+parts = [
+    ("manifests: load and validate", r"^(specialized )?static Engine\.validate\(_:offline:\)$"),
+    ("source digests (cache lookups)", r"^SourceDigester\.digests\(for:\)"),
+    ("list pages: decode (OpenAI/Azure + Cloud Storage)", None),
+    ("listings: store (recordObservation)", r"SQLiteStateStore\.recordObservation"),
+    ("state reads (owned files, intents, digest cache)", r"^DatabasePool\.read<A>\(_:\)$"),
+    ("planner (Planner.plan)", r"^(specialized )?static Planner\.plan\(_:policy:\)$"),
+    ("status snapshot (saveSnapshot)", r"^SQLiteStateStore\.saveSnapshot\(desired:digests:plan:at:\)$"),
+    ("  of which the snapshot fingerprint", r"^SnapshotFingerprint\.hexDigest\(\)$"),
+]
+decode = sum(sorted({n for n, name in rows if re.search(r"^specialized ProviderTransport\.decode<A>", name)}))
+print(f"converged ferry reconcile, {int(sys.argv[2]):,} files x 3 endpoints: {total:,} instructions (callgrind)")
+print(f"{'part':52} {'instructions':>15} {'share':>7}")
+for label, pattern in parts:
+    count = decode if pattern is None else inclusive(pattern)
+    print(f"{label:52} {count:>15,} {100 * count / total:6.1f}%")
+PY
+if [ -n "${KEEP:-}" ]; then cp "$work/callgrind.out" "$OLDPWD/callgrind.out"; fi
+echo "reproduce: FILES=$files bash bench/profile-converged.sh"
