@@ -8,6 +8,9 @@
 #   ferry_start_simulator ARGS...  `$FERRY simulator` on a free 127.0.0.1 port: sets $sim_pid, $sim_port, $sim_base
 #   ferry_start_serve ARGS...      `$FERRY serve --listen 127.0.0.1:0`: sets $serve_pid, $serve_port
 #   ferry_results_dir              makes $BENCH_RESULTS absolute (and creates it) when it is set
+#   ferry_three_endpoint_repo DIR FILES BASE
+#                                  DIR: FILES small text sources under docs/ declared by one FileSet for an OpenAI,
+#                                  an Azure OpenAI and a Vertex AI model on the simulator at BASE (bucket ferry-bench)
 
 work=""
 ferry_pids=()
@@ -96,4 +99,38 @@ ferry_start_serve() {
     cat "$work/serve.log" >&2
     echo "ferry serve did not start" >&2
     exit 1
+}
+
+ferry_three_endpoint_repo() {
+    local repo=$1 files=$2 base=$3
+    # FILES small text sources (100 folders, 200 B – 4 KiB), the same on every run (seeded).
+    python3 - "$repo" "$files" <<'PY'
+import os, random, sys
+root, count = sys.argv[1], int(sys.argv[2])
+random.seed(6)
+for i in range(count):
+    folder = os.path.join(root, "docs", f"d{i % 100:03d}")
+    os.makedirs(folder, exist_ok=True)
+    size = random.randint(200, 4096)
+    line = f"document {i}: the quick brown fox jumps over the lazy dog\n"
+    with open(os.path.join(folder, f"doc{i:05d}.txt"), "w") as f:
+        f.write((line * (size // len(line) + 1))[:size])
+PY
+    cat > "$repo/models.yaml" <<YAML
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-bench, api_base: "$base/v1"}
+  - model_name: azure-gpt-4o
+    litellm_params: {model: azure/gpt-4o, api_key: bench, api_base: "$base", api_version: "2024-10-21"}
+  - model_name: gemini
+    litellm_params: {model: vertex_ai/gemini-2.0-flash, gcs_bucket_name: ferry-bench}
+YAML
+    cat > "$repo/files.yaml" <<YAML
+kind: FileSet
+metadata: {name: kb}
+spec:
+  sources: "docs/**/*.txt"
+  purpose: assistants
+  targetModels: [gpt-4o-mini, azure-gpt-4o, gemini]
+YAML
 }
