@@ -274,7 +274,7 @@ import Testing
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Authorization", value: "Bearer \(Self.key)")
             let error = await expectProviderError {
-                _ = try await client.transport.send(request, .list, timeout: .seconds(10))
+                _ = try await client.transport.send(request, .list, timeout: .seconds(30))
             }
             #expect(error?.status == 400)
             #expect(error?.classification == .terminal)
