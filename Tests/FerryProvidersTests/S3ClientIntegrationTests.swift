@@ -38,6 +38,7 @@ func s3Client(
             hasher.update(data)
             let digest = hasher.hexDigest()
             let client = try s3Client(simulator, http)
+            let before = Int64(Date().timeIntervalSince1970)
             let created = try await client.create(
                 UploadRequest(
                     sourcePath: source, filename: "Überblick Q3.jsonl", purpose: "batch", bytes: Int64(data.count),
@@ -56,7 +57,8 @@ func s3Client(
             let retrieved = try await client.retrieve(id: created.id)
             #expect(retrieved.declaredName == "batches/Überblick Q3")
             #expect(retrieved.sha256 == digest && retrieved.bytes == Int64(data.count))
-            #expect(abs(retrieved.createdAt - Int64(Date().timeIntervalSince1970)) <= 5)
+            // Last-Modified has whole seconds: between the second the upload started and now.
+            #expect((before - 1...Int64(Date().timeIntervalSince1970) + 1).contains(retrieved.createdAt))
 
             let target = directory.path + "/download"
             #expect(try await client.content(id: created.id, to: target) == Int64(data.count))

@@ -34,7 +34,8 @@ struct StatusServerLifecycleTests {
         let clock = ContinuousClock()
         let stopStarted = clock.now
         try await host.stop()
-        #expect(clock.now - stopStarted < .seconds(10))
+        // Far below the 60 s drain timeout (a loaded 2-core machine has taken 12 s): it did not wait for it.
+        #expect(clock.now - stopStarted < .seconds(30))
         #expect(try await offPool { try connection.readToEnd(timeout: .seconds(2)) } == "")
         try await host.stop()
         #expect(server.port == 0)
@@ -90,7 +91,8 @@ struct StatusServerLifecycleTests {
         let clock = ContinuousClock()
         let started = clock.now
         try await host.stop()
-        #expect(clock.now - started < .seconds(10))
+        // Far below the 60 s drain timeout (a loaded 2-core machine has taken 13 s): it did not wait for it.
+        #expect(clock.now - started < .seconds(30))
         #expect(try await offPool { try connection.readToEnd(timeout: .seconds(2)) } == "")
         #expect(!RawConnection.isListening(port: port))
     }
@@ -140,9 +142,11 @@ struct StatusServerLifecycleTests {
         let clock = ContinuousClock()
         let started = clock.now
         let stopping = Task { try await host.stop() }
-        let answer = try await offPool { try connection.readToEnd(timeout: .seconds(5)) }
+        let answer = try await offPool { try connection.readToEnd(timeout: .seconds(10)) }
+        // No answer at all: the connection was cut before the 5 s handler could answer (the proof). The time is
+        // a loose bound only: a loaded 2-core machine has taken 4.2 s to close it.
         #expect(answer == "")
-        #expect(clock.now - started < .seconds(4))
+        #expect(clock.now - started < .seconds(10))
         try await stopping.value
         #expect(!RawConnection.isListening(port: port))
     }
