@@ -59,26 +59,24 @@ text = open(sys.argv[1]).read().splitlines()
 total = next(int(l.split()[0].replace(",", "")) for l in text if "PROGRAM TOTALS" in l)
 rows = []
 for line in text:
-    m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*:(.*?) \[", line)
+    m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*?:(.*) \[[^\]]*\]$", line)
     if m: rows.append((int(m.group(1).replace(",", "")), m.group(2)))
 def inclusive(pattern):
     hits = [n for n, name in rows if re.search(pattern, name)]
     return max(hits) if hits else 0
 parts = [
-    ("manifests: load and validate", r"^(specialized )?static Engine\.validate\(_:offline:\)$"),
-    ("source digests (cache lookups)", r"^SourceDigester\.digests\(for:\)"),
-    ("list pages: decode (OpenAI/Azure + Cloud Storage)", None),
-    ("listings: store (recordObservation)", r"SQLiteStateStore\.recordObservation"),
-    ("state reads (owned files, intents, digest cache)", r"^DatabasePool\.read<A>\(_:\)$"),
-    ("planner (Planner.plan)", r"^(specialized )?static Planner\.plan\(_:policy:\)$"),
-    ("status snapshot (saveSnapshot)", r"^SQLiteStateStore\.saveSnapshot\(desired:digests:plan:at:\)$"),
-    ("  of which the snapshot fingerprint", r"^SnapshotFingerprint\.hexDigest\(\)$"),
+    ("manifests: load and validate", [r"^(specialized )?static Engine\.validate\(_:offline:\)$"]),
+    ("list pages: decode (OpenAI/Azure + Cloud Storage)", [r"^(specialized )?OpenAIFileList\.init\((pulling|from):\)$", r"^(specialized )?GCSObjectList\.init\((pulling|from):\)$"]),
+    ("listings: store (recordObservation)", [r"StateStore\.recordObservation\(_:endpoint:pages:\) in conformance SQLiteStateStore$"]),
+    ("state reads (owned files, intents, digest cache)", [r"^DatabasePool\.read<A>\(_:\)$"]),
+    ("planner (Planner.plan)", [r"^(specialized )?static Planner\.plan\(_:policy:\)$"]),
+    ("status snapshot (saveSnapshot)", [r"^SQLiteStateStore\.saveSnapshot\(desired:digests:plan:at:\)$"]),
+    ("  of which the snapshot fingerprint", [r"^SnapshotFingerprint\.hexDigest\(\)$"]),
 ]
-decode = sum(sorted({n for n, name in rows if re.search(r"^specialized ProviderTransport\.decode<A>", name)}))
 print(f"converged ferry reconcile, {int(sys.argv[2]):,} files x 3 endpoints: {total:,} instructions (callgrind)")
 print(f"{'part':52} {'instructions':>15} {'share':>7}")
-for label, pattern in parts:
-    count = decode if pattern is None else inclusive(pattern)
+for label, patterns in parts:
+    count = sum(inclusive(p) for p in patterns)
     print(f"{label:52} {count:>15,} {100 * count / total:6.1f}%")
 PY
 if [ -n "${KEEP:-}" ]; then cp "$work/callgrind.out" "$OLDPWD/callgrind.out"; fi
