@@ -381,7 +381,8 @@ struct JSONPullReader {
     }
 }
 
-/// A wire type read with `JSONPullReader` instead of `JSONDecoder` (list pages, read on every pass).
-protocol JSONPullDecodable {
+/// A wire type read with `JSONPullReader` instead of `JSONDecoder` (list pages, read on every pass). Its
+/// `Decodable` conformance reads the same answers the same way; `JSONPullReaderTests` holds the two to each other.
+protocol JSONPullDecodable: Decodable {
     init(pulling reader: inout JSONPullReader) throws
 }

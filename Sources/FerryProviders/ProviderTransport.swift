@@ -168,22 +168,25 @@ struct ProviderTransport: Sendable {
         async throws -> T
     {
         let buffer = try await collect(response, operation)
-        // List pages: read in one pass over the bytes (`JSONPullReader`), without Foundation's per-object cost.
-        if let pulled = T.self as? any JSONPullDecodable.Type {
-            let value: any JSONPullDecodable
-            do {
-                value = try buffer.withUnsafeReadableBytes { bytes in
-                    try JSONPullReader.read(bytes) { reader in try pulled.init(pulling: &reader) }
-                }
-            } catch {
-                throw malformed(operation, "cannot decode \(T.self): \(error)")
-            }
-            if let value = value as? T { return value }
-        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
             throw malformed(operation, "cannot decode \(T.self): \(Self.describe(decodingError: error))")
+        }
+    }
+
+    /// Reads and decodes a list page (`JSONPullDecodable`): one pass over the bytes with `JSONPullReader`, without
+    /// Foundation's per-object cost. Chosen over `decode` above for those types at compile time.
+    func decode<T: JSONPullDecodable>(_ type: T.Type, from response: HTTPClientResponse, _ operation: ProviderOperation)
+        async throws -> T
+    {
+        let buffer = try await collect(response, operation)
+        do {
+            return try buffer.withUnsafeReadableBytes { bytes in
+                try JSONPullReader.read(bytes) { reader in try T(pulling: &reader) }
+            }
+        } catch {
+            throw malformed(operation, "cannot decode \(T.self): \(error)")
         }
     }
 
