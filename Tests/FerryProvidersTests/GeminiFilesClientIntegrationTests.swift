@@ -8,31 +8,6 @@ import Testing
 
 @testable import FerryProviders
 
-/// Runs `body` with a simulator set up by `configure` (Gemini's processing delay and file lifetime) and an HTTP
-/// client; stops both whatever happens.
-func withGeminiSimulator(
-    faults: FaultPlan = .none, configure: (inout SimulatorConfiguration) -> Void = { _ in },
-    _ body: (Simulator, HTTPClient) async throws -> Void
-) async throws {
-    var configuration = SimulatorConfiguration(faults: faults, logLevel: .critical)
-    configure(&configuration)
-    let simulator = Simulator(configuration: configuration)
-    let host = ServiceHost(simulator)
-    let http = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: ProviderClientConfiguration(readTimeout: .seconds(30)).makeHTTPClientConfiguration())
-    do {
-        _ = try await simulator.listeningPort()
-        try await body(simulator, http)
-    } catch {
-        try? await http.shutdown()
-        await host.stopQuietly()
-        throw error
-    }
-    try await http.shutdown()
-    try await host.stop()
-}
-
 /// A Gemini client for the simulator's `/gemini` prefix that never really sleeps between retries.
 func geminiClient(
     _ simulator: Simulator, _ http: HTTPClient, key: String = SimulatorHarness.key, chunkBytes: Int64? = nil,
@@ -53,7 +28,7 @@ func geminiClient(
     /// A resumable upload in one request, then get, list and delete: the file carries its display name, size,
     /// SHA-256 and expiry (createTime + 48 h), and is gone afterwards (403 read as not found, delete again done).
     @Test func roundTrip() async throws {
-        try await withGeminiSimulator { simulator, http in
+        try await withSimulator { simulator, http in
             let directory = try TemporaryDirectory()
             let data = randomBytes(300_001)
             let source = try directory.write("source.md", data)
@@ -88,7 +63,7 @@ func geminiClient(
     /// A file larger than the chunk size goes in several `upload` requests at increasing offsets, the last one
     /// `upload, finalize`; the content arrives whole.
     @Test func chunkedUpload() async throws {
-        try await withGeminiSimulator { simulator, http in
+        try await withSimulator { simulator, http in
             let directory = try TemporaryDirectory()
             let data = randomBytes(250_000, seed: 3)
             let source = try directory.write("big.bin", data)
@@ -105,7 +80,7 @@ func geminiClient(
     /// With the default 8 MiB chunks, a 20 MiB file takes three upload requests (8, 8 and the final 4 MiB) and
     /// arrives whole.
     @Test func defaultChunkSize() async throws {
-        try await withGeminiSimulator(configure: { $0.maxUploadBytes = 64 << 20 }) { simulator, http in
+        try await withSimulator(configure: { $0.maxUploadBytes = 64 << 20 }) { simulator, http in
             let directory = try TemporaryDirectory()
             let data = (0..<(20 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 11) }
             let source = try directory.write("big.bin", data)
@@ -123,7 +98,7 @@ func geminiClient(
     @Test func failedChunksResume() async throws {
         var plan = FaultPlan()
         plan.failNext = ["upload_part": [503, 500]]
-        try await withGeminiSimulator(faults: plan) { simulator, http in
+        try await withSimulator(faults: plan) { simulator, http in
             let directory = try TemporaryDirectory()
             let data = randomBytes(200_000, seed: 5)
             let source = try directory.write("big.bin", data)
@@ -142,7 +117,7 @@ func geminiClient(
     @Test func lostFinalizeAnswerIsRecovered() async throws {
         var plan = FaultPlan()
         plan.acceptThenFailRate = 1
-        try await withGeminiSimulator(faults: plan) { simulator, http in
+        try await withSimulator(faults: plan) { simulator, http in
             let directory = try TemporaryDirectory()
             let source = try directory.write("a.md", [1, 2, 3])
             let client = try geminiClient(simulator, http)
@@ -153,7 +128,7 @@ func geminiClient(
 
     /// A listing follows pageToken past many pages (page size capped at Gemini's 100) and misses nothing.
     @Test func paginationPastOnePage() async throws {
-        try await withGeminiSimulator { simulator, http in
+        try await withSimulator { simulator, http in
             let seeded = (0..<23).map { index in
                 "files/"
                     + simulator.seedFile(
@@ -179,7 +154,7 @@ func geminiClient(
     @Test func rateLimitIsRetried() async throws {
         var plan = FaultPlan(retryAfterSeconds: 1)
         plan.failNext = ["list": [429, 429], "upload_create": [429], "upload_part": [429]]
-        try await withGeminiSimulator(faults: plan) { simulator, http in
+        try await withSimulator(faults: plan) { simulator, http in
             let client = try geminiClient(simulator, http)
             #expect(try await client.list().pages == 1)
             #expect(client.stats[.list].retries == 2)
@@ -198,7 +173,7 @@ func geminiClient(
     /// while processing only count when they ran inside it, as a loaded machine may be slower.)
     @Test func processingAndFailedStates() async throws {
         let delay = Duration.seconds(3)
-        try await withGeminiSimulator(configure: { $0.processingDelay = delay }) { simulator, http in
+        try await withSimulator(configure: { $0.processingDelay = delay }) { simulator, http in
             let directory = try TemporaryDirectory()
             let source = try directory.write("a.md", [1, 2, 3])
             let client = try geminiClient(simulator, http)
@@ -226,7 +201,7 @@ func geminiClient(
 
     /// Files expire after the configured lifetime: gone from the listing, and 403 (not found) on get.
     @Test func filesExpire() async throws {
-        try await withGeminiSimulator(configure: { $0.geminiFileLifetime = .seconds(5) }) { simulator, http in
+        try await withSimulator(configure: { $0.geminiFileLifetime = .seconds(5) }) { simulator, http in
             let directory = try TemporaryDirectory()
             let source = try directory.write("a.md", [1, 2, 3])
             let client = try geminiClient(simulator, http)
@@ -244,7 +219,7 @@ func geminiClient(
     /// A 403 on list or create is the key's refusal: terminal, with a message saying what to check; the echoed
     /// key never reaches the error.
     @Test func forbiddenListIsAuthFailureAndKeyFree() async throws {
-        try await withGeminiSimulator(
+        try await withSimulator(
             faults: FaultPlan(errorRate: ["list": 1, "upload_create": 1], errorStatuses: [403], echoRequestHeaders: true)
         ) { simulator, http in
             let client = try geminiClient(simulator, http)
@@ -270,7 +245,7 @@ func geminiClient(
     @Test func forbiddenDeleteOfListedFileIsNotDone() async throws {
         var plan = FaultPlan()
         plan.failNext = ["delete": [403]]
-        try await withGeminiSimulator(faults: plan) { simulator, http in
+        try await withSimulator(faults: plan) { simulator, http in
             let directory = try TemporaryDirectory()
             let source = try directory.write("a.md", [1, 2, 3])
             let client = try geminiClient(simulator, http)
@@ -287,7 +262,7 @@ func geminiClient(
 
     /// Without a key the simulator answers 403 PERMISSION_DENIED, which on list is an authentication failure.
     @Test func missingKeyIsRefused() async throws {
-        try await withGeminiSimulator { simulator, http in
+        try await withSimulator { simulator, http in
             let endpoint = Endpoint(kind: .gemini, baseURL: simulator.geminiBaseURL, credential: .none)
             let client = try GeminiFilesClient(endpoint: endpoint, apiKey: nil, httpClient: http)
             let error = await expectProviderError { _ = try await client.list() }
@@ -298,7 +273,7 @@ func geminiClient(
     /// The factory makes this client for `.gemini`, a trailing /v1beta in the base is accepted, other kinds are
     /// refused, and a key with a newline is refused without being echoed.
     @Test func factoryAndConfiguration() async throws {
-        try await withGeminiSimulator { simulator, http in
+        try await withSimulator { simulator, http in
             let endpoint = Endpoint(
                 kind: .gemini, baseURL: simulator.geminiBaseURL + "/v1beta/", credential: .environment("GEMINI_API_KEY"))
             let provider = try ProviderFactory.makeProvider(endpoint: endpoint, apiKey: Secret(Self.key), httpClient: http)

@@ -11,12 +11,14 @@ enum SimulatorHarness {
     static let key = "sk-ferry-integration-0123456789abcdef"
 }
 
-/// Runs `body` with a running simulator and an HTTP client, and stops both whatever happens.
+/// Runs `body` with a running simulator (set up by `configure`) and an HTTP client, and stops both whatever happens.
 func withSimulator(
     faults: FaultPlan = .none, connectTimeout: Duration = .seconds(5),
+    configure: (inout SimulatorConfiguration) -> Void = { _ in },
     _ body: (Simulator, HTTPClient) async throws -> Void
 ) async throws {
-    try await withSimulatorHost(faults: faults, connectTimeout: connectTimeout) { simulator, http, _ in
+    try await withSimulatorHost(faults: faults, connectTimeout: connectTimeout, configure: configure) {
+        simulator, http, _ in
         try await body(simulator, http)
     }
 }
@@ -24,9 +26,12 @@ func withSimulator(
 /// `withSimulator`, also handing over the `ServiceHost` the simulator runs in (to stop it early).
 func withSimulatorHost(
     faults: FaultPlan = .none, connectTimeout: Duration = .seconds(5),
+    configure: (inout SimulatorConfiguration) -> Void = { _ in },
     _ body: (Simulator, HTTPClient, ServiceHost) async throws -> Void
 ) async throws {
-    let simulator = Simulator(configuration: SimulatorConfiguration(faults: faults, logLevel: .critical))
+    var settings = SimulatorConfiguration(faults: faults, logLevel: .critical)
+    configure(&settings)  // e.g. Gemini's processing delay and file lifetime
+    let simulator = Simulator(configuration: settings)
     let host = ServiceHost(simulator)
     let configuration = ProviderClientConfiguration(connectTimeout: connectTimeout, readTimeout: .seconds(30))
     let http = HTTPClient(
