@@ -124,7 +124,34 @@ public struct DesiredState: Sendable, Hashable {
         self.models = models
         self.knownEndpoints = Array(Set(models.compactMap(\.endpoint))).sorted()
         self.endpoints = []
-        self.endpoints = Array(Set(self.files.flatMap { placements(of: $0).map(\.endpoint) })).sorted()
+        var targeted = Set<Endpoint>()
+        for placements in resolvedPlacements() { targeted.formUnion(placements.map(\.endpoint)) }
+        self.endpoints = targeted.sorted()
+    }
+
+    /// `placements(of:)` for every file, in `files` order, resolving each model name once: most files share their
+    /// target list with many others, so each distinct list is resolved once.
+    public func resolvedPlacements() -> [[(endpoint: Endpoint, models: [String])]] {
+        var endpointsByModel: [String: [Endpoint]] = [:]
+        for model in models {
+            guard let endpoint = model.endpoint else { continue }
+            if !(endpointsByModel[model.name] ?? []).contains(where: { $0.id == endpoint.id }) {
+                endpointsByModel[model.name, default: []].append(endpoint)
+            }
+        }
+        var cache: [[String]: [(endpoint: Endpoint, models: [String])]] = [:]
+        return files.map { file in
+            if let known = cache[file.targetModels] { return known }
+            var byEndpoint: [String: (Endpoint, Set<String>)] = [:]
+            for model in file.targetModels {
+                for endpoint in endpointsByModel[model] ?? [] {
+                    byEndpoint[endpoint.id, default: (endpoint, [])].1.insert(model)
+                }
+            }
+            let resolved = byEndpoint.values.map { ($0.0, $0.1.sorted()) }.sorted { $0.0 < $1.0 }
+            cache[file.targetModels] = resolved
+            return resolved
+        }
     }
 
     /// Endpoints (by id) that a model name resolves to. A model name listed several times

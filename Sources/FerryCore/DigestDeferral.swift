@@ -29,7 +29,7 @@ public enum DigestDeferral {
             (input.desired.knownEndpoints + input.desired.endpoints).map { ($0.id, $0) },
             uniquingKeysWith: { a, _ in a })
         let files = input.desired.files
-        let placements = Planner.resolvePlacements(input.desired)
+        let placements = input.desired.resolvedPlacements()
 
         // Names declared on each endpoint, and names held there (owned or claimed by an intent).
         var declared: [String: Set<String>] = [:]

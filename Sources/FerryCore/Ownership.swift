@@ -15,14 +15,16 @@ public struct OwnedFile: Hashable, Codable, Sendable {
     /// The policy in force when the file was last declared, so a removed declaration is handled as it asked.
     public var deletionPolicy: DeletionPolicy
 
+    /// - Parameter unifiedID: `UnifiedID.make(for: file)` when the caller already has it (a file placed on three
+    ///   endpoints has three owned rows); computed when nil.
     public init(
         endpointID: String, remoteID: String, file: String, digest: String, bytes: Int64, filename: String,
-        purpose: String, createdAt: Int64, deletionPolicy: DeletionPolicy
+        purpose: String, createdAt: Int64, deletionPolicy: DeletionPolicy, unifiedID: String? = nil
     ) {
         self.endpointID = endpointID
         self.remoteID = remoteID
         self.file = file
-        self.unifiedID = UnifiedID.make(for: file)
+        self.unifiedID = unifiedID ?? UnifiedID.make(for: file)
         self.digest = digest
         self.bytes = bytes
         self.filename = filename

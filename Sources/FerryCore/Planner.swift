@@ -105,7 +105,7 @@ public enum Planner {
         let knownEndpoints = Dictionary(
             (input.desired.knownEndpoints + input.desired.endpoints).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         // Placements of every file, resolved once (the fingerprint needs them too).
-        let placements = resolvePlacements(input.desired)
+        let placements = input.desired.resolvedPlacements()
         let files = input.desired.files
         var fileRanks = [Int](repeating: 0, count: files.count)
         for (rank, index) in files.indices.sorted(by: { files[$0].name < files[$1].name }).enumerated() {
@@ -298,31 +298,6 @@ public enum Planner {
         var untracked: [UntrackedFile] = []
     }
 
-    /// `desired.placements(of:)` for every file, in `desired.files` order, resolving each model name once.
-    static func resolvePlacements(_ desired: DesiredState) -> [[(endpoint: Endpoint, models: [String])]] {
-        var endpointsByModel: [String: [Endpoint]] = [:]
-        for model in desired.models {
-            guard let endpoint = model.endpoint else { continue }
-            if !(endpointsByModel[model.name] ?? []).contains(where: { $0.id == endpoint.id }) {
-                endpointsByModel[model.name, default: []].append(endpoint)
-            }
-        }
-        // Most files share their target list with many others: resolve each distinct list once.
-        var cache: [[String]: [(endpoint: Endpoint, models: [String])]] = [:]
-        return desired.files.map { file in
-            if let known = cache[file.targetModels] { return known }
-            var byEndpoint: [String: (Endpoint, Set<String>)] = [:]
-            for model in file.targetModels {
-                for endpoint in endpointsByModel[model] ?? [] {
-                    byEndpoint[endpoint.id, default: (endpoint, [])].1.insert(model)
-                }
-            }
-            let resolved = byEndpoint.values.map { ($0.0, $0.1.sorted()) }.sorted { $0.0 < $1.0 }
-            cache[file.targetModels] = resolved
-            return resolved
-        }
-    }
-
     /// A remote file serving (or having served) a placement: owned already, or about to be adopted.
     struct Holding {
         /// The listed file's status; nil when it is not (yet) in the listing.
@@ -428,7 +403,8 @@ public enum Planner {
         // when that name is in its `previousNames`, or when they hold exactly its content (same digest, file name
         // and purpose). The remote file stays; only the state's record moves, so nothing is uploaded or deleted.
         var moved = Set<String>()
-        if !holdings.isEmpty {
+        // Only a wanted file with nothing held here can take anything over: in a converged pass there is none.
+        if !holdings.isEmpty, wanted.contains(where: { holdings[files[$0.file].name] == nil }) {
             let wantedNames = Set(wanted.map { files[$0.file].name })
             var orphans = Set(holdings.keys.filter { !wantedNames.contains($0) })
             for entry in wanted where !orphans.isEmpty && holdings[files[entry.file].name] == nil {
@@ -638,10 +614,10 @@ public enum Planner {
     public static func fingerprint(_ desired: DesiredState, digests: [String: String]) -> String {
         fingerprint(
             desired, fileDigests: desired.files.map { digests[$0.sourcePath] ?? "" },
-            placements: resolvePlacements(desired))
+            placements: desired.resolvedPlacements())
     }
 
-    /// `fingerprint` with the placements already resolved (`resolvePlacements`).
+    /// `fingerprint` with the placements already resolved (`DesiredState.resolvedPlacements()`).
     static func fingerprint(
         _ desired: DesiredState, fileDigests: [String], placements: [[(endpoint: Endpoint, models: [String])]]
     ) -> String {

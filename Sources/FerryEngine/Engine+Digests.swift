@@ -10,7 +10,8 @@ extension SourceDigester {
         var digests: [String: String] = [:]
         var unhashed: [String] = []
         var report = Report()
-        for path in Set(paths).sorted() {
+        digests.reserveCapacity(paths.count)
+        for path in Set(paths) {
             if let (cachedStamp, digest) = cache[path], cachedStamp == (try stamp(path)) {
                 digests[path] = digest
                 report.cached += 1
@@ -18,7 +19,7 @@ extension SourceDigester {
                 unhashed.append(path)
             }
         }
-        return (digests, unhashed, report)
+        return (digests, unhashed.sorted(), report)
     }
 }
 

@@ -157,7 +157,8 @@ public final class Engine: Sendable {
     /// - Throws: `ValidationFailed` with every problem found.
     /// - Parameter offline: validate without credentials (unset variables are notes; see `ManifestLoader.offline`).
     public static func validate(_ configuration: EngineConfiguration, offline: Bool = false) throws -> LoadedManifests {
-        let tree = try FileSystemSourceTree(root: configuration.root)
+        // One walk of the manifest folder serves manifest discovery and every FileSet glob below it.
+        let tree = try FileSystemSourceTree(root: configuration.root).walkingOnce()
         let sources = try tree.manifestFiles(under: configuration.manifestsDirectory)
         let loader = ManifestLoader(
             displayRoot: configuration.displayRoot, environment: configuration.environment, offline: offline)

@@ -15,6 +15,8 @@ public struct FileSystemSourceTree: SourceTree {
     public let root: String
     /// Symlink-free paths of directories already resolved (a FileSet of 10,000 files lives in a few folders).
     private let resolvedDirectories = DirectoryCache()
+    /// Set by `walkingOnce()`.
+    private var walks: WalkCache?
 
     /// - Throws: when the root does not exist or is not a directory.
     public init(root: String) throws {
@@ -43,7 +45,7 @@ public struct FileSystemSourceTree: SourceTree {
         // once.
         let resolved: String
         if (info.st_mode & S_IFMT) == S_IFREG, let slash = relativePath.lastIndex(of: "/"),
-            !relativePath.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
+            RelativePath.isNormal(relativePath)
         {
             let directory = String(relativePath[..<slash])
             guard let resolvedDirectory = resolvedDirectories.resolve(directory, { Self.realPath(absolutePath(directory)) })
@@ -61,22 +63,57 @@ public struct FileSystemSourceTree: SourceTree {
     }
 
     public func files(under directory: String) -> [String] {
-        var result: [String] = []
-        walk(directory, into: &result, depth: 0)
-        return result.sorted()
+        if let walks {
+            return walks.files(under: directory) { self.walkSorted($0) }
+        }
+        return walkSorted(directory).files
     }
 
-    private func walk(_ relative: String, into result: inout [String], depth: Int) {
-        guard depth < 64 else { return }
-        let path = absolutePath(relative)
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path) else { return }
-        for entry in entries where !entry.hasPrefix(".") {
-            let child = relative.isEmpty ? entry : relative + "/" + entry
-            var info = stat()
-            guard lstat(absolutePath(child), &info) == 0 else { continue }
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR: walk(child, into: &result, depth: depth + 1)
-            case S_IFREG, S_IFLNK: result.append(child)  // symlinks are checked by inspect()
+    /// The files under `directory`, sorted, and the folders the walk entered.
+    private func walkSorted(_ directory: String) -> (files: [String], folders: Set<String>) {
+        var result: [String] = []
+        var folders: Set<String> = [directory]
+        walk(directory, into: &result, folders: &folders, depth: 0)
+        return (result.sorted(), folders)
+    }
+
+    /// A copy that walks each folder once: later `files(under:)` calls for the same folder or one below a folder
+    /// already walked are answered from that walk. For one validation (manifest discovery, then every FileSet glob),
+    /// not for a tree kept across passes.
+    public func walkingOnce() -> FileSystemSourceTree {
+        var copy = self
+        copy.walks = WalkCache()
+        return copy
+    }
+
+    /// Reads directories with `readdir`, whose entries carry their type: no `lstat` per file (`inspect` checks the
+    /// sources that match).
+    private func walk(_ relative: String, into result: inout [String], folders: inout Set<String>, depth: Int) {
+        guard depth < 64, let directory = opendir(absolutePath(relative)) else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard !name.hasPrefix(".") else { continue }
+            let child = relative.isEmpty ? name : relative + "/" + name
+            var type = Int32(entry.pointee.d_type)
+            if type == Int32(DT_UNKNOWN) {
+                // File systems that do not fill in the type: ask.
+                var info = stat()
+                guard lstat(absolutePath(child), &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: type = Int32(DT_DIR)
+                case S_IFREG: type = Int32(DT_REG)
+                case S_IFLNK: type = Int32(DT_LNK)
+                default: continue
+                }
+            }
+            switch type {
+            case Int32(DT_DIR):
+                folders.insert(child)
+                walk(child, into: &result, folders: &folders, depth: depth + 1)
+            case Int32(DT_REG), Int32(DT_LNK): result.append(child)  // symlinks are checked by inspect()
             default: continue
             }
         }
@@ -110,5 +147,28 @@ final class DirectoryCache: @unchecked Sendable {
         let value = make()
         lock.withLock { resolved[directory] = .some(value) }
         return value
+    }
+}
+
+/// Sorted walks by folder (relative path), shared by copies of one `walkingOnce()` tree.
+final class WalkCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var walked: [String: (files: [String], folders: Set<String>)] = [:]
+
+    func files(under directory: String, _ walk: (String) -> (files: [String], folders: Set<String>)) -> [String] {
+        let known: [String]? = lock.withLock {
+            if let exact = walked[directory] { return exact.files }
+            // A walk that entered this folder (not hidden, not through a symlink, which a walk does not follow):
+            // its files under `directory`, still sorted.
+            for (_, walk) in walked where walk.folders.contains(directory) {
+                let prefix = directory + "/"
+                return walk.files.filter { $0.hasPrefix(prefix) }
+            }
+            return nil
+        }
+        if let known { return known }
+        let result = walk(directory)
+        lock.withLock { walked[directory] = result }
+        return result.files
     }
 }

@@ -41,7 +41,7 @@ struct ValidateCommand: AsyncParsableCommand {
             for file in manifests.skipped { console.err("  \(file.path): \(file.reason)") }
         }
         let desired = manifests.desired
-        let placements = desired.files.reduce(0) { $0 + desired.placements(of: $1).count }
+        let placements = desired.resolvedPlacements().reduce(0) { $0 + $1.count }
         console.out(
             "Valid: \(desired.files.count) file(s), \(placements) placement(s) on \(desired.endpoints.count) endpoint(s)"
                 + (offline ? " (offline: credentials not checked).\n" : ".\n"))

@@ -291,5 +291,38 @@ struct ManifestLoaderTests {
         #expect(RelativePath.normalize("../docs/a.md", relativeTo: "manifests") == "docs/a.md")
         #expect(RelativePath.normalize("./a/./b/../c", relativeTo: "") == "a/c")
         #expect(RelativePath.normalize("../../x", relativeTo: "manifests") == nil)
+        #expect(RelativePath.normalize("docs//a.md/", relativeTo: "") == "docs/a.md")
+        #expect(RelativePath.normalize(".hidden/a.md", relativeTo: "m") == "m/.hidden/a.md")
+        #expect(RelativePath.normalize("a/..", relativeTo: "") == "")
+    }
+
+    /// The fast check agrees with a full normalisation (written out here, apart from the code under test).
+    @Test func recognisesNormalPaths() {
+        func reference(_ path: String) -> String? {
+            var parts: [Substring] = []
+            for part in path.split(separator: "/") {
+                if part == "." { continue }
+                if part == ".." {
+                    if parts.isEmpty { return nil }
+                    parts.removeLast()
+                } else {
+                    parts.append(part)
+                }
+            }
+            return parts.joined(separator: "/")
+        }
+        let paths = [
+            "a", "a/b.md", "docs/d001/doc00001.txt", "", "/", "/a", "a/", "a//b", ".", "..", "./a", "a/.", "a/..",
+            "a/../b", ".hidden", "a/.hidden/b", "...", "a/.../b", "a.b/c.d", "é/ü.md",
+        ]
+        for path in paths {
+            let normal = !path.isEmpty && reference(path) == path
+            if RelativePath.isNormal(path) { #expect(normal, "'\(path)'") }
+            // Names starting with a dot are left to the full normalisation: the fast check may say no to them.
+            if normal && !path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                #expect(RelativePath.isNormal(path), "'\(path)'")
+            }
+            #expect(RelativePath.normalize(path, relativeTo: "") == reference(path), "'\(path)'")
+        }
     }
 }

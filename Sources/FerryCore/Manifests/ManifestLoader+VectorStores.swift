@@ -3,6 +3,7 @@ extension LoadContext {
     /// OpenAI ones (the providers with vector stores), its files must be declared, and each file must be uploaded to
     /// every endpoint the store lives on.
     mutating func resolveVectorStores(_ desired: DesiredState) -> [DesiredVectorStore] {
+        guard !vectorStores.isEmpty else { return [] }
         let filesByName = Dictionary(desired.files.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let modelNames = Set(desired.models.map(\.name))
         var seen: [String: Place] = [:]

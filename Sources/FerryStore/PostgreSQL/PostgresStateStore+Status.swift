@@ -15,7 +15,7 @@ extension PostgresStateStore {
         var encodedLabels = EncodedOnce<[String: String]>(encoder: encoder)
         // The same fingerprint as SQLite's (`SnapshotFingerprint`): an unchanged snapshot only has its time updated.
         var fingerprint = SnapshotFingerprint()
-        let usable = fingerprint.add(plan)
+        let usable = fingerprint.add(plan: plan)
         var columns = Array(repeating: [String](), count: 11)
         var sizes: [Int64] = []
         for file in desired.files {

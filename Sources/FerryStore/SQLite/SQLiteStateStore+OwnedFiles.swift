@@ -23,12 +23,17 @@ extension SQLiteStateStore {
                 FROM owned_files ORDER BY file, endpoint_id, remote_id
                 """)
         var files: [OwnedFile] = []
+        // Rows come ordered by file: a file's rows on several endpoints share one unified id, hashed once.
+        var previous: (file: String, unifiedID: String)?
         while let row = try rows.next() {
+            let file: String = row[2]
+            let unifiedID = previous?.file == file ? previous?.unifiedID : nil
             files.append(
                 OwnedFile(
-                    endpointID: row[0], remoteID: row[1], file: row[2], digest: row[3], bytes: row[4],
+                    endpointID: row[0], remoteID: row[1], file: file, digest: row[3], bytes: row[4],
                     filename: row[5], purpose: row[6], createdAt: row[7],
-                    deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete))
+                    deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete, unifiedID: unifiedID))
+            previous = (file, files[files.count - 1].unifiedID)
         }
         return files
     }

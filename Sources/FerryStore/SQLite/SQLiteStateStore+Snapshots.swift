@@ -15,7 +15,7 @@ extension SQLiteStateStore {
         var encodedModels = EncodedOnce<[String]>(encoder: encoder)
         var encodedLabels = EncodedOnce<[String: String]>(encoder: encoder)
         var fingerprint = SnapshotFingerprint()
-        let usable = fingerprint.add(plan)
+        let usable = fingerprint.add(plan: plan)
         var desiredRowList: [(name: String, row: [DatabaseValue])] = []
         desiredRowList.reserveCapacity(desired.files.count)
         for file in desired.files {

@@ -1,0 +1,84 @@
+import FerryCore
+import Testing
+
+@testable import FerryStore
+
+/// The snapshot fingerprint decides whether a converged run may skip rewriting the status snapshot, so every field
+/// the snapshot stores must change it. Placements are fingerprinted field by field (not through `Encodable`): these
+/// tests keep that list complete.
+@Suite("Snapshot fingerprint")
+struct SnapshotFingerprintTests {
+    static let status = PlacementStatus(
+        file: "kb/a.md", endpointID: "openai|https://api.openai.com/v1|env:OPENAI_API_KEY", models: ["gpt-4o"],
+        state: .outOfSync, remoteID: "file-1", pendingAction: .replace, detail: "content changed")
+
+    static func digest(_ placements: [PlacementStatus], warnings: [String] = []) -> String? {
+        var fingerprint = SnapshotFingerprint()
+        let plan = Plan(
+            actions: [], placements: placements, endpoints: [], blocked: [], warnings: warnings,
+            desiredFingerprint: "d")
+        guard fingerprint.add(plan: plan) else { return nil }
+        return fingerprint.hexDigest()
+    }
+
+    @Test("covers every stored property of PlacementStatus")
+    func coversEveryField() {
+        let labels = Mirror(reflecting: Self.status).children.compactMap(\.label)
+        #expect(
+            labels == SnapshotFingerprint.placementFields,
+            "PlacementStatus changed: add the new field to SnapshotFingerprint.add(placements:) and placementFields")
+    }
+
+    @Test("each field of a placement changes the fingerprint")
+    func eachFieldCounts() throws {
+        let base = try #require(Self.digest([Self.status]))
+        #expect(Self.digest([Self.status]) == base)
+        var variants: [String: PlacementStatus] = [:]
+        var changed = Self.status
+        changed.file = "kb/b.md"
+        variants["file"] = changed
+        changed = Self.status
+        changed.unifiedID = "file-ferry-other"
+        variants["unifiedID"] = changed
+        changed = Self.status
+        changed.endpointID = "azure|https://x.openai.azure.com|env:AZURE_API_KEY"
+        variants["endpointID"] = changed
+        changed = Self.status
+        changed.models = ["gpt-4o", "gpt-4o-mini"]
+        variants["models"] = changed
+        changed = Self.status
+        changed.state = .inSync
+        variants["state"] = changed
+        changed = Self.status
+        changed.remoteID = nil
+        variants["remoteID"] = changed
+        changed = Self.status
+        changed.pendingAction = .create
+        variants["pendingAction"] = changed
+        changed = Self.status
+        changed.detail = ""
+        variants["detail"] = changed
+        #expect(Set(variants.keys) == Set(SnapshotFingerprint.placementFields))
+        var seen: Set<String> = [base]
+        for (field, variant) in variants.sorted(by: { $0.key < $1.key }) {
+            let digest = try #require(Self.digest([variant]))
+            #expect(seen.insert(digest).inserted, "changing \(field) did not change the fingerprint")
+        }
+    }
+
+    @Test("strings are length-prefixed, lists counted, and the rest of the plan counts too")
+    func unambiguous() {
+        var split = Self.status
+        split.models = ["a", "b"]
+        var joined = Self.status
+        joined.models = ["ab"]
+        #expect(Self.digest([split]) != Self.digest([joined]))
+        var shifted = Self.status
+        shifted.file = "kb/a.mdx"
+        shifted.unifiedID = String(Self.status.unifiedID.dropFirst())
+        #expect(Self.digest([shifted]) != Self.digest([Self.status]))
+        #expect(Self.digest([Self.status, Self.status]) != Self.digest([Self.status]))
+        #expect(Self.digest([]) != Self.digest([Self.status]))
+        #expect(Self.digest([Self.status], warnings: ["w"]) != Self.digest([Self.status]))
+    }
+}
