@@ -42,7 +42,7 @@ for files in $sizes; do
     ferry_bench_bucket "$base"
     ferry_three_endpoint_repo "$dir/repo" "$files" "$base"
     export STORAGE_EMULATOR_HOST=$base
-    ferry() { (cd "$dir" && "$FERRY" "$@" --manifests repo --state state.sqlite --no-color); }
+    ferry() { ferry_run "$FERRY" "$@" --manifests "$dir/repo" --state "$dir/state.sqlite" --no-color; }
 
     echo "== $files files x 3 endpoints: setup (ferry apply --parallelism $setup_parallelism) ..." >&2
     t0=$(now)
@@ -62,8 +62,8 @@ for files in $sizes; do
         python3 -c "print($t1 - $t0)" > "$dir/reconcile-$i.seconds"
 
         t0=$(now)
-        (cd "$dir" && /usr/bin/time -f %M -o "plan-$i.kib" "$FERRY" plan --detailed-exitcode --manifests repo \
-            --state state.sqlite --no-color > "plan-$i.out" 2> "plan-$i.err") || { cat "$dir/plan-$i.err"; exit 1; }
+        ferry_run /usr/bin/time -f %M -o "$dir/plan-$i.kib" "$FERRY" plan --detailed-exitcode --manifests "$dir/repo" \
+            --state "$dir/state.sqlite" --no-color > "$dir/plan-$i.out" 2> "$dir/plan-$i.err" || { cat "$dir/plan-$i.err"; exit 1; }
         t1=$(now)
         python3 -c "print($t1 - $t0)" > "$dir/plan-$i.seconds"
 

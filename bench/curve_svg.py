@@ -13,10 +13,10 @@ from xml.sax.saxutils import escape
 
 WIDTH, HEIGHT = 960, 450
 FONT = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\""
-TIME_SERIES = [  # key, label, colour, dash
-    ("refresh_seconds", "per-resource refresh (one GET per file)", "#d62728", "6 4"),
-    ("plan_seconds", "ferry plan", "#1f77b4", None),
-    ("reconcile_seconds", "ferry reconcile (converged)", "#2ca02c", None),
+TIME_SERIES = [  # key, label, colour, dash, width (plan and reconcile are close: plan wide and pale under reconcile)
+    ("refresh_seconds", "per-resource refresh (one GET per file)", "#d62728", "6 4", 2.5),
+    ("plan_seconds", "ferry plan", "#6baed6", None, 6),
+    ("reconcile_seconds", "ferry reconcile (converged)", "#238b45", None, 2.5),
 ]
 MEMORY_COLOUR = "#9467bd"
 
@@ -99,7 +99,8 @@ def axes(panel: Panel, y_ticks, y_label_of, y_title, title, x_ticks) -> list[str
         major = abs(math.log10(value) - round(math.log10(value))) < 1e-9
         out.append(f'<line x1="{x:.1f}" y1="{panel.top}" x2="{x:.1f}" y2="{panel.top + panel.height}" '
                    f'stroke="{"#d0d0d0" if major else "#ececec"}" stroke-width="1"/>')
-        if major:
+        majors = sum(1 for t in x_ticks if abs(math.log10(t) - round(math.log10(t))) < 1e-9)
+        if major or majors < 2:
             out.append(text(x, panel.top + panel.height + 16, count_label(value), size=11))
     out.append(text(panel.left + panel.width / 2, panel.top + panel.height + 36, "placements (files × endpoints, log scale)",
                     size=12))
@@ -109,12 +110,12 @@ def axes(panel: Panel, y_ticks, y_label_of, y_title, title, x_ticks) -> list[str
     return out
 
 
-def series(panel: Panel, xs, ys, colour, dash, labels=None) -> list[str]:
+def series(panel: Panel, xs, ys, colour, dash, labels=None, width=2.5) -> list[str]:
     pts = " ".join(f"{panel.x(x):.1f},{panel.y(y):.1f}" for x, y in zip(xs, ys))
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-    out = [f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2.5"{dash_attr}/>']
+    out = [f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="{width}"{dash_attr}/>']
     for i, (x, y) in enumerate(zip(xs, ys)):
-        out.append(f'<circle cx="{panel.x(x):.1f}" cy="{panel.y(y):.1f}" r="4" fill="{colour}" stroke="#fff" '
+        out.append(f'<circle cx="{panel.x(x):.1f}" cy="{panel.y(y):.1f}" r="{max(4, width / 2 + 1.5)}" fill="{colour}" stroke="#fff" '
                    f'stroke-width="1"/>')
         if labels:
             out.append(text(panel.x(x), panel.y(y) - 9, labels[i], size=11, fill=colour, weight="bold"))
@@ -145,22 +146,22 @@ def render(points: list[dict]) -> str:
                 size=16, weight="bold")]
     out += axes(t_panel, log_ticks(*t_range, steps=t_steps), seconds_label, "wall time (log scale)",
                 "Time of one pass (median)", x_ticks)
-    for key, _, colour, dash in TIME_SERIES:
-        out += series(t_panel, xs, [p[key] for p in points], colour, dash)
+    for key, _, colour, dash, width in TIME_SERIES:
+        out += series(t_panel, xs, [p[key] for p in points], colour, dash, width=width)
     out += axes(m_panel, [m_step * i for i in range(int(round(m_high / m_step)) + 1)], lambda v: f"{v:g}",
                 "peak resident memory (MiB)", "Memory of ferry plan (peak RSS)", x_ticks)
     out += series(m_panel, xs, mem, MEMORY_COLOUR, None, labels=[f"{v:.0f}" for v in mem])
 
     # Legend, one row under the panels.
     legend_y = HEIGHT - 40
-    entries = [(label, colour, dash) for _, label, colour, dash in TIME_SERIES]
-    entries.append(("ferry plan peak RSS (right panel)", MEMORY_COLOUR, None))
-    widths = [len(label) * 6.7 + 56 for label, _, _ in entries]
+    entries = [(label, colour, dash, width) for _, label, colour, dash, width in TIME_SERIES]
+    entries.append(("ferry plan peak RSS (right panel)", MEMORY_COLOUR, None, 2.5))
+    widths = [len(label) * 6.7 + 46 for label, *_ in entries]
     x = max(8.0, (WIDTH - sum(widths)) / 2)
-    for (label, colour, dash), w in zip(entries, widths):
+    for (label, colour, dash, width), w in zip(entries, widths):
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(f'<line x1="{x:.1f}" y1="{legend_y}" x2="{x + 28:.1f}" y2="{legend_y}" stroke="{colour}" '
-                   f'stroke-width="2.5"{dash_attr}/>')
+                   f'stroke-width="{width}"{dash_attr}/>')
         out.append(f'<circle cx="{x + 14:.1f}" cy="{legend_y}" r="4" fill="{colour}"/>')
         out.append(text(x + 34, legend_y + 4, label, size=12, anchor="start"))
         x += w

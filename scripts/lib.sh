@@ -4,6 +4,8 @@
 #   ferry_track PID                stop PID (SIGTERM, then wait) on exit
 #   ferry_stop PID                 stop one tracked process now (and forget it)
 #   ferry_untrack PID...           forget PIDs that have been waited for (their numbers may be reused)
+#   ferry_run CMD...               run CMD as a tracked child and wait for it (its status is returned): a script
+#                                  stopped meanwhile (SIGTERM, SIGINT) stops CMD too instead of leaving it running
 #   ferry_binary CONFIG PRODUCT    echo a path to PRODUCT built in CONFIG (debug|release); builds it first
 #   ferry_private_copy PATH        copy a binary into $work (a concurrent build may replace the original) and echo it
 #   ferry_start_simulator ARGS...  `$FERRY simulator` on a free 127.0.0.1 port: sets $sim_pid, $sim_port, $sim_base
@@ -38,6 +40,9 @@ ferry_cleanup() {
 ferry_workdir() {
     work=$(mktemp -d "/tmp/$1.XXXXXX")
     trap ferry_cleanup EXIT
+    # Without these, bash killed while in `wait` may exit without running the EXIT trap.
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }
 
 ferry_track() { ferry_pids+=("$1"); }
@@ -49,6 +54,16 @@ ferry_untrack() {
         kept+=("$pid")
     done
     ferry_pids=("${kept[@]}")
+}
+
+ferry_run() {
+    local pid status=0
+    "$@" &
+    pid=$!
+    ferry_track "$pid"
+    wait "$pid" || status=$?
+    ferry_untrack "$pid"
+    return "$status"
 }
 
 ferry_stop() {
