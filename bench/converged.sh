@@ -25,8 +25,7 @@ FERRY=$(ferry_private_copy "$FERRY")
 ferry_start_simulator --gcs-auth anonymous
 port=$sim_port
 base="http://127.0.0.1:$port"
-curl -sf -X POST "$base/storage/v1/b?project=bench" -H 'Content-Type: application/json' \
-    -d '{"name":"ferry-bench"}' > /dev/null
+ferry_bench_bucket "$base"
 
 # 10,000 small text sources (100 folders, 200 B – 4 KiB) declared by one FileSet for three models.
 ferry_three_endpoint_repo "$work/repo" "$files" "$base"
@@ -88,43 +87,11 @@ PY
 for i in 1 2 3; do python3 listpages.py "$base" > "pages-$i.seconds"; done
 
 # Alternative: Terraform-style refresh, one GET per remote file Ferry owns, at the same concurrency.
-python3 - "$base" <<'PY' > refresh.list
-import sqlite3, sys, urllib.parse
-base = sys.argv[1]
-db = sqlite3.connect("state.sqlite")
-for endpoint, remote in db.execute("SELECT endpoint_id, remote_id FROM owned_files ORDER BY endpoint_id, remote_id"):
-    kind = endpoint.split("|")[0]
-    if kind == "openai":
-        print(f"openai\t{base}/v1/files/{remote}")
-    elif kind == "azure":
-        print(f"azure\t{base}/openai/files/{remote}?api-version=2024-10-21")
-    else:
-        bucket, name = remote[len("gs://"):].split("/", 1)
-        print(f"gcs\t{base}/storage/v1/b/{bucket}/o/{urllib.parse.quote(name, safe='')}")
-PY
-for kind in openai azure gcs; do
-    {
-        case $kind in
-            openai) echo 'header = "Authorization: Bearer sk-bench"' ;;
-            azure) echo 'header = "api-key: bench"' ;;
-        esac
-        grep "^$kind	" refresh.list | cut -f2 | while read -r url; do
-            printf 'url = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$url"
-        done
-    } > "refresh-$kind.curl"
-done
+ferry_refresh_configs "$work" "$base"
 refresh_runs=3
 for i in $(seq 1 "$refresh_runs"); do
     curl -sf -X POST "$base/_sim/stats/reset" > /dev/null
-    t0=$(now)
-    pids=()
-    for kind in openai azure gcs; do
-        curl -s --no-progress-meter --parallel --parallel-max "$concurrency" -K "refresh-$kind.curl" > "refresh-$kind-$i.codes" 2> "refresh-$kind-$i.err" &
-        pids+=($!)
-    done
-    for pid in "${pids[@]}"; do wait "$pid"; done
-    t1=$(now)
-    python3 -c "print($t1 - $t0)" > "refresh-$i.seconds"
+    ferry_refresh_run "$work" "$concurrency" "$i"
     curl -sf "$base/_sim/stats" > "refresh-sim-$i.json"
 done
 

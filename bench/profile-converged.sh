@@ -37,8 +37,7 @@ cc -shared -fPIC -O2 -o "$work/shim.so" "$work/shim.c"
 
 ferry_start_simulator --gcs-auth anonymous
 base=$sim_base
-curl -sf -X POST "$base/storage/v1/b?project=bench" -H 'Content-Type: application/json' \
-    -d '{"name":"ferry-bench"}' > /dev/null
+ferry_bench_bucket "$base"
 ferry_three_endpoint_repo "$work/repo" "$files" "$base"
 export STORAGE_EMULATOR_HOST=$base FERRY_REVISION=profile
 cd "$work"

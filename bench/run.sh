@@ -14,11 +14,13 @@
 #   memory       bench/large-upload.sh   5. peak memory of an apply uploading a 2 GiB file (SIZE=2G)
 #   status-view  bench/status-view.sh    6. the status view under wrk, 10,000 files
 #   state        bench/state.sh          7. the converged pass with SQLite and PostgreSQL state; replica takeover
+#   curve        bench/curve.sh          8. the cost curve: reconcile, plan and per-resource refresh at 1k, 10k and
+#                                           100k placements (CURVE_FILES), drawn to docs/performance-curve.svg
 # Results (JSON per scenario, logs) stay in .build/bench-results/ (BENCH_RESULTS to change it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scenarios="${SCENARIOS:-converged planner digests uploads memory status-view state}"
+scenarios="${SCENARIOS:-converged planner digests uploads memory status-view state curve}"
 export BENCH_RESULTS="${BENCH_RESULTS:-$PWD/.build/bench-results}"
 mkdir -p "$BENCH_RESULTS"
 started=$(date +%s)
@@ -57,6 +59,7 @@ script_for() {
         memory) echo bench/large-upload.sh ;;
         status-view) echo bench/status-view.sh ;;
         state) echo bench/state.sh ;;
+        curve) echo bench/curve.sh ;;
         *) return 1 ;;
     esac
 }
@@ -82,11 +85,11 @@ for scenario in $scenarios; do
 done
 
 elapsed=$(( $(date +%s) - started ))
-python3 - "$BENCH_RESULTS/status.json" "$elapsed" "${failed[@]}" <<'PY'
+python3 - "$BENCH_RESULTS/status.json" "$elapsed" "$scenarios" "${failed[@]}" <<'PY'
 import datetime, json, sys
-out, elapsed, failed = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+out, elapsed, ran, failed = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
 json.dump({"finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "duration": f"{elapsed // 60} min {elapsed % 60} s", "failed": failed}, open(out, "w"), indent=2)
+           "duration": f"{elapsed // 60} min {elapsed % 60} s", "ran": ran, "failed": failed}, open(out, "w"), indent=2)
 PY
 echo
 python3 bench/report.py "$BENCH_RESULTS" --out docs/performance.md --command "bash bench/run.sh"

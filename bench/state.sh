@@ -27,8 +27,7 @@ declare -A base
 for backend in sqlite postgres; do
     ferry_start_simulator --gcs-auth anonymous --content discard
     base[$backend]=$sim_base
-    curl -sf -X POST "$sim_base/storage/v1/b?project=bench" -H 'Content-Type: application/json' \
-        -d '{"name":"ferry-bench"}' > /dev/null
+    ferry_bench_bucket "$sim_base"
 done
 
 # One repository for both backends: its models read the simulator's address from BENCH_BASE.

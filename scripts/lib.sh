@@ -2,7 +2,10 @@
 #
 #   ferry_workdir NAME             a fresh /tmp/NAME.XXXXXX in $work, removed on exit with every tracked process
 #   ferry_track PID                stop PID (SIGTERM, then wait) on exit
-#   ferry_stop PID                 stop one tracked process now
+#   ferry_stop PID                 stop one tracked process now (and forget it)
+#   ferry_untrack PID...           forget PIDs that have been waited for (their numbers may be reused)
+#   ferry_run CMD...               run CMD as a tracked child and wait for it (its status is returned): a script
+#                                  stopped meanwhile (SIGTERM, SIGINT) stops CMD too instead of leaving it running
 #   ferry_binary CONFIG PRODUCT    echo a path to PRODUCT built in CONFIG (debug|release); builds it first
 #   ferry_private_copy PATH        copy a binary into $work (a concurrent build may replace the original) and echo it
 #   ferry_start_simulator ARGS...  `$FERRY simulator` on a free 127.0.0.1 port: sets $sim_pid, $sim_port, $sim_base
@@ -11,6 +14,13 @@
 #   ferry_three_endpoint_repo DIR FILES BASE
 #                                  DIR: FILES small text sources under docs/ declared by one FileSet for an OpenAI,
 #                                  an Azure OpenAI and a Vertex AI model on the simulator at BASE (bucket ferry-bench)
+#   ferry_bench_bucket BASE        create the Cloud Storage bucket ferry-bench on the simulator at BASE
+#   ferry_refresh_configs DIR BASE  DIR/refresh-{openai,azure,gcs}.curl: one GET per remote file DIR/state.sqlite owns
+#                                  (a Terraform-style per-resource refresh), as curl config files
+#   ferry_refresh_run DIR CONCURRENCY TAG
+#                                  run that refresh (CONCURRENCY in flight per endpoint, persistent connections, curl
+#                                  --parallel): answers in DIR/refresh-KIND-TAG.codes, wall seconds in
+#                                  DIR/refresh-TAG.seconds
 
 work=""
 ferry_pids=()
@@ -30,15 +40,38 @@ ferry_cleanup() {
 ferry_workdir() {
     work=$(mktemp -d "/tmp/$1.XXXXXX")
     trap ferry_cleanup EXIT
+    # Without these, bash killed while in `wait` may exit without running the EXIT trap.
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }
 
 ferry_track() { ferry_pids+=("$1"); }
+
+ferry_untrack() {
+    local pid gone kept=()
+    for pid in "${ferry_pids[@]}"; do
+        for gone in "$@"; do [ "$pid" = "$gone" ] && continue 2; done
+        kept+=("$pid")
+    done
+    ferry_pids=("${kept[@]}")
+}
+
+ferry_run() {
+    local pid status=0
+    "$@" &
+    pid=$!
+    ferry_track "$pid"
+    wait "$pid" || status=$?
+    ferry_untrack "$pid"
+    return "$status"
+}
 
 ferry_stop() {
     if kill -0 "$1" 2>/dev/null; then
         kill -TERM "$1" 2>/dev/null || true
         wait "$1" 2>/dev/null || true
     fi
+    ferry_untrack "$1"
 }
 
 ferry_binary() {
@@ -133,4 +166,54 @@ spec:
   purpose: assistants
   targetModels: [gpt-4o-mini, azure-gpt-4o, gemini]
 YAML
+}
+
+ferry_bench_bucket() {
+    curl -sf -X POST "$1/storage/v1/b?project=bench" -H 'Content-Type: application/json' \
+        -d '{"name":"ferry-bench"}' > /dev/null
+}
+
+ferry_refresh_configs() {
+    local dir=$1 base=$2 kind
+    python3 - "$base" "$dir/state.sqlite" <<'PY' > "$dir/refresh.list"
+import sqlite3, sys, urllib.parse
+base = sys.argv[1]
+db = sqlite3.connect(sys.argv[2])
+for endpoint, remote in db.execute("SELECT endpoint_id, remote_id FROM owned_files ORDER BY endpoint_id, remote_id"):
+    kind = endpoint.split("|")[0]
+    if kind == "openai":
+        print(f"openai\t{base}/v1/files/{remote}")
+    elif kind == "azure":
+        print(f"azure\t{base}/openai/files/{remote}?api-version=2024-10-21")
+    else:
+        bucket, name = remote[len("gs://"):].split("/", 1)
+        print(f"gcs\t{base}/storage/v1/b/{bucket}/o/{urllib.parse.quote(name, safe='')}")
+PY
+    for kind in openai azure gcs; do
+        python3 - "$kind" "$dir/refresh.list" <<'PY' > "$dir/refresh-$kind.curl"
+import sys
+kind, path = sys.argv[1], sys.argv[2]
+if kind == "openai": print('header = "Authorization: Bearer sk-bench"')
+if kind == "azure": print('header = "api-key: bench"')
+for line in open(path):
+    k, url = line.rstrip("\n").split("\t", 1)
+    if k == kind:
+        print(f'url = "{url}"\noutput = "/dev/null"\nwrite-out = "%{{http_code}}\\n"')
+PY
+    done
+}
+
+ferry_refresh_run() {
+    local dir=$1 concurrency=$2 tag=$3 kind pid t0 t1 pids=()
+    t0=$(date +%s.%N)
+    for kind in openai azure gcs; do
+        curl -s --no-progress-meter --parallel --parallel-max "$concurrency" -K "$dir/refresh-$kind.curl" \
+            > "$dir/refresh-$kind-$tag.codes" 2> "$dir/refresh-$kind-$tag.err" &
+        pids+=($!)
+        ferry_track "$!"
+    done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    t1=$(date +%s.%N)
+    ferry_untrack "${pids[@]}"
+    python3 -c "print($t1 - $t0)" > "$dir/refresh-$tag.seconds"
 }
