@@ -77,6 +77,40 @@ struct SnapshotFingerprint {
         sink.bytes.append(contentsOf: out)
     }
 
+    /// Adds a listing: every field `observed_files` stores of each file, in order.
+    mutating func add(listing files: [RemoteFile]) {
+        var out: [UInt8] = []
+        out.reserveCapacity(files.count * 96)
+        func integer(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
+        func string(_ text: String?) {
+            guard var text else { return out.append(0) }
+            out.append(3)
+            text.withUTF8 { utf8 in
+                integer(Int64(utf8.count))
+                out.append(contentsOf: utf8)
+            }
+        }
+        out.append(0x4C)  // L
+        integer(Int64(files.count))
+        for file in files {
+            out.append(0x7B)  // {
+            string(file.id)
+            string(file.filename)
+            integer(file.bytes)
+            string(file.purpose)
+            integer(file.createdAt)
+            string(file.status.rawValue)
+            string(file.statusDetails)
+            if let expires = file.expiresAt {
+                out.append(1)
+                integer(expires)
+            } else {
+                out.append(0)
+            }
+        }
+        sink.bytes.append(contentsOf: out)
+    }
+
     /// Adds one row of database values.
     mutating func add(row: [DatabaseValue]) {
         sink.byte(0x52)  // R

@@ -172,6 +172,36 @@ struct StateStoreTests {
         #expect(try store.observations()[endpoint.id]?.files == [processed, c])
     }
 
+    /// A listing equal to the stored one (its fingerprint and row count) is not compared row by row, yet the stored
+    /// rows always end up as listed: after `removeOwned` took one out, and after a writer that knows nothing of the
+    /// fingerprint (an older Ferry) removed one behind its back.
+    @Test func listingShortcut() throws {
+        let path = temporaryDatabasePath()
+        let store = try SQLiteStateStore(path: path)
+        let a = RemoteFile(id: "file-a", filename: "a", bytes: 1, purpose: "assistants", createdAt: 5)
+        let b = RemoteFile(id: "file-b", filename: "b", bytes: 2, purpose: "assistants", createdAt: 6)
+        func record(_ files: [RemoteFile], at time: Int64) throws {
+            try store.recordObservation(
+                EndpointObservation(endpointID: endpoint.id, files: files, observedAt: time), endpoint: endpoint, pages: 1)
+        }
+        try record([a, b], at: 10)
+        try record([a, b], at: 11)
+        #expect(try store.observations()[endpoint.id]?.files == [a, b])
+        #expect(try store.observations()[endpoint.id]?.observedAt == 11)
+        try store.removeOwned(endpointID: endpoint.id, remoteID: a.id)
+        #expect(try store.observations()[endpoint.id]?.files == [b])
+        try record([a, b], at: 12)
+        #expect(try store.observations()[endpoint.id]?.files == [a, b])
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "DELETE FROM observed_files WHERE remote_id = 'file-b'") }
+        try record([a, b], at: 13)
+        #expect(try store.observations()[endpoint.id]?.files == [a, b])
+        var changed = b
+        changed.status = .error
+        try record([a, changed], at: 14)
+        #expect(try store.observations()[endpoint.id]?.files == [a, changed])
+    }
+
     /// An unchanged snapshot only moves its time; any change (a placement's state, a desired file's digest) is
     /// written; rows a fingerprint-unaware writer changed are not trusted to the fingerprint.
     @Test func snapshotShortcut() throws {

@@ -18,6 +18,19 @@ extension SQLiteStateStore {
                     arguments: [observation.observedAt, observation.error, endpoint.id])
                 return
             }
+            // The same listing as last time (its fingerprint, and as many rows stored as it has): nothing to write.
+            // Anything else that removes an observed row also removes the fingerprint (`removeOwned`).
+            let fingerprintName = Self.listingFingerprintPrefix + endpoint.id
+            let fingerprint = Self.listingFingerprint(files)
+            if try String.fetchOne(db, sql: "SELECT json FROM snapshots WHERE name = ?", arguments: [fingerprintName])
+                == fingerprint,
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM observed_files WHERE endpoint_id = ?", arguments: [endpoint.id])
+                    == files.count
+            {
+                try Self.markListed(db, observation, endpoint: endpoint, count: files.count, pages: pages)
+                return
+            }
             // Only the rows that differ from the stored listing are written: a converged endpoint of 10,000 files
             // is read back and compared instead of being deleted and inserted again.
             var wanted: [String: [DatabaseValue]] = [:]
@@ -71,11 +84,30 @@ extension SQLiteStateStore {
                 }
             }
             try db.execute(
-                sql: """
-                    UPDATE endpoints SET observed_at = ?, listed = ?, pages = ?, error = NULL, last_success_at = ?
-                    WHERE id = ?
-                    """, arguments: [observation.observedAt, files.count, pages, observation.observedAt, endpoint.id])
+                sql: "INSERT OR REPLACE INTO snapshots (name, json, updated_at) VALUES (?, ?, ?)",
+                arguments: [fingerprintName, fingerprint, Double(observation.observedAt)])
+            try Self.markListed(db, observation, endpoint: endpoint, count: files.count, pages: pages)
         }
+    }
+
+    static func markListed(_ db: Database, _ observation: EndpointObservation, endpoint: Endpoint, count: Int, pages: Int)
+        throws
+    {
+        try db.execute(
+            sql: """
+                UPDATE endpoints SET observed_at = ?, listed = ?, pages = ?, error = NULL, last_success_at = ?
+                WHERE id = ?
+                """, arguments: [observation.observedAt, count, pages, observation.observedAt, endpoint.id])
+    }
+
+    /// Names of the rows in `snapshots` that hold each endpoint's listing fingerprint.
+    static let listingFingerprintPrefix = "observed-fingerprint:"
+
+    /// SHA-256 over every stored column of every listed file, in listing order: equal only for the same listing.
+    static func listingFingerprint(_ files: [RemoteFile]) -> String {
+        var fingerprint = SnapshotFingerprint()
+        fingerprint.add(listing: files)
+        return fingerprint.hexDigest() ?? ""
     }
 
     /// The latest successful listing of each endpoint.

@@ -109,6 +109,9 @@ extension SQLiteStateStore {
             try db.execute(
                 sql: "DELETE FROM observed_files WHERE endpoint_id = ? AND remote_id = ?",
                 arguments: [endpointID, remoteID])
+            // The stored listing no longer is the one fingerprinted.
+            try db.execute(
+                sql: "DELETE FROM snapshots WHERE name = ?", arguments: [Self.listingFingerprintPrefix + endpointID])
         }
     }
 
