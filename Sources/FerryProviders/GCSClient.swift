@@ -123,7 +123,11 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         let base = "\(storageBaseURL)/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o"
         let layout = self.layout
         return try await transport.listAll(allowsEmptyPages: true) { cursor in
-            var query = [("maxResults", String(min(transport.configuration.pageSize, 1000)))]
+            // Only the fields Ferry reads (a partial response): a page of 1,000 objects is a fifth of the bytes.
+            var query = [
+                ("maxResults", String(min(transport.configuration.pageSize, 1000))),
+                ("fields", "nextPageToken,items(\(GCSObject.listedFields))"),
+            ]
             if !layout.prefix.isEmpty { query.append(("prefix", layout.prefix)) }
             if let token = cursor { query.append(("pageToken", token)) }
             let response = try await send(try await request(base.appendingQuery(query)), .list)

@@ -68,6 +68,9 @@ extension OpenAIFileList: JSONPullDecodable {
 extension GCSObject: JSONPullDecodable {
     init(name: String) { self.name = name }
 
+    /// The object fields `init(pulling:)` reads, for the `fields` parameter of a listing (keep the two in step).
+    static let listedFields = "name,bucket,size,timeCreated,generation,metadata"
+
     init(pulling reader: inout JSONPullReader) throws {
         var name: String?
         var object = GCSObject(name: "")

@@ -23,6 +23,7 @@ extension SimulatorRoutes {
         }
         let startOffset = query.nonEmpty("startOffset")
         let endOffset = query.nonEmpty("endOffset")
+        let selection = try fieldSelection(query)
         for key in ["prefix", "delimiter", "pageToken", "startOffset", "endOffset"] where query.malformed.contains(key) {
             throw GCSError.invalid("Invalid value for \(key): it is not valid percent-encoded UTF-8.")
         }
@@ -95,7 +96,16 @@ extension SimulatorRoutes {
         if !prefixes.isEmpty { pairs.append(("prefixes", .array(prefixes))) }
         let items = page.compactMap { $0.record.map { objectResource($0, request) } }
         if !items.isEmpty { pairs.append(("items", .array(items))) }
-        return jsonResponse(.object(pairs))
+        return jsonResponse(selection?.apply(to: .object(pairs)) ?? .object(pairs))
+    }
+
+    /// The `fields` parameter (a partial response), nil when absent.
+    func fieldSelection(_ query: GCSQuery) throws -> GCSFieldSelection? {
+        guard let text = query.nonEmpty("fields") else { return nil }
+        guard !query.malformed.contains("fields"), let selection = GCSFieldSelection(text) else {
+            throw GCSError.invalid("Invalid field selection \(text)")
+        }
+        return selection
     }
 
     /// End index (exclusive) of the first occurrence of `needle` in `haystack`.
@@ -116,7 +126,10 @@ extension SimulatorRoutes {
             throw GCSError.noSuchObject(bucket: bucket, name: name)
         }
         try GCSPreconditions(query).check(record)
-        guard media else { return jsonResponse(objectResource(record, request)) }
+        guard media else {
+            let resource = objectResource(record, request)
+            return jsonResponse(try fieldSelection(query)?.apply(to: resource) ?? resource)
+        }
         guard let content = core.gcsContent(record) else { throw GCSError.noSuchObject(bucket: bucket, name: name) }
         core.countBytes(downloaded: record.size)
         let headers: HTTPFields = [

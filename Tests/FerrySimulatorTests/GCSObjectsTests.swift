@@ -182,6 +182,38 @@ struct GCSObjectsTests {
         }
     }
 
+    @Test("partial responses: fields selects parts of listings and resources; a malformed selection is a 400")
+    func partialResponses() async throws {
+        try await withGCS { sim, auth in
+            for name in ["p/a.txt", "p/b.txt", "p/c.txt"] {
+                #expect(try await mediaUpload(sim, auth, name: name, data: Array(name.utf8)).status == 200)
+            }
+            let page = try await send(
+                .GET, listURL(sim, "prefix=p%2F&maxResults=2&fields=nextPageToken%2Citems(name%2Csize%2Cmetadata)"),
+                headers: auth)
+            #expect(page.status == 200)
+            #expect(page.json.keys.sorted() == ["items", "nextPageToken"])
+            let items = try #require(page.json["items"] as? [[String: Any]])
+            #expect(items.map { $0.keys.sorted() } == [["name", "size"], ["name", "size"]])
+            #expect(items.map { $0["name"] as? String } == ["p/a.txt", "p/b.txt"])
+            // The token of a partial page continues the listing.
+            let token = try #require(page.json["nextPageToken"] as? String)
+            let rest = try await send(.GET, listURL(sim, "prefix=p%2F&fields=items%2Fname&pageToken=\(token)"), headers: auth)
+            #expect(rest.text == "{\"items\":[{\"name\":\"p/c.txt\"}]}")
+            let star = try await send(.GET, listURL(sim, "prefix=p%2F&fields=items(*)"), headers: auth)
+            #expect((star.json["items"] as? [[String: Any]])?.first?["md5Hash"] is String)
+            #expect(star.json["kind"] == nil)
+            let one = try await send(.GET, objectURL(sim, "p/a.txt") + "?fields=name,generation", headers: auth)
+            #expect(one.json.keys.sorted() == ["generation", "name"])
+            for bad in ["items(name", "items()", "a,,b", "items)"] {
+                let reply = try await send(
+                    .GET, listURL(sim, "fields=" + bad.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!),
+                    headers: auth)
+                #expect(reply.status == 400, "fields=\(bad)")
+            }
+        }
+    }
+
     @Test("multipart/related upload with JSON metadata and media")
     func multipart() async throws {
         try await withGCS { sim, auth in
