@@ -94,7 +94,9 @@ extension SimulatorRoutes {
         }
         let prefixes = page.filter { $0.record == nil }.map { JSON.string($0.key) }
         if !prefixes.isEmpty { pairs.append(("prefixes", .array(prefixes))) }
-        let items = page.compactMap { $0.record.map { objectResource($0, request) } }
+        // Only the keys a partial response selects are built (the selection is applied to the whole answer below).
+        let itemSelection = selection.map { $0.fields["items"] ?? nil } ?? nil
+        let items = page.compactMap { $0.record.map { objectResource($0, request, selection: itemSelection) } }
         if !items.isEmpty { pairs.append(("items", .array(items))) }
         return jsonResponse(selection?.apply(to: .object(pairs)) ?? .object(pairs))
     }

@@ -3,32 +3,49 @@ import Hummingbird
 
 /// The JSON resources of Cloud Storage answers: `storage#object` and `storage#bucket`.
 extension SimulatorRoutes {
-    func objectResource(_ record: GCSObjectRecord, _ request: Request) -> JSON {
+    /// - Parameter selection: a partial response's selection of the resource's keys: only those are built (a listing
+    ///   page builds 1,000 resources).
+    func objectResource(_ record: GCSObjectRecord, _ request: Request, selection: GCSFieldSelection? = nil) -> JSON {
+        let all = selection == nil || selection?.fields["*"] != nil
+        func wants(_ key: String) -> Bool { all || selection?.fields[key] != nil }
         let base = origin(request)
-        let bucket = GCSName.encode(record.bucket)
-        let name = GCSName.encode(record.name)
-        let created = GCSTime.rfc3339(record.created)
-        let etag = Data("\(record.generation)/\(record.metageneration)".utf8).base64EncodedString()
-        var pairs: [(String, JSON)] = [
-            ("kind", .string("storage#object")),
-            ("id", .string("\(record.bucket)/\(record.name)/\(record.generation)")),
-            ("selfLink", .string("\(base)/storage/v1/b/\(bucket)/o/\(name)")),
-            ("mediaLink", .string("\(base)/download/storage/v1/b/\(bucket)/o/\(name)?generation=\(record.generation)&alt=media")),
-            ("name", .string(record.name)),
-            ("bucket", .string(record.bucket)),
-            ("generation", .string(String(record.generation))),
-            ("metageneration", .string(String(record.metageneration))),
-            ("contentType", .string(record.contentType)),
-            ("storageClass", .string("STANDARD")),
-            ("size", .string(String(record.size))),
-            ("md5Hash", .string(record.md5Hash)),
-            ("crc32c", .string(record.crc32c)),
-            ("etag", .string(etag)),
-            ("timeCreated", .string(created)),
-            ("updated", .string(created)),
-            ("timeStorageClassUpdated", .string(created)),
-        ]
-        if let metadata = record.metadata, !metadata.isEmpty {
+        var pairs: [(String, JSON)] = []
+        var created: String?
+        func time() -> String {
+            if let created { return created }
+            created = GCSTime.rfc3339(record.created)
+            return created!
+        }
+        if wants("kind") { pairs.append(("kind", .string("storage#object"))) }
+        if wants("id") { pairs.append(("id", .string("\(record.bucket)/\(record.name)/\(record.generation)"))) }
+        if wants("selfLink") || wants("mediaLink") {
+            let bucket = GCSName.encode(record.bucket)
+            let name = GCSName.encode(record.name)
+            if wants("selfLink") { pairs.append(("selfLink", .string("\(base)/storage/v1/b/\(bucket)/o/\(name)"))) }
+            if wants("mediaLink") {
+                pairs.append(
+                    ("mediaLink",
+                        .string(
+                            "\(base)/download/storage/v1/b/\(bucket)/o/\(name)?generation=\(record.generation)&alt=media")))
+            }
+        }
+        if wants("name") { pairs.append(("name", .string(record.name))) }
+        if wants("bucket") { pairs.append(("bucket", .string(record.bucket))) }
+        if wants("generation") { pairs.append(("generation", .string(String(record.generation)))) }
+        if wants("metageneration") { pairs.append(("metageneration", .string(String(record.metageneration)))) }
+        if wants("contentType") { pairs.append(("contentType", .string(record.contentType))) }
+        if wants("storageClass") { pairs.append(("storageClass", .string("STANDARD"))) }
+        if wants("size") { pairs.append(("size", .string(String(record.size)))) }
+        if wants("md5Hash") { pairs.append(("md5Hash", .string(record.md5Hash))) }
+        if wants("crc32c") { pairs.append(("crc32c", .string(record.crc32c))) }
+        if wants("etag") {
+            let etag = Data("\(record.generation)/\(record.metageneration)".utf8).base64EncodedString()
+            pairs.append(("etag", .string(etag)))
+        }
+        if wants("timeCreated") { pairs.append(("timeCreated", .string(time()))) }
+        if wants("updated") { pairs.append(("updated", .string(time()))) }
+        if wants("timeStorageClassUpdated") { pairs.append(("timeStorageClassUpdated", .string(time()))) }
+        if wants("metadata"), let metadata = record.metadata, !metadata.isEmpty {
             pairs.append(("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
         return .object(pairs)
