@@ -21,7 +21,7 @@ import os
 import platform
 import subprocess
 
-ORDER = ["converged", "planner", "digests", "uploads", "memory", "status-view", "state", "curve"]
+ORDER = ["converged", "profile", "planner", "digests", "uploads", "memory", "status-view", "state", "curve"]
 EXPECTED = {
     "converged": "bench/converged.sh",
     "planner": "bench/planner.sh",
@@ -31,6 +31,7 @@ EXPECTED = {
     "status-view": "bench/status-view.sh",
     "state": "bench/state.sh",
     "curve": "bench/curve.sh",
+    "profile": "bench/profile-converged.sh",
 }
 
 

@@ -8,6 +8,7 @@
 #
 # Scenarios (each also runs alone, see its header):
 #   converged    bench/converged.sh      1. a converged run over many files
+#   profile      bench/profile-converged.sh  the same pass under callgrind: instructions per part (repeatable)
 #   planner      bench/planner.sh        2. the planner
 #   digests      bench/digests.sh        3. source hashing and the digest cache
 #   uploads      bench/uploads.sh        4. uploads against the OpenAI Python SDK and curl
@@ -20,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scenarios="${SCENARIOS:-converged planner digests uploads memory status-view state curve}"
+scenarios="${SCENARIOS:-converged profile planner digests uploads memory status-view state curve}"
 export BENCH_RESULTS="${BENCH_RESULTS:-$PWD/.build/bench-results}"
 mkdir -p "$BENCH_RESULTS"
 started=$(date +%s)
@@ -60,6 +61,7 @@ script_for() {
         status-view) echo bench/status-view.sh ;;
         state) echo bench/state.sh ;;
         curve) echo bench/curve.sh ;;
+        profile) echo bench/profile-converged.sh ;;
         *) return 1 ;;
     esac
 }
