@@ -87,9 +87,13 @@ extension Engine {
     /// - Parameter validated: manifests already validated for this configuration, to avoid reading them twice.
     /// - Throws: `ValidationFailed` for bad input (nothing recorded), store failures.
     public func planPass(validated: LoadedManifests? = nil) async throws -> PlanPassResult {
-        let inputs = try await load(validated: validated)
+        let manifests = try loadManifests(validated: validated)
         return try await withRun("plan", lease: nil) { _ in
-            let plan = try await self.plan(inputs, try await self.observe(inputs))
+            // Listing needs no digest: list while the sources are hashed (or found in the cache).
+            async let listing = self.observe(manifests)
+            var inputs = manifests
+            try await self.loadDigests(&inputs, deferHashing: false)
+            let plan = try await self.plan(inputs, try await listing)
             let outcome: PassOutcome =
                 !plan.blocked.isEmpty ? .refused : (plan.hasUnknownEndpoints ? .failed : .planned)
             return (
@@ -189,10 +193,13 @@ extension Engine {
     public func reconcilePass(validated: LoadedManifests? = nil, maxRounds: Int = 5, lockTimeout: Double = 0)
         async throws -> ReconcilePassResult
     {
-        let inputs = try await load(validated: validated, deferHashing: configuration.hashDuringUpload)
+        // Digests are loaded while the first round lists the providers (`reconcileRounds`).
+        let inputs = try loadManifests(validated: validated)
         return try await withRun("reconcile", lease: lockTimeout) { run in
             let started = self.clock.now()
-            let report = try await self.reconcile(inputs, maxRounds: maxRounds, run: run)
+            let pending = PendingDigests(deferHashing: self.configuration.hashDuringUpload)
+            var report = try await self.reconcileRounds(inputs, maxRounds: maxRounds, run: run, pendingDigests: pending)
+            report.backoff = self.configuration.backoff?.snapshot() ?? []
             let seconds = self.clock.now() - started
             let summary = report.summaryLine(seconds: seconds)
             return (

@@ -38,7 +38,17 @@ extension Engine {
         return report
     }
 
-    func reconcileRounds(_ inputs: LoadedInputs, maxRounds: Int, run: Int64?) async throws -> ReconcileReport {
+    /// Digests a pass has not loaded yet: the first round loads them while it lists the providers (the listing is
+    /// mostly waiting, loading them is mostly local work).
+    struct PendingDigests {
+        var deferHashing: Bool
+    }
+
+    func reconcileRounds(
+        _ inputs: LoadedInputs, maxRounds: Int, run: Int64?, pendingDigests: PendingDigests? = nil
+    ) async throws -> ReconcileReport {
+        var inputs = inputs
+        var pendingDigests = pendingDigests
         var deferred: [DeferredAction] = []
         var applied = 0
         var failures: [(action: PlannedAction, message: String)] = []
@@ -47,7 +57,17 @@ extension Engine {
         while true {
             round += 1
             report(.round(round))
-            let observed = try await observe(inputs)
+            let observed: ObservationRound
+            if let pending = pendingDigests {
+                // Listing needs no digest: list while the digests load, and plan once both are there.
+                let listedInputs = inputs
+                async let listing = observe(listedInputs)
+                try await loadDigests(&inputs, deferHashing: pending.deferHashing)
+                pendingDigests = nil
+                observed = try await listing
+            } else {
+                observed = try await observe(inputs)
+            }
             pages += observed.pages
             let plan = try await self.plan(inputs, observed)
             if !plan.blocked.isEmpty {

@@ -172,29 +172,38 @@ public final class Engine: Sendable {
     ///   by their uploads (`LoadedInputs.unhashed`).
     /// - Throws: `ValidationFailed` with every problem found; nothing has been changed.
     public func load(validated: LoadedManifests? = nil, deferHashing: Bool = false) async throws -> LoadedInputs {
-        var start = ContinuousClock.now
+        var inputs = try loadManifests(validated: validated)
+        try await loadDigests(&inputs, deferHashing: deferHashing)
+        return inputs
+    }
+
+    /// The manifests part of `load`: inputs with no digests yet (`loadDigests` adds them).
+    func loadManifests(validated: LoadedManifests?) throws -> LoadedInputs {
+        let start = ContinuousClock.now
         let loaded = try validated ?? Self.validate(configuration)
         counters.add("validate", since: start)
-        start = .now
-        let digester = SourceDigester(tree: tree, store: store, persist: !configuration.readOnlyState)
-        let paths = loaded.desired.files.map(\.sourcePath)
-        var unhashed: [String] = []
-        let (digests, digestReport): ([String: String], SourceDigester.Report)
-        if deferHashing {
-            (digests, unhashed, digestReport) = try digester.cachedDigests(for: paths)
-        } else {
-            (digests, digestReport) = try await digester.digests(for: paths)
-        }
-        counters.add("digests", since: start)
-        counters.addDigests(digestReport)
-        report(.hashed(digestReport))
         for warning in loaded.warnings { report(.warning(warning)) }
         for file in loaded.skipped {
             logger.info("Skipped \(file.path): not a manifest (\(file.reason))", metadata: ["ferry.file": "\(file.path)"])
         }
         return LoadedInputs(
-            desired: loaded.desired, secrets: loaded.secrets, digests: digests, digestReport: digestReport,
-            warnings: loaded.warnings, unhashed: unhashed)
+            desired: loaded.desired, secrets: loaded.secrets, digests: [:], digestReport: SourceDigester.Report(),
+            warnings: loaded.warnings)
+    }
+
+    /// The digests part of `load`: sources hashed, or taken from the cache (size, mtime and inode unchanged).
+    func loadDigests(_ inputs: inout LoadedInputs, deferHashing: Bool) async throws {
+        let start = ContinuousClock.now
+        let digester = SourceDigester(tree: tree, store: store, persist: !configuration.readOnlyState)
+        let paths = inputs.desired.files.map(\.sourcePath)
+        if deferHashing {
+            (inputs.digests, inputs.unhashed, inputs.digestReport) = try digester.cachedDigests(for: paths)
+        } else {
+            (inputs.digests, inputs.digestReport) = try await digester.digests(for: paths)
+        }
+        counters.add("digests", since: start)
+        counters.addDigests(inputs.digestReport)
+        report(.hashed(inputs.digestReport))
     }
 
     // MARK: Observe
