@@ -132,6 +132,7 @@ let package = Package(
                 "FerryTestSupport",
                 "FerryProviders", "FerrySimulator", "FerryCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]

@@ -336,7 +336,7 @@ def report(results: dict, sets: dict) -> int:
         "Why the end-to-end row is slower than the saved-plan row: a first apply hashes every source (SHA-256) before "
         "it can plan, which the SDK and curl never do; on the large set that is 1 GiB of hashing on the same 2 cores. "
         "The saved-plan row is the upload path alone (the GitOps merge step, after `ferry plan -out` in review).",
-        "Send path (perf record -g of the release binary): Ferry reads each upload with `pread` into two reused 512 KiB "
+        "Send path (perf record -g of the release binary): Ferry reads each upload with `pread` into reused 512 KiB "
         "buffers instead of a fresh 1 MiB NIO buffer per chunk read through NIO's thread pool; on a saved-plan apply of the "
         "large set that took client CPU from 0.82–1.01 s to 0.71–0.82 s per GiB, and the kernel's two copies "
         "(page cache → buffer, buffer → socket) are now about half of Ferry's samples, page faults and unmaps about "

@@ -124,21 +124,27 @@ struct FileBody<Chunks: AsyncSequence & Sendable>: AsyncSequence, Sendable where
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(self) }
 }
 
-/// A byte range of an open source file, read one chunk at a time as the HTTP client asks for the next one: no
-/// read-ahead queue, so an upload holds about one chunk in Ferry (the kernel's socket buffer keeps the connection
-/// busy while the next chunk is read). Larger chunks than NIO's `readChunks` default mean fewer thread hops per
-/// megabyte; the sequence ends early if the file is shorter than the range (`FileBody` reports that).
+/// A byte range of an open source file, read one chunk at a time as the HTTP client asks for the next one. Larger
+/// chunks than NIO's `readChunks` default mean fewer thread hops per megabyte, and no chunk costs a hop to NIO's
+/// thread pool; the sequence ends early if the file is shorter than the range (`FileBody` reports that).
 ///
-/// Chunks are read with `pread` straight into a small ring of buffers that are reused once the HTTP client has
-/// written and dropped them (`ByteBuffer.clear()` only allocates when a buffer is still held), so a large upload
-/// neither allocates nor page-faults a fresh megabyte per chunk, and no chunk costs a hop to NIO's thread pool.
-/// Sources are regular files of a checkout (usually in the page cache), read at most one chunk per call.
+/// Memory is bounded by construction: chunks are read with `pread` into a ring of `reusedBuffers` buffers, and a
+/// buffer is read into again only once the HTTP client has written it and let go of it; until then `next()` waits.
+/// The HTTP client's back-pressure alone does not bound it: AsyncHTTPClient hands each body part to the connection's
+/// event loop with `execute` and keeps asking for parts until the event loop, having found the socket unwritable,
+/// pauses the stream. While the event loop waits for a core, nothing stopped the reads, and every part still queued
+/// held its own chunk: heaptrack found 60 MB of chunks alive at once in a 2 GiB apply (7,000 fresh 512 KiB buffers),
+/// the run-to-run spread of its peak RSS (docs/profile.md, "Memory of large uploads"). With the ring an upload holds
+/// at most `reusedBuffers × chunkBytes` of the file whatever the scheduling.
 struct SourceChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
 
     static let defaultChunkBytes: Int64 = 512 << 10
-    /// Buffers kept per upload for reuse: one being sent while the next is read.
-    static let reusedBuffers = 2
+    /// Buffers per upload: one being written to the socket, one queued behind it, one being read into.
+    static let reusedBuffers = 3
+    /// How long `next()` waits for the client to let go of a buffer before reading into fresh storage instead: a
+    /// safety valve only, since a client that holds a part that long is stalled and its own timeouts end the request.
+    static let releaseWait: Duration = .seconds(30)
 
     let handle: ReadFileHandle
     let range: Range<Int64>
@@ -150,6 +156,7 @@ struct SourceChunks: AsyncSequence, Sendable {
         let end: Int64
         let chunkBytes: Int64
         private var descriptor: CInt?
+        /// The buffers read into so far; `slot` is the one the last chunk went to.
         private var ring: [ByteBuffer] = []
         private var slot = 0
 
@@ -168,16 +175,15 @@ struct SourceChunks: AsyncSequence, Sendable {
                 descriptor = try await handle.withUnsafeDescriptor { $0.rawValue }
             }
             let fd = descriptor!
-            var buffer: ByteBuffer
             if ring.count < SourceChunks.reusedBuffers {
-                buffer = ByteBufferAllocator().buffer(capacity: length)
+                ring.append(ByteBufferAllocator().buffer(capacity: length))
+                slot = ring.count - 1
             } else {
-                buffer = ring[slot]
-                ring[slot] = ByteBuffer()  // drop this reference, so the buffer is unique once the client let go
-                buffer.clear()  // reuses the storage when unique, else allocates fresh storage (no copy)
+                slot = (slot + 1) % SourceChunks.reusedBuffers
+                try await reclaim(slot)
             }
             let position = offset
-            let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
+            let count = try ring[slot].writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
                 while true {
                     let n = pread(fd, raw.baseAddress!, length, off_t(position))
                     if n >= 0 { return n }
@@ -192,13 +198,24 @@ struct SourceChunks: AsyncSequence, Sendable {
                 return nil
             }
             offset += Int64(count)
-            if ring.count < SourceChunks.reusedBuffers {
-                ring.append(buffer)
-            } else {
-                ring[slot] = buffer
-                slot = (slot + 1) % SourceChunks.reusedBuffers
+            return ring[slot]
+        }
+
+        /// Empties ring buffer `index` for the next read once the client has let go of it (the ring then holds the
+        /// only reference), polling with a growing pause: a queued chunk is released as soon as it is written.
+        private mutating func reclaim(_ index: Int) async throws {
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: SourceChunks.releaseWait)
+            var pause = Duration.microseconds(50)
+            while ring[index].modifyIfUniquelyOwned({ $0.clear() }) == nil {
+                try Task.checkCancellation()
+                guard clock.now < deadline else {
+                    ring[index] = ByteBufferAllocator().buffer(capacity: Int(chunkBytes))
+                    return
+                }
+                try await Task.sleep(for: pause)
+                pause = Swift.min(pause * 2, .milliseconds(2))
             }
-            return buffer
         }
     }
 
