@@ -46,69 +46,68 @@ struct SnapshotFingerprint {
 
     /// Adds placements, every stored property of each (`placementFields`), into a local buffer appended once.
     mutating func add(placements: [PlacementStatus]) {
-        var out: [UInt8] = []
-        out.reserveCapacity(placements.count * 160)
-        func integer(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
-        func string(_ text: String) {
-            out.append(3)
-            var text = text
-            text.withUTF8 { utf8 in
-                integer(UInt64(utf8.count))
-                out.append(contentsOf: utf8)
-            }
-        }
-        func optional(_ text: String?) {
-            if let text { string(text) } else { out.append(0) }
-        }
-        out.append(0x50)  // P
-        integer(UInt64(placements.count))
+        var out = FieldWriter(capacity: placements.count * 160)
+        out.bytes.append(0x50)  // P
+        out.integer(Int64(placements.count))
         for status in placements {
-            out.append(0x7B)  // {
-            string(status.file)
-            string(status.unifiedID)
-            string(status.endpointID)
-            integer(UInt64(status.models.count))
-            for model in status.models { string(model) }
-            string(status.state.rawValue)
-            optional(status.remoteID)
-            optional(status.pendingAction?.rawValue)
-            optional(status.detail)
+            out.bytes.append(0x7B)  // {
+            out.string(status.file)
+            out.string(status.unifiedID)
+            out.string(status.endpointID)
+            out.integer(Int64(status.models.count))
+            for model in status.models { out.string(model) }
+            out.string(status.state.rawValue)
+            out.string(status.remoteID)
+            out.string(status.pendingAction?.rawValue)
+            out.string(status.detail)
         }
-        sink.bytes.append(contentsOf: out)
+        sink.bytes.append(contentsOf: out.bytes)
     }
 
     /// Adds a listing: every field `observed_files` stores of each file, in order.
     mutating func add(listing files: [RemoteFile]) {
-        var out: [UInt8] = []
-        out.reserveCapacity(files.count * 96)
-        func integer(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
-        func string(_ text: String?) {
-            guard var text else { return out.append(0) }
-            out.append(3)
+        var out = FieldWriter(capacity: files.count * 96)
+        out.bytes.append(0x4C)  // L
+        out.integer(Int64(files.count))
+        for file in files {
+            out.bytes.append(0x7B)  // {
+            out.string(file.id)
+            out.string(file.filename)
+            out.integer(file.bytes)
+            out.string(file.purpose)
+            out.integer(file.createdAt)
+            out.string(file.status.rawValue)
+            out.string(file.statusDetails)
+            out.integer(file.expiresAt)
+        }
+        sink.bytes.append(contentsOf: out.bytes)
+    }
+
+    /// Fields written straight into a local buffer (no class access per byte), in the sink's format: a string is
+    /// tagged and length-prefixed, an absent value is a 0 byte.
+    private struct FieldWriter {
+        var bytes: [UInt8] = []
+
+        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+        mutating func integer(_ value: Int64) {
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+
+        mutating func integer(_ value: Int64?) {
+            guard let value else { return bytes.append(0) }
+            bytes.append(1)
+            integer(value)
+        }
+
+        mutating func string(_ text: String?) {
+            guard var text else { return bytes.append(0) }
+            bytes.append(3)
             text.withUTF8 { utf8 in
                 integer(Int64(utf8.count))
-                out.append(contentsOf: utf8)
+                bytes.append(contentsOf: utf8)
             }
         }
-        out.append(0x4C)  // L
-        integer(Int64(files.count))
-        for file in files {
-            out.append(0x7B)  // {
-            string(file.id)
-            string(file.filename)
-            integer(file.bytes)
-            string(file.purpose)
-            integer(file.createdAt)
-            string(file.status.rawValue)
-            string(file.statusDetails)
-            if let expires = file.expiresAt {
-                out.append(1)
-                integer(expires)
-            } else {
-                out.append(0)
-            }
-        }
-        sink.bytes.append(contentsOf: out)
     }
 
     /// Adds one row of database values.
