@@ -142,13 +142,7 @@ public struct DesiredState: Sendable, Hashable {
         var cache: [[String]: [(endpoint: Endpoint, models: [String])]] = [:]
         return files.map { file in
             if let known = cache[file.targetModels] { return known }
-            var byEndpoint: [String: (Endpoint, Set<String>)] = [:]
-            for model in file.targetModels {
-                for endpoint in endpointsByModel[model] ?? [] {
-                    byEndpoint[endpoint.id, default: (endpoint, [])].1.insert(model)
-                }
-            }
-            let resolved = byEndpoint.values.map { ($0.0, $0.1.sorted()) }.sorted { $0.0 < $1.0 }
+            let resolved = Self.placements(targeting: file.targetModels) { endpointsByModel[$0] ?? [] }
             cache[file.targetModels] = resolved
             return resolved
         }
@@ -169,9 +163,16 @@ public struct DesiredState: Sendable, Hashable {
 
     /// Placements of one file: one per endpoint, with the models on that endpoint.
     public func placements(of file: DesiredFile) -> [(endpoint: Endpoint, models: [String])] {
+        Self.placements(targeting: file.targetModels, endpoints: endpoints(forModel:))
+    }
+
+    /// One placement per endpoint the target models resolve to (`endpoints`), with the models on that endpoint.
+    private static func placements(targeting models: [String], endpoints: (String) -> [Endpoint])
+        -> [(endpoint: Endpoint, models: [String])]
+    {
         var byEndpoint: [String: (Endpoint, Set<String>)] = [:]
-        for model in file.targetModels {
-            for endpoint in endpoints(forModel: model) {
+        for model in models {
+            for endpoint in endpoints(model) {
                 byEndpoint[endpoint.id, default: (endpoint, [])].1.insert(model)
             }
         }

@@ -2,9 +2,8 @@
 /// classes, and `**` for any number of segments.
 public struct GlobPattern: Hashable, Sendable {
     public let pattern: String
-    private let segments: [String]
-    /// `segments`, each in the cheapest form that matches it the same way (a pattern is matched against every file
-    /// under its folder: 10,000 paths for one FileSet).
+    /// The pattern's segments, each in the cheapest form that matches it the same way (a pattern is matched against
+    /// every file under its folder: 10,000 paths for one FileSet).
     private let compiled: [Segment]
 
     private enum Segment: Hashable, Sendable {
@@ -48,7 +47,6 @@ public struct GlobPattern: Hashable, Sendable {
             if inClass { throw GlobError(message: "unclosed '[' in '\(segment)'") }
         }
         self.pattern = pattern
-        self.segments = segments
         self.compiled = segments.map(Segment.init)
     }
 
@@ -61,9 +59,9 @@ public struct GlobPattern: Hashable, Sendable {
     /// The literal leading directories of the pattern, to limit the walk.
     public var literalPrefix: String {
         var prefix: [String] = []
-        for segment in segments.dropLast() {
-            if segment.contains(where: { "*?[".contains($0) }) { break }
-            prefix.append(segment)
+        for segment in compiled.dropLast() {
+            guard case .literal(let text) = segment else { break }
+            prefix.append(text)
         }
         return prefix.joined(separator: "/")
     }

@@ -197,8 +197,8 @@ extension Engine {
         let inputs = try loadManifests(validated: validated)
         return try await withRun("reconcile", lease: lockTimeout) { run in
             let started = self.clock.now()
-            let pending = PendingDigests(deferHashing: self.configuration.hashDuringUpload)
-            var report = try await self.reconcileRounds(inputs, maxRounds: maxRounds, run: run, pendingDigests: pending)
+            var report = try await self.reconcileRounds(
+                inputs, maxRounds: maxRounds, run: run, digestsToLoad: self.configuration.hashDuringUpload)
             report.backoff = self.configuration.backoff?.snapshot() ?? []
             let seconds = self.clock.now() - started
             let summary = report.summaryLine(seconds: seconds)

@@ -38,17 +38,14 @@ extension Engine {
         return report
     }
 
-    /// Digests a pass has not loaded yet: the first round loads them while it lists the providers (the listing is
-    /// mostly waiting, loading them is mostly local work).
-    struct PendingDigests {
-        var deferHashing: Bool
-    }
-
+    /// - Parameter digestsToLoad: set when `inputs` has no digests yet: the first round loads them (`loadDigests`,
+    ///   with this as `deferHashing`) while it lists the providers, since the listing is mostly waiting and loading
+    ///   them is mostly local work.
     func reconcileRounds(
-        _ inputs: LoadedInputs, maxRounds: Int, run: Int64?, pendingDigests: PendingDigests? = nil
+        _ inputs: LoadedInputs, maxRounds: Int, run: Int64?, digestsToLoad deferHashing: Bool? = nil
     ) async throws -> ReconcileReport {
         var inputs = inputs
-        var pendingDigests = pendingDigests
+        var pendingDeferHashing = deferHashing
         var deferred: [DeferredAction] = []
         var applied = 0
         var failures: [(action: PlannedAction, message: String)] = []
@@ -58,12 +55,12 @@ extension Engine {
             round += 1
             report(.round(round))
             let observed: ObservationRound
-            if let pending = pendingDigests {
+            if let deferHashing = pendingDeferHashing {
                 // Listing needs no digest: list while the digests load, and plan once both are there.
                 let listedInputs = inputs
                 async let listing = observe(listedInputs)
-                try await loadDigests(&inputs, deferHashing: pending.deferHashing)
-                pendingDigests = nil
+                try await loadDigests(&inputs, deferHashing: deferHashing)
+                pendingDeferHashing = nil
                 observed = try await listing
             } else {
                 observed = try await observe(inputs)
