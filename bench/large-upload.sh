@@ -22,8 +22,7 @@ head -c "$size" /dev/urandom > "$work/manifests/docs/big.bin"
 head -c 400M /dev/urandom > "$work/manifests/docs/azure.bin"
 ferry_start_simulator --storage "$work/sim" --gcs-auth anonymous --max-upload-bytes 8000000000
 port=$sim_port
-curl -s -X POST "http://127.0.0.1:$port/storage/v1/b?project=bench" -H 'Authorization: Bearer x' \
-    -H 'Content-Type: application/json' -d '{"name":"ferry-bench"}' > /dev/null || true
+ferry_bench_bucket "$sim_base"
 cat > "$work/manifests/models.yaml" <<YAML
 model_list:
   - model_name: gpt-4o-mini

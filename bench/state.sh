@@ -30,36 +30,9 @@ for backend in sqlite postgres; do
     ferry_bench_bucket "$sim_base"
 done
 
-# One repository for both backends: its models read the simulator's address from BENCH_BASE.
-python3 - "$work/repo/docs" "$files" <<'PY'
-import os, random, sys
-root, count = sys.argv[1], int(sys.argv[2])
-random.seed(6)
-for i in range(count):
-    folder = os.path.join(root, f"d{i % 100:03d}")
-    os.makedirs(folder, exist_ok=True)
-    size = random.randint(200, 4096)
-    line = f"document {i}: the quick brown fox jumps over the lazy dog\n"
-    with open(os.path.join(folder, f"doc{i:05d}.txt"), "w") as f:
-        f.write((line * (size // len(line) + 1))[:size])
-PY
-cat > "$work/repo/models.yaml" <<'YAML'
-model_list:
-  - model_name: gpt-4o-mini
-    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-bench, api_base: os.environ/BENCH_OPENAI_BASE}
-  - model_name: azure-gpt-4o
-    litellm_params: {model: azure/gpt-4o, api_key: bench, api_base: os.environ/BENCH_BASE, api_version: "2024-10-21"}
-  - model_name: gemini
-    litellm_params: {model: vertex_ai/gemini-2.0-flash, gcs_bucket_name: ferry-bench}
-YAML
-cat > "$work/repo/files.yaml" <<'YAML'
-kind: FileSet
-metadata: {name: kb}
-spec:
-  sources: "docs/**/*.txt"
-  purpose: assistants
-  targetModels: [gpt-4o-mini, azure-gpt-4o, gemini]
-YAML
+# One repository for both backends: its models read the simulator's address from BENCH_OPENAI_BASE and BENCH_BASE.
+mkdir -p "$work/repo"
+ferry_three_endpoint_repo "$work/repo" "$files" "" os.environ/BENCH_OPENAI_BASE os.environ/BENCH_BASE
 cd "$work"
 state_of() { if [ "$1" = sqlite ]; then echo "--state state.sqlite"; else echo "--state $pg --workspace bench"; fi; }
 ferry() {

@@ -276,11 +276,11 @@ def report(results: dict, sets: dict) -> int:
                      f"{cpu[which]['sdk'] / max(cpu[which]['ferry-saved'], 1e-9):8.2f}× "
                      f"{cpu[which]['ferry-saved'] / max(cpu[which]['curl'], 1e-9):9.2f}×")
         mib = sum(os.path.getsize(p_) for p_ in sets[which]) / (1 << 20)
-        curl_bound = {"large": 1.1}
-        curl_bound = {w: curl_bound.get(w, 1.25) for w in results}
         for key in ("ferry", "ferry-saved"):
             t = med[which][key]
-            bound = curl_bound[which] if key == "ferry" else 1.25
+            # Issue 14: the large first apply reads each byte once (hashed while uploaded), within 1.1× of curl;
+            # saved-plan applies (hashed at plan time) and the other sets keep 1.25×.
+            bound = 1.1 if which == "large" and key == "ferry" else 1.25
             metric = f"{labels[which]}: Ferry {ways[key]} (wall, median of {REPEAT})"
             rows.append({
                 "metric": metric, "ferry": f"{t:.2f} s ({mib / t:,.0f} MiB/s; CPU {cpu[which][key]:.2f} s)",
@@ -292,7 +292,6 @@ def report(results: dict, sets: dict) -> int:
                 "metric": metric, "ferry": f"{t:.2f} s (CPU {cpu[which][key]:.2f} s)",
                 "alternative": f"curl -F, xargs -P {WIDTH}: {c:.2f} s (CPU {cpu[which]['curl']:.2f} s)",
                 "ratio": f"{c / t:.2f}× faster" if c >= t else f"{t / c:.2f}× slower",
-                # Issue 14: the large first apply reads each byte once (hashed while uploaded), within 1.1× of curl.
                 "target": f"within {bound}× of curl", "met": t / c <= bound,
             })
     print()

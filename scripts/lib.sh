@@ -135,7 +135,9 @@ ferry_start_serve() {
 }
 
 ferry_three_endpoint_repo() {
-    local repo=$1 files=$2 base=$3
+    # The models' api_base: the simulator at BASE, or the 4th and 5th arguments for OpenAI and Azure OpenAI (e.g.
+    # os.environ/NAME references, for one repository used with several simulators).
+    local repo=$1 files=$2 base=$3 openai_base=${4:-$3/v1} azure_base=${5:-$3}
     # FILES small text sources (100 folders, 200 B – 4 KiB), the same on every run (seeded).
     python3 - "$repo" "$files" <<'PY'
 import os, random, sys
@@ -152,9 +154,9 @@ PY
     cat > "$repo/models.yaml" <<YAML
 model_list:
   - model_name: gpt-4o-mini
-    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-bench, api_base: "$base/v1"}
+    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-bench, api_base: "$openai_base"}
   - model_name: azure-gpt-4o
-    litellm_params: {model: azure/gpt-4o, api_key: bench, api_base: "$base", api_version: "2024-10-21"}
+    litellm_params: {model: azure/gpt-4o, api_key: bench, api_base: "$azure_base", api_version: "2024-10-21"}
   - model_name: gemini
     litellm_params: {model: vertex_ai/gemini-2.0-flash, gcs_bucket_name: ferry-bench}
 YAML
