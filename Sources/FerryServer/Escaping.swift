@@ -32,22 +32,38 @@ enum Escaping {
         "&": "\\u0026", "\u{2028}": "\\u2028", "\u{2029}": "\\u2029",
     ]
 
-    /// Appends `value` as a quoted JSON string.
-    static func appendJSONString(_ value: String, to out: inout String) {
-        out += "\""
-        // 0xE2 leads the UTF-8 of U+2028 and U+2029.
-        append(
-            value, to: &out,
-            mayNeedEscaping: {
-                $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0xE2
-            },
-            replacement: { scalar in
-                if let escape = jsonEscapes[scalar] { return escape }
-                guard scalar.value < 0x20 else { return nil }
-                let hex = String(scalar.value, radix: 16)
-                return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            })
-        out += "\""
+    /// Appends `value` as a quoted JSON string, as UTF-8 bytes. Escapes `jsonEscapes` and the other control
+    /// characters; text without any byte that may need escaping (most ids, names and dates) is copied whole.
+    static func appendJSONString(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { bytes in
+            // 0xE2 leads the UTF-8 of U+2028 and U+2029.
+            var plain = 0
+            for byte in bytes {
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E || byte == 0x26
+                    || byte == 0xE2
+                {
+                    break
+                }
+                plain += 1
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<plain]))
+            guard plain < bytes.count else { return }
+            for scalar in String(decoding: UnsafeBufferPointer(rebasing: bytes[plain...]), as: UTF8.self)
+                .unicodeScalars
+            {
+                if let escape = jsonEscapes[scalar] {
+                    out.append(contentsOf: escape.utf8)
+                } else if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+                } else {
+                    out.append(contentsOf: String(scalar).utf8)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -8,7 +8,7 @@ struct Payload: Sendable {
     var body: ByteBuffer
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Payload {
-        text(value.serialized() + "\n", contentType: "application/json", status: status)
+        Payload(status: status, contentType: "application/json", body: ByteBuffer(bytes: value.bytes(suffix: "\n")))
     }
 
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Payload {

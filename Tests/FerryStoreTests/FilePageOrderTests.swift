@@ -66,4 +66,54 @@ struct FilePageOrderTests {
         try Self.snapshot(store, ["b", "c", "d", "e"], at: 3_000)
         #expect(try Self.names(store) == ["c", "d", "e", "b"])
     }
+
+    /// A page's roll-ups (placements, in sync, processing, failed) and creation times are the ones
+    /// `desiredFileStatuses` computes file by file, for every state and with failures on placements in and out of sync.
+    @Test(arguments: StateBackend.all) func pageRollUpsMatchTheStatuses(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
+        let endpoints = ["openai|https://a.example/v1|env:A", "azure|https://b.example|env:B", "vertex|c|bucket=c|none"]
+        let states: [PlacementStatus.State] = [.inSync, .outOfSync, .processing, .unknown]
+        let names = (0..<12).map { "f\($0)" }
+        var placements: [PlacementStatus] = []
+        for (index, name) in names.enumerated() {
+            // File i has i % 4 placements, each in a state picked by its position.
+            for (slot, endpoint) in endpoints.prefix(index % 4).enumerated() {
+                placements.append(
+                    PlacementStatus(
+                        file: name, endpointID: endpoint, models: ["m"], state: states[(index + slot) % states.count]))
+            }
+        }
+        let files = names.map {
+            DesiredFile(name: $0, sourcePath: "\($0).md", bytes: 1, purpose: "assistants", filename: "\($0).md", targetModels: ["m"])
+        }
+        try store.saveSnapshot(
+            desired: DesiredState(files: files, models: []), digests: [:],
+            plan: Plan(actions: [], placements: placements, endpoints: [], blocked: [], warnings: [], desiredFingerprint: "x"),
+            at: 1_000)
+        for (index, placement) in placements.enumerated() where index % 2 == 0 {
+            try store.recordPlacementError(
+                file: placement.file, endpointID: placement.endpointID, action: "create", message: "boom", at: 5)
+        }
+        for (index, name) in names.enumerated() where index % 3 == 0 {
+            try store.recordOwned(
+                OwnedFile(
+                    endpointID: endpoints[0], remoteID: "file-\(name)", file: name, digest: "x", bytes: 1,
+                    filename: "\(name).md", purpose: "assistants", createdAt: Int64(100 + index), deletionPolicy: .delete),
+                closingIntent: nil, at: 1)
+        }
+        let expected = try store.desiredFileStatuses()
+        #expect(expected.contains { $0.failed > 0 } && expected.contains { $0.processing > 0 })
+        for limit in [1, 5, 12] {
+            var seen: [DesiredFileStatus] = []
+            var after: String?
+            while true {
+                let (page, hasMore) = try #require(
+                    try store.desiredFilePage(ascending: true, after: after, purpose: nil, limit: limit))
+                seen += page
+                guard hasMore else { break }
+                after = page.last?.file.unifiedID
+            }
+            #expect(seen.sorted { $0.file.name < $1.file.name } == expected)
+        }
+    }
 }

@@ -135,26 +135,51 @@ extension SQLiteStateStore {
                 arguments += [key, after]
             }
             let direction = ascending ? "ASC" : "DESC"
-            var sql = "SELECT d.name FROM desired_files d"
-            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-            sql += " ORDER BY d.first_created_at \(direction), d.unified_id \(direction) LIMIT ?"
+            var page = "FROM desired_files d"
+            if !conditions.isEmpty { page += " WHERE " + conditions.joined(separator: " AND ") }
+            page += " ORDER BY d.first_created_at \(direction), d.unified_id \(direction) LIMIT ?"
             arguments += [limit + 1]
-            let names = try String.fetchAll(db, sql: sql, arguments: arguments)
-            let page = Array(names.prefix(limit))
-            var byName: [String: DesiredFileStatus] = [:]
+            // Two statements of a handful of shapes, so both are compiled once per connection: the page's files
+            // (the creation time is the kept column), then the states of their placements, counted here. SQLite
+            // would otherwise sort the page's whole rows again to group them.
             let decoder = JSONDecoder()
-            // Bounded batches keep the statement under SQLite's variable limit.
-            for start in stride(from: 0, to: page.count, by: 500) {
-                let batch = Array(page[start..<min(start + 500, page.count)])
-                let marks = Array(repeating: "?", count: batch.count).joined(separator: ",")
-                for row in try Row.fetchAll(
-                    db, sql: Self.fileStatusSQL + " WHERE d.name IN (\(marks))", arguments: StatementArguments(batch))
-                {
-                    let status = Self.fileStatus(row, decoder: decoder)
-                    byName[status.file.name] = status
-                }
+            var files: [DesiredFileStatus] = []
+            files.reserveCapacity(min(limit + 1, 1_000))
+            var index: [String: Int] = [:]
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: "SELECT \(Self.desiredColumns), NULLIF(d.first_created_at, \(Self.notUploaded)) \(page)"),
+                arguments: arguments)
+            while let row = try rows.next() {
+                index[row[0]] = files.count
+                files.append(
+                    DesiredFileStatus(
+                        file: Self.desiredRecord(row, decoder: decoder), firstCreatedAt: row[11], placements: 0,
+                        inSync: 0, processing: 0, failed: 0))
             }
-            return (page.compactMap { byName[$0] }, names.count > limit)
+            let placements = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT p.file, p.state, e.file IS NOT NULL FROM placements p
+                        LEFT JOIN placement_errors e ON e.file = p.file AND e.endpoint_id = p.endpoint_id
+                        WHERE p.file IN (SELECT d.name \(page))
+                        """),
+                arguments: arguments)
+            while let row = try placements.next() {
+                guard let position = index[row[0]] else { continue }
+                let state: String = row[1]
+                let failed: Bool = row[2]
+                files[position].placements += 1
+                if state == PlacementStatus.State.inSync.rawValue {
+                    files[position].inSync += 1
+                } else if failed {
+                    files[position].failed += 1
+                }
+                if state == PlacementStatus.State.processing.rawValue { files[position].processing += 1 }
+            }
+            let hasMore = files.count > limit
+            if hasMore { files.removeLast(files.count - limit) }
+            return (files, hasMore)
         }
     }
 
