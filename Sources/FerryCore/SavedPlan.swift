@@ -20,7 +20,11 @@ public struct SavedPlan: Codable, Sendable, Hashable {
 
     /// Stable JSON (sorted keys), the same schema as `ferry plan -o json` under `plan`.
     public func encoded() throws -> Data {
-        try Plan.jsonEncoder.encode(self)
+        try PlanJSON.encode(placements: plan.placements, depth: 1) { placements in
+            var saved = self
+            saved.plan.placements = placements
+            return try Plan.jsonEncoder.encode(saved)
+        }
     }
 
     /// - Throws: `ValidationFailed` with one diagnostic naming the file when it is not a complete plan.
@@ -82,6 +86,15 @@ extension Plan {
 
     /// `ferry plan -o json`.
     public func renderJSON() throws -> String {
-        String(decoding: try Plan.jsonEncoder.encode(self), as: UTF8.self) + "\n"
+        String(decoding: try jsonData(), as: UTF8.self) + "\n"
+    }
+
+    /// The stable JSON of this plan (`jsonEncoder`'s bytes; see `PlanJSON`).
+    public func jsonData() throws -> Data {
+        try PlanJSON.encode(placements: placements, depth: 0) { placements in
+            var plan = self
+            plan.placements = placements
+            return try Plan.jsonEncoder.encode(plan)
+        }
     }
 }

@@ -82,7 +82,12 @@ public struct PlanWithStats: Encodable, Sendable {
 
     /// Stable JSON (sorted keys, pretty printed), the plan schema with a `stats` object.
     public func renderJSON() throws -> String {
-        String(decoding: try Plan.jsonEncoder.encode(self), as: UTF8.self) + "\n"
+        let data = try PlanJSON.encode(placements: plan.placements, depth: 0) { placements in
+            var document = self
+            document.plan.placements = placements
+            return try Plan.jsonEncoder.encode(document)
+        }
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 }
 
