@@ -44,9 +44,10 @@ struct SnapshotFingerprint {
         "file", "unifiedID", "endpointID", "models", "state", "remoteID", "pendingAction", "detail",
     ]
 
-    /// Adds placements, every stored property of each (`placementFields`), into a local buffer appended once.
+    /// Adds placements, every stored property of each (`placementFields`), through a local buffer handed to the sink
+    /// a block at a time.
     mutating func add(placements: [PlacementStatus]) {
-        var out = FieldWriter(capacity: placements.count * 160)
+        var out = FieldWriter(capacity: FingerprintSink.block + 4_096)
         out.bytes.append(0x50)  // P
         out.integer(Int64(placements.count))
         for status in placements {
@@ -60,13 +61,14 @@ struct SnapshotFingerprint {
             out.string(status.remoteID)
             out.string(status.pendingAction?.rawValue)
             out.string(status.detail)
+            if out.bytes.count >= FingerprintSink.block { sink.absorb(&out.bytes) }
         }
-        sink.bytes.append(contentsOf: out.bytes)
+        sink.absorb(&out.bytes)
     }
 
     /// Adds a listing: every field `observed_files` stores of each file, in order.
     mutating func add(listing files: [RemoteFile]) {
-        var out = FieldWriter(capacity: files.count * 96)
+        var out = FieldWriter(capacity: FingerprintSink.block + 4_096)
         out.bytes.append(0x4C)  // L
         out.integer(Int64(files.count))
         for file in files {
@@ -79,8 +81,9 @@ struct SnapshotFingerprint {
             out.string(file.status.rawValue)
             out.string(file.statusDetails)
             out.integer(file.expiresAt)
+            if out.bytes.count >= FingerprintSink.block { sink.absorb(&out.bytes) }
         }
-        sink.bytes.append(contentsOf: out.bytes)
+        sink.absorb(&out.bytes)
     }
 
     /// Fields written straight into a local buffer (no class access per byte), in the sink's format: a string is
@@ -130,13 +133,14 @@ struct SnapshotFingerprint {
                 sink.bytes.append(contentsOf: data)
             }
         }
+        sink.flush()
     }
 
     /// SHA-256 of everything added, in hex, or nil when a value could not be fingerprinted. It only tells a run
     /// whether its own previous snapshot is unchanged.
     func hexDigest() -> String? {
         guard !sink.unsupported else { return nil }
-        var hasher = SHA256Digest()  // swift-crypto's SHA256, with FerryCore's hex
+        var hasher = sink.hasher  // swift-crypto's SHA256, with FerryCore's hex; a copy, so this can be asked again
         hasher.update(sink.bytes)
         return "sha256:" + hasher.hexDigest()
     }
@@ -144,13 +148,31 @@ struct SnapshotFingerprint {
 
 /// The byte stream, shared by the encoder and its containers.
 private final class FingerprintSink {
+    /// Bytes not hashed yet: handed to `hasher` in blocks of `block`, so the stream is never held whole (a snapshot
+    /// of 300,000 placements is over 100 MB of it).
     var bytes: [UInt8] = []
+    private(set) var hasher = SHA256Digest()
+    static let block = 1 << 16
     /// Set when a nested container or super encoder was asked for (not needed by synthesized conformances).
     var unsupported = false
 
-    init() { bytes.reserveCapacity(1 << 20) }
+    init() { bytes.reserveCapacity(Self.block + 4_096) }
 
     func byte(_ value: UInt8) { bytes.append(value) }
+
+    /// Appends `more` (emptied, its capacity kept), hashing whole blocks as they fill.
+    func absorb(_ more: inout [UInt8]) {
+        bytes.append(contentsOf: more)
+        more.removeAll(keepingCapacity: true)
+        flush()
+    }
+
+    /// Hashes what is buffered once it is a block or more.
+    func flush() {
+        guard bytes.count >= Self.block else { return }
+        hasher.update(bytes)
+        bytes.removeAll(keepingCapacity: true)
+    }
 
     func integer(_ value: UInt64) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
@@ -163,6 +185,7 @@ private final class FingerprintSink {
             integer(UInt64(utf8.count))
             bytes.append(contentsOf: utf8)
         }
+        flush()
     }
 
     /// A nested value: an open mark, what it encodes, a close mark.

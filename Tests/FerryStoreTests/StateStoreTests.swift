@@ -224,10 +224,20 @@ struct StateStoreTests {
         try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.outOfSync, remote: nil), at: 1_700_000_001)
         #expect(try placementState() == "out-of-sync")
         let firstTime = try #require(try store.latestPlan()?.at)
+        func planRow() throws -> Row? {
+            try queue.read { try Row.fetchOne($0, sql: "SELECT json, updated_at FROM snapshots WHERE name = 'plan'") }
+        }
+        let written = try #require(try planRow())
         try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.outOfSync, remote: nil), at: 1_700_000_002)
+        // Unchanged: the time moves (what every reader sees), the stored plan row is left as it was.
         #expect(try store.latestPlan()!.at > firstTime)
+        #expect(try store.latestPlan()!.at == 1_700_000_002)
+        #expect(try store.latestPlanJSON()?.at == 1_700_000_002)
+        #expect(try store.snapshotUpdatedAt() == 1_700_000_002)
+        #expect(try planRow() == written)
         try store.saveSnapshot(desired: desired, digests: ["kb.md": "one"], plan: plan(.inSync, remote: "file-1"), at: 1_700_000_003)
         #expect(try placementState() == "in-sync")
+        #expect(try store.snapshotUpdatedAt() == 1_700_000_003)
         #expect(try store.latestPlan()?.plan.placements.first?.remoteID == "file-1")
         try store.saveSnapshot(desired: desired, digests: ["kb.md": "two"], plan: plan(.inSync, remote: "file-1"), at: 1_700_000_004)
         #expect(try digest() == "two")

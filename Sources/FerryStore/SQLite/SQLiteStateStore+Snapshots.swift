@@ -45,8 +45,11 @@ extension SQLiteStateStore {
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM desired_files") == desired.files.count,
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM placements") == plan.placements.count
             {
+                // Confirmed, not rewritten: the plan row holds the whole plan (megabytes at 10,000 files), and an
+                // UPDATE of its time would copy all of it into the write-ahead log on every converged pass.
                 try db.execute(
-                    sql: "UPDATE snapshots SET updated_at = ? WHERE name IN ('plan', 'plan-fingerprint')", arguments: [now])
+                    sql: "INSERT OR REPLACE INTO snapshots (name, json, updated_at) VALUES ('plan-confirmed', '', ?)",
+                    arguments: [now])
                 return
             }
             var desiredRows: [String: [DatabaseValue]] = [:]
@@ -68,6 +71,7 @@ extension SQLiteStateStore {
             } else {
                 try db.execute(sql: "DELETE FROM snapshots WHERE name = 'plan-fingerprint'")
             }
+            try db.execute(sql: "DELETE FROM snapshots WHERE name = 'plan-confirmed'")
 
             try Self.replaceRows(
                 db, table: "desired_files",
@@ -115,10 +119,18 @@ extension SQLiteStateStore {
         for (_, values) in wanted { try insert.execute(arguments: StatementArguments(values)) }
     }
 
+    /// When the latest snapshot was saved or last found unchanged (`plan-confirmed`), as a column of the `plan` row.
+    static let snapshotTime = """
+        MAX(updated_at, COALESCE((SELECT c.updated_at FROM snapshots c WHERE c.name = 'plan-confirmed'), 0))
+        """
+
     /// The latest plan, as stored by `saveSnapshot`.
     public func latestPlan() throws -> (plan: Plan, at: Double)? {
         try writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT json, updated_at FROM snapshots WHERE name = 'plan'") else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT json, \(Self.snapshotTime) AS updated_at FROM snapshots WHERE name = 'plan'")
+            else {
                 return nil
             }
             let json: String = row["json"]

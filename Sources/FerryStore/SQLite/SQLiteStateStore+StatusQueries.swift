@@ -310,16 +310,16 @@ extension SQLiteStateStore {
     /// When the latest snapshot (`saveSnapshot`) was stored, in unix seconds; nil before the first.
     public func snapshotUpdatedAt() throws -> Double? {
         try writer.read { db in
-            try Double.fetchOne(db, sql: "SELECT updated_at FROM snapshots WHERE name = 'plan'")
+            try Double.fetchOne(db, sql: "SELECT \(Self.snapshotTime) FROM snapshots WHERE name = 'plan'")
         }
     }
 
     /// The latest plan exactly as stored (sorted-key JSON), and when; nil before the first snapshot.
     public func latestPlanJSON() throws -> (json: String, at: Double)? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT json, updated_at FROM snapshots WHERE name = 'plan'").map { row in
-                (row["json"], row["updated_at"])
-            }
+            try Row.fetchOne(
+                db, sql: "SELECT json, \(Self.snapshotTime) AS updated_at FROM snapshots WHERE name = 'plan'"
+            ).map { row in (row["json"], row["updated_at"]) }
         }
     }
 
