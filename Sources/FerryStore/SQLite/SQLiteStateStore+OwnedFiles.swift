@@ -23,17 +23,24 @@ extension SQLiteStateStore {
                 FROM owned_files ORDER BY file, endpoint_id, remote_id
                 """)
         var files: [OwnedFile] = []
-        // Rows come ordered by file: a file's rows on several endpoints share one unified id, hashed once.
-        var previous: (file: String, unifiedID: String)?
+        // Rows come ordered by file: a file's rows on several endpoints share one unified id, hashed once, and its
+        // name, digest and file name are kept once; endpoint ids are kept once each. (300,000 rows hold 4 copies of
+        // the same few strings otherwise: tens of megabytes.)
+        var previous: OwnedFile?
+        var endpoints: [String: String] = [:]
+        func same(_ text: String, as kept: String?) -> String { kept == text ? kept! : text }
         while let row = try rows.next() {
             let file: String = row[2]
-            let unifiedID = previous?.file == file ? previous?.unifiedID : nil
-            files.append(
-                OwnedFile(
-                    endpointID: row[0], remoteID: row[1], file: file, digest: row[3], bytes: row[4],
-                    filename: row[5], purpose: row[6], createdAt: row[7],
-                    deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete, unifiedID: unifiedID))
-            previous = (file, files[files.count - 1].unifiedID)
+            let sameFile = previous?.file == file ? previous : nil
+            var endpointID: String = row[0]
+            if let kept = endpoints[endpointID] { endpointID = kept } else { endpoints[endpointID] = endpointID }
+            let record = OwnedFile(
+                endpointID: endpointID, remoteID: row[1], file: sameFile?.file ?? file,
+                digest: same(row[3], as: sameFile?.digest), bytes: row[4], filename: same(row[5], as: sameFile?.filename),
+                purpose: row[6], createdAt: row[7], deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete,
+                unifiedID: sameFile?.unifiedID)
+            files.append(record)
+            previous = record
         }
         return files
     }
