@@ -15,8 +15,8 @@
 #   memory       bench/large-upload.sh   5. peak memory of an apply uploading a 2 GiB file (SIZE=2G)
 #   status-view  bench/status-view.sh    6. the status view under wrk, 10,000 files
 #   state        bench/state.sh          7. the converged pass with SQLite and PostgreSQL state; replica takeover
-#   curve        bench/curve.sh          8. the cost curve: reconcile, plan and per-resource refresh at 1k, 10k and
-#                                           100k placements (CURVE_FILES), drawn to docs/performance-curve.svg
+#   curve        bench/curve.sh          8. the cost curve: reconcile, plan and per-resource refresh at 1k, 10k, 100k and
+#                                           300k placements (CURVE_FILES), drawn to docs/performance-curve.svg
 # Results (JSON per scenario, logs) stay in .build/bench-results/ (BENCH_RESULTS to change it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
