@@ -32,21 +32,21 @@ enum Escaping {
         "&": "\\u0026", "\u{2028}": "\\u2028", "\u{2029}": "\\u2029",
     ]
 
+    /// The bytes after which `appendJSONString` looks closer: controls, `"`, `\`, `<`, `>`, `&`, and 0xE2, which
+    /// leads the UTF-8 of U+2028 and U+2029.
+    static let jsonMayEscape: [Bool] = (0...255).map { (byte: Int) -> Bool in
+        byte < 0x20 || [0x22, 0x5C, 0x3C, 0x3E, 0x26, 0xE2].contains(byte)
+    }
+
     /// Appends `value` as a quoted JSON string, as UTF-8 bytes. Escapes `jsonEscapes` and the other control
     /// characters; text without any byte that may need escaping (most ids, names and dates) is copied whole.
     static func appendJSONString(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { bytes in
-            // 0xE2 leads the UTF-8 of U+2028 and U+2029.
             var plain = 0
-            for byte in bytes {
-                if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E || byte == 0x26
-                    || byte == 0xE2
-                {
-                    break
-                }
-                plain += 1
+            jsonMayEscape.withUnsafeBufferPointer { table in
+                while plain < bytes.count, !table[Int(bytes[plain])] { plain += 1 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<plain]))
             guard plain < bytes.count else { return }

@@ -1,6 +1,6 @@
 /// A JSON value with ordered object keys, so answers have a stable, documented layout and explicit `null`s
 /// (Codable would drop nil optionals).
-indirect enum JSONValue: Sendable {
+enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int64)
