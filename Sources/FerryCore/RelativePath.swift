@@ -38,15 +38,16 @@ public enum RelativePath {
         return !path.isEmpty && previous != UInt8(ascii: "/") && !componentStartsWithDot
     }
 
-    /// The directory part of a relative path (`""` for a top-level file).
+    /// The directory part of a relative path (`""` for a top-level file). Paths are split at their last `/` byte, not
+    /// by characters (faster, and a combining mark after a `/` does not hide it).
     public static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
         return String(path[..<slash])
     }
 
     /// The last component of a path.
     public static func baseName(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(path[path.utf8.index(after: slash)...])
     }
 }

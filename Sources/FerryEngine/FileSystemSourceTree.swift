@@ -44,13 +44,13 @@ public struct FileSystemSourceTree: SourceTree {
         // A regular file (not a symlink) resolves to its resolved directory plus its name; each directory is resolved
         // once.
         let resolved: String
-        if (info.st_mode & S_IFMT) == S_IFREG, let slash = relativePath.lastIndex(of: "/"),
+        if (info.st_mode & S_IFMT) == S_IFREG, let slash = relativePath.utf8.lastIndex(of: UInt8(ascii: "/")),
             RelativePath.isNormal(relativePath)
         {
             let directory = String(relativePath[..<slash])
             guard let resolvedDirectory = resolvedDirectories.resolve(directory, { Self.realPath(absolutePath(directory)) })
             else { return .missing }
-            resolved = resolvedDirectory + "/" + relativePath[relativePath.index(after: slash)...]
+            resolved = resolvedDirectory + "/" + relativePath[relativePath.utf8.index(after: slash)...]
         } else {
             guard let real = Self.realPath(path) else { return .missing }
             resolved = real

@@ -296,6 +296,19 @@ struct ManifestLoaderTests {
         #expect(RelativePath.normalize("a/..", relativeTo: "") == "")
     }
 
+    /// A path splits at its last `/` byte: the upload name of `docs/a/b.md` is `b.md`, also when the name is not
+    /// ASCII or starts with a combining mark (which a character-based search would join to the `/`).
+    @Test func splitsPathsAtTheLastSlash() {
+        #expect(RelativePath.baseName(of: "docs/a/b.md") == "b.md")
+        #expect(RelativePath.directory(of: "docs/a/b.md") == "docs/a")
+        #expect(RelativePath.baseName(of: "top.md") == "top.md")
+        #expect(RelativePath.directory(of: "top.md") == "")
+        #expect(RelativePath.baseName(of: "dossiers/été/résumé.md") == "résumé.md")
+        #expect(RelativePath.directory(of: "dossiers/été/résumé.md") == "dossiers/été")
+        #expect(RelativePath.baseName(of: "docs/\u{301}x.md") == "\u{301}x.md")
+        #expect(RelativePath.directory(of: "docs/\u{301}x.md") == "docs")
+    }
+
     /// The fast check agrees with a full normalisation (written out here, apart from the code under test).
     @Test func recognisesNormalPaths() {
         func reference(_ path: String) -> String? {
