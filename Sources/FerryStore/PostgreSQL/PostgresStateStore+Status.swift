@@ -118,8 +118,14 @@ extension PostgresStateStore {
         }
     }
 
+    /// Only the time: the plan row's JSON is the whole plan (megabytes at 10,000 files), and the status view asks for
+    /// this time on every list request.
     public func snapshotUpdatedAt() throws -> Double? {
-        try latestPlanJSON()?.at
+        try session.withConnection { connection in
+            try connection.query(
+                "SELECT updated_at FROM snapshots WHERE workspace = $1 AND name = 'plan'", binds(workspace)
+            ).first?.get(0)
+        }
     }
 
     public func placementStatuses() throws -> [PlacementStatus] {
@@ -223,21 +229,46 @@ extension PostgresStateStore {
             }
             let direction = ascending ? "ASC" : "DESC"
             values.append(limit + 1)
-            let sql = "SELECT d.name FROM desired_files d WHERE " + conditions.joined(separator: " AND ")
+            // The page's files with their kept creation time, then the states of their placements, counted here
+            // (instead of five correlated subqueries per file).
+            let sql = "SELECT \(Self.desiredColumns), NULLIF(d.first_created_at, 9223372036854775807) "
+                + "FROM desired_files d WHERE " + conditions.joined(separator: " AND ")
                 + " ORDER BY d.first_created_at \(direction), d.unified_id \(direction) LIMIT $\(values.count)"
             var bindings = PostgresBindings()
             for value in values { value.bind(into: &bindings) }
-            let names = try connection.query(sql, bindings).map { try $0.get(0, as: String.self) }
-            let page = Array(names.prefix(limit))
-            var byName: [String: DesiredFileStatus] = [:]
             let decoder = JSONDecoder()
-            if !page.isEmpty {
-                for row in try connection.query(Self.fileStatusSQL + " AND d.name = ANY($2)", binds(workspace, page)) {
-                    let status = try Self.fileStatus(row, decoder: decoder)
-                    byName[status.file.name] = status
-                }
+            var files: [DesiredFileStatus] = []
+            var index: [String: Int] = [:]
+            for row in try connection.query(sql, bindings) {
+                let file = try Self.desiredRecord(row, decoder: decoder)
+                index[file.name] = files.count
+                files.append(
+                    DesiredFileStatus(
+                        file: file, firstCreatedAt: try row.get(11), placements: 0, inSync: 0, processing: 0, failed: 0))
             }
-            return (page.compactMap { byName[$0] }, names.count > limit)
+            let hasMore = files.count > limit
+            if hasMore { files.removeLast(files.count - limit) }
+            guard !files.isEmpty else { return (files, hasMore) }
+            let placements = try connection.query(
+                """
+                SELECT p.file, p.state, e.file IS NOT NULL FROM placements p
+                LEFT JOIN placement_errors e
+                    ON e.workspace = p.workspace AND e.file = p.file AND e.endpoint_id = p.endpoint_id
+                WHERE p.workspace = $1 AND p.file = ANY($2)
+                """, binds(workspace, files.map(\.file.name)))
+            for row in placements {
+                guard let position = index[try row.get(0, as: String.self)] else { continue }
+                let state: String = try row.get(1)
+                let failed: Bool = try row.get(2)
+                files[position].placements += 1
+                if state == PlacementStatus.State.inSync.rawValue {
+                    files[position].inSync += 1
+                } else if failed {
+                    files[position].failed += 1
+                }
+                if state == PlacementStatus.State.processing.rawValue { files[position].processing += 1 }
+            }
+            return (files, hasMore)
         }
     }
 
