@@ -46,6 +46,17 @@ public struct DesiredFileStatus: Hashable, Sendable {
     public var processing: Int
     /// Placements not in sync whose last attempt failed.
     public var failed: Int
+
+    /// Adds one of the file's placements to the roll-up: its planner state, and whether its last attempt failed.
+    mutating func count(placementState state: String, lastAttemptFailed: Bool) {
+        placements += 1
+        if state == PlacementStatus.State.inSync.rawValue {
+            inSync += 1
+        } else if lastAttemptFailed {
+            failed += 1
+        }
+        if state == PlacementStatus.State.processing.rawValue { processing += 1 }
+    }
 }
 
 /// One placement from the latest snapshot, with its last failure if any.

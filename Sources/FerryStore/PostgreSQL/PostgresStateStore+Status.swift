@@ -258,15 +258,7 @@ extension PostgresStateStore {
                 """, binds(workspace, files.map(\.file.name)))
             for row in placements {
                 guard let position = index[try row.get(0, as: String.self)] else { continue }
-                let state: String = try row.get(1)
-                let failed: Bool = try row.get(2)
-                files[position].placements += 1
-                if state == PlacementStatus.State.inSync.rawValue {
-                    files[position].inSync += 1
-                } else if failed {
-                    files[position].failed += 1
-                }
-                if state == PlacementStatus.State.processing.rawValue { files[position].processing += 1 }
+                files[position].count(placementState: try row.get(1), lastAttemptFailed: try row.get(2))
             }
             return (files, hasMore)
         }

@@ -167,15 +167,7 @@ extension SQLiteStateStore {
                 arguments: arguments)
             while let row = try placements.next() {
                 guard let position = index[row[0]] else { continue }
-                let state: String = row[1]
-                let failed: Bool = row[2]
-                files[position].placements += 1
-                if state == PlacementStatus.State.inSync.rawValue {
-                    files[position].inSync += 1
-                } else if failed {
-                    files[position].failed += 1
-                }
-                if state == PlacementStatus.State.processing.rawValue { files[position].processing += 1 }
+                files[position].count(placementState: row[1], lastAttemptFailed: row[2])
             }
             let hasMore = files.count > limit
             if hasMore { files.removeLast(files.count - limit) }
