@@ -44,14 +44,9 @@ struct SnapshotFingerprint {
         "file", "unifiedID", "endpointID", "models", "state", "remoteID", "pendingAction", "detail",
     ]
 
-    /// Adds placements, every stored property of each (`placementFields`), through a local buffer handed to the sink
-    /// a block at a time.
+    /// Adds placements, every stored property of each (`placementFields`).
     mutating func add(placements: [PlacementStatus]) {
-        var out = FieldWriter(capacity: FingerprintSink.block + 4_096)
-        out.bytes.append(0x50)  // P
-        out.integer(Int64(placements.count))
-        for status in placements {
-            out.bytes.append(0x7B)  // {
+        add(records: placements, tag: 0x50) { out, status in  // P
             out.string(status.file)
             out.string(status.unifiedID)
             out.string(status.endpointID)
@@ -61,18 +56,12 @@ struct SnapshotFingerprint {
             out.string(status.remoteID)
             out.string(status.pendingAction?.rawValue)
             out.string(status.detail)
-            if out.bytes.count >= FingerprintSink.block { sink.absorb(&out.bytes) }
         }
-        sink.absorb(&out.bytes)
     }
 
     /// Adds a listing: every field `observed_files` stores of each file, in order.
     mutating func add(listing files: [RemoteFile]) {
-        var out = FieldWriter(capacity: FingerprintSink.block + 4_096)
-        out.bytes.append(0x4C)  // L
-        out.integer(Int64(files.count))
-        for file in files {
-            out.bytes.append(0x7B)  // {
+        add(records: files, tag: 0x4C) { out, file in  // L
             out.string(file.id)
             out.string(file.filename)
             out.integer(file.bytes)
@@ -81,6 +70,18 @@ struct SnapshotFingerprint {
             out.string(file.status.rawValue)
             out.string(file.statusDetails)
             out.integer(file.expiresAt)
+        }
+    }
+
+    /// Adds a list of records: `tag`, the count, then each record's fields after an open mark, written by `fields`
+    /// into a local buffer that is handed to the sink a block at a time.
+    private mutating func add<Record>(records: [Record], tag: UInt8, fields: (inout FieldWriter, Record) -> Void) {
+        var out = FieldWriter(capacity: FingerprintSink.block + 4_096)
+        out.bytes.append(tag)
+        out.integer(Int64(records.count))
+        for record in records {
+            out.bytes.append(0x7B)  // {
+            fields(&out, record)
             if out.bytes.count >= FingerprintSink.block { sink.absorb(&out.bytes) }
         }
         sink.absorb(&out.bytes)
@@ -160,11 +161,14 @@ private final class FingerprintSink {
 
     func byte(_ value: UInt8) { bytes.append(value) }
 
-    /// Appends `more` (emptied, its capacity kept), hashing whole blocks as they fill.
+    /// Hashes what is buffered, then `more` (emptied, its capacity kept), without copying `more` into the buffer.
     func absorb(_ more: inout [UInt8]) {
-        bytes.append(contentsOf: more)
+        if !bytes.isEmpty {
+            hasher.update(bytes)
+            bytes.removeAll(keepingCapacity: true)
+        }
+        hasher.update(more)
         more.removeAll(keepingCapacity: true)
-        flush()
     }
 
     /// Hashes what is buffered once it is a block or more.
