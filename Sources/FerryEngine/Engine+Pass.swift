@@ -89,11 +89,9 @@ extension Engine {
     public func planPass(validated: LoadedManifests? = nil) async throws -> PlanPassResult {
         let manifests = try loadManifests(validated: validated)
         return try await withRun("plan", lease: nil) { _ in
-            // Listing needs no digest: list while the sources are hashed (or found in the cache).
-            async let listing = self.observe(manifests)
             var inputs = manifests
-            try await self.loadDigests(&inputs, deferHashing: false)
-            let plan = try await self.plan(inputs, try await listing)
+            let observed = try await self.observe(loadingDigests: &inputs, deferHashing: false)
+            let plan = try await self.plan(inputs, observed)
             let outcome: PassOutcome =
                 !plan.blocked.isEmpty ? .refused : (plan.hasUnknownEndpoints ? .failed : .planned)
             return (
@@ -193,13 +191,12 @@ extension Engine {
     public func reconcilePass(validated: LoadedManifests? = nil, maxRounds: Int = 5, lockTimeout: Double = 0)
         async throws -> ReconcilePassResult
     {
-        // Digests are loaded while the first round lists the providers (`reconcileRounds`).
+        // Digests are loaded while the first round lists the providers (`observe(loadingDigests:)`).
         let inputs = try loadManifests(validated: validated)
         return try await withRun("reconcile", lease: lockTimeout) { run in
             let started = self.clock.now()
-            var report = try await self.reconcileRounds(
+            let report = try await self.reconcile(
                 inputs, maxRounds: maxRounds, run: run, digestsToLoad: self.configuration.hashDuringUpload)
-            report.backoff = self.configuration.backoff?.snapshot() ?? []
             let seconds = self.clock.now() - started
             let summary = report.summaryLine(seconds: seconds)
             return (

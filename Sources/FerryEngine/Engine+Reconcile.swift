@@ -33,16 +33,22 @@ extension Engine {
     public func reconcile(_ inputs: LoadedInputs, maxRounds: Int = 5, run: Int64? = nil) async throws
         -> ReconcileReport
     {
-        var report = try await reconcileRounds(inputs, maxRounds: maxRounds, run: run)
+        try await reconcile(inputs, maxRounds: maxRounds, run: run, digestsToLoad: nil)
+    }
+
+    /// `reconcile`, with the backoff book as the pass ended in the report.
+    /// - Parameter digestsToLoad: set when `inputs` has no digests yet: the first round loads them (`loadDigests`,
+    ///   with this as `deferHashing`) while it lists the providers.
+    func reconcile(_ inputs: LoadedInputs, maxRounds: Int, run: Int64?, digestsToLoad: Bool?) async throws
+        -> ReconcileReport
+    {
+        var report = try await reconcileRounds(inputs, maxRounds: maxRounds, run: run, digestsToLoad: digestsToLoad)
         report.backoff = configuration.backoff?.snapshot() ?? []
         return report
     }
 
-    /// - Parameter digestsToLoad: set when `inputs` has no digests yet: the first round loads them (`loadDigests`,
-    ///   with this as `deferHashing`) while it lists the providers, since the listing is mostly waiting and loading
-    ///   them is mostly local work.
-    func reconcileRounds(
-        _ inputs: LoadedInputs, maxRounds: Int, run: Int64?, digestsToLoad deferHashing: Bool? = nil
+    private func reconcileRounds(
+        _ inputs: LoadedInputs, maxRounds: Int, run: Int64?, digestsToLoad deferHashing: Bool?
     ) async throws -> ReconcileReport {
         var inputs = inputs
         var pendingDeferHashing = deferHashing
@@ -56,12 +62,8 @@ extension Engine {
             report(.round(round))
             let observed: ObservationRound
             if let deferHashing = pendingDeferHashing {
-                // Listing needs no digest: list while the digests load, and plan once both are there.
-                let listedInputs = inputs
-                async let listing = observe(listedInputs)
-                try await loadDigests(&inputs, deferHashing: deferHashing)
+                observed = try await observe(loadingDigests: &inputs, deferHashing: deferHashing)
                 pendingDeferHashing = nil
-                observed = try await listing
             } else {
                 observed = try await observe(inputs)
             }

@@ -212,6 +212,15 @@ public final class Engine: Sendable {
         try providers.get(endpoint.id) { try makeProvider(endpoint, inputs.secrets[endpoint.id]) }
     }
 
+    /// `observe` while the digests load into `inputs` (`loadDigests`): listing needs no digest, and is mostly
+    /// waiting while loading them is mostly local work.
+    func observe(loadingDigests inputs: inout LoadedInputs, deferHashing: Bool) async throws -> ObservationRound {
+        let listed = inputs
+        async let listing = observe(listed)
+        try await loadDigests(&inputs, deferHashing: deferHashing)
+        return try await listing
+    }
+
     /// Lists every endpoint that has desired placements, owned files or open intents, concurrently,
     /// and stores each listing (unless `record` is false: a drift check changes nothing).
     public func observe(_ inputs: LoadedInputs, record: Bool = true) async throws -> ObservationRound {
