@@ -381,8 +381,8 @@ def report(results: dict, sets: dict, sha256_cpu: float) -> int:
     notes += [
         "`ferry-saved` runs show one request more than `ferry`: the untimed `ferry plan -out` listed the same "
         "simulator before the timed apply.",
-        "Why the end-to-end row is slower than the saved-plan row: a first apply hashes every source (SHA-256) before "
-        "it can plan, which the SDK and curl never do; on the large set that is 1 GiB of hashing on the same 2 cores. "
+        "Why the end-to-end row is slower than the saved-plan row: a first apply hashes every source (SHA-256) as it "
+        "uploads it, which the SDK and curl never do; on the large set that is 1 GiB of hashing on the same 2 cores. "
         "The saved-plan row is the upload path alone (the GitOps merge step, after `ferry plan -out` in review).",
         "Send path (perf record -g of the release binary): Ferry reads each upload with `pread` into reused 512 KiB "
         "buffers instead of a fresh 1 MiB NIO buffer per chunk read through NIO's thread pool; on a saved-plan apply of the "

@@ -123,7 +123,7 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
         let base = "\(storageBaseURL)/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o"
         let layout = self.layout
         return try await transport.listAll(allowsEmptyPages: true) { cursor in
-            // Only the fields Ferry reads (a partial response): a page of 1,000 objects is a fifth of the bytes.
+            // Only the fields Ferry reads (a partial response): a page of 1,000 objects is about a third of the bytes.
             var query = [
                 ("maxResults", String(min(transport.configuration.pageSize, 1000))),
                 ("fields", "nextPageToken,items(\(GCSObject.listedFields))"),

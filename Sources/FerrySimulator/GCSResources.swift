@@ -10,12 +10,6 @@ extension SimulatorRoutes {
         func wants(_ key: String) -> Bool { all || selection?.fields[key] != nil }
         let base = origin(request)
         var pairs: [(String, JSON)] = []
-        var created: String?
-        func time() -> String {
-            if let created { return created }
-            created = GCSTime.rfc3339(record.created)
-            return created!
-        }
         if wants("kind") { pairs.append(("kind", .string("storage#object"))) }
         if wants("id") { pairs.append(("id", .string("\(record.bucket)/\(record.name)/\(record.generation)"))) }
         if wants("selfLink") || wants("mediaLink") {
@@ -42,9 +36,11 @@ extension SimulatorRoutes {
             let etag = Data("\(record.generation)/\(record.metageneration)".utf8).base64EncodedString()
             pairs.append(("etag", .string(etag)))
         }
-        if wants("timeCreated") { pairs.append(("timeCreated", .string(time()))) }
-        if wants("updated") { pairs.append(("updated", .string(time()))) }
-        if wants("timeStorageClassUpdated") { pairs.append(("timeStorageClassUpdated", .string(time()))) }
+        let times = ["timeCreated", "updated", "timeStorageClassUpdated"].filter(wants)
+        if !times.isEmpty {
+            let created = GCSTime.rfc3339(record.created)
+            for key in times { pairs.append((key, .string(created))) }
+        }
         if wants("metadata"), let metadata = record.metadata, !metadata.isEmpty {
             pairs.append(("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
