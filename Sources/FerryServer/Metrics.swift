@@ -37,7 +37,7 @@ extension StatusView {
             for file in try store.desiredFileStatuses() {
                 let pending = (others[file.file.name] ?? []).filter { $0.status.state != .inSync }
                 let conditions = Conditions.evaluate(
-                    inSync: file.placements - pending.count,
+                    inSync: file.rollUp.placements - pending.count,
                     others: pending.map { inputs.placement($0, redact: redact) }, context: inputs.context)
                 for condition in conditions {
                     data.fileConditions[condition.type, default: [:]][condition.status, default: 0] += 1

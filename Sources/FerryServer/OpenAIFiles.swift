@@ -8,7 +8,7 @@ enum UnifiedFile {
     /// OpenAI's `status` (`processed`, `uploaded` or `error`) and `status_details` for a declared file:
     /// `processed` when every placement is in sync, `error` when a placement not in sync failed its last attempt,
     /// `uploaded` otherwise (still being placed, still processing, or an endpoint could not be listed).
-    static func status(_ file: DesiredFileStatus) -> (status: String, details: String?) {
+    static func status(_ file: PlacementRollUp) -> (status: String, details: String?) {
         if file.placements == 0 {
             return ("uploaded", "no placement: none of the target models has a files endpoint Ferry manages")
         }
@@ -21,7 +21,7 @@ enum UnifiedFile {
 
     /// When the file was first placed: the earliest provider `created_at` of its owned remote files, else when the
     /// latest snapshot was taken (declared, not yet uploaded).
-    static func createdAt(_ file: DesiredFileStatus, snapshotAt: Double?) -> Int64 {
+    static func createdAt(_ file: ListedFile, snapshotAt: Double?) -> Int64 {
         file.firstCreatedAt ?? Int64(snapshotAt ?? 0)
     }
 
@@ -45,16 +45,16 @@ enum UnifiedFile {
     }
 
     /// The OpenAI file object of a declared file.
-    static func object(_ file: DesiredFileStatus, snapshotAt: Double?) -> [(String, JSONValue)] {
-        let (status, details) = self.status(file)
+    static func object(_ file: ListedFile, snapshotAt: Double?) -> [(String, JSONValue)] {
+        let (status, details) = self.status(file.rollUp)
         return [
-            ("id", .string(file.file.unifiedID)),
+            ("id", .string(file.unifiedID)),
             ("object", .string("file")),
-            ("bytes", .int(file.file.bytes)),
+            ("bytes", .int(file.bytes)),
             ("created_at", .int(createdAt(file, snapshotAt: snapshotAt))),
             ("expires_at", .null),
-            ("filename", .string(file.file.filename)),
-            ("purpose", .string(file.file.purpose)),
+            ("filename", .string(file.filename)),
+            ("purpose", .string(file.purpose)),
             ("status", .string(status)),
             ("status_details", .string(details)),
         ]
@@ -92,7 +92,7 @@ extension StatusView {
     /// `GET /v1/files`: declared files by unified id, in OpenAI's list shape.
     func listFiles(_ parameters: Parameters) async throws -> Payload {
         let query = try FileListQuery(parameters)
-        let found = try await read { store -> (page: [DesiredFileStatus], hasMore: Bool, snapshotAt: Double?)? in
+        let found = try await read { store -> (page: [ListedFile], hasMore: Bool, snapshotAt: Double?)? in
             let snapshotAt = try store.snapshotUpdatedAt()
             guard
                 let (page, hasMore) = try store.desiredFilePage(
@@ -107,8 +107,8 @@ extension StatusView {
             .object([
                 ("object", .string("list")),
                 ("data", .array(page.map { .object(UnifiedFile.object($0, snapshotAt: snapshotAt)) })),
-                ("first_id", .string(page.first?.file.unifiedID)),
-                ("last_id", .string(page.last?.file.unifiedID)),
+                ("first_id", .string(page.first?.unifiedID)),
+                ("last_id", .string(page.last?.unifiedID)),
                 ("has_more", .bool(hasMore)),
             ]))
     }
@@ -135,7 +135,7 @@ extension StatusView {
             targetModels: file.file.targetModels, placements: placements, owned: owned)
         return .json(
             .object(
-                UnifiedFile.object(file, snapshotAt: snapshotAt) + [
+                UnifiedFile.object(file.listed, snapshotAt: snapshotAt) + [
                     ("provider_files", .object(providerFiles.map { ($0.model, .string($0.remoteID)) }))
                 ]))
     }

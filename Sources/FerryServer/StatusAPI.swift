@@ -57,7 +57,7 @@ extension StatusView {
         let ownedByFile = Dictionary(grouping: owned, by: \.file)
         let items: [JSONValue] = files.map { status in
             let file = status.file
-            let (fileStatus, details) = UnifiedFile.status(status)
+            let (fileStatus, details) = UnifiedFile.status(status.rollUp)
             let providerFiles = UnifiedFile.providerFiles(
                 targetModels: file.targetModels, placements: placementsByFile[file.name] ?? [],
                 owned: ownedByFile[file.name] ?? [])

@@ -147,7 +147,7 @@ public protocol StateStore: AnyObject, Sendable {
     /// One page of declared files in creation order, for OpenAI-style listing (see `SQLiteStateStore`).
     func desiredFilePage(
         ascending: Bool, after: String?, purpose: String?, limit: Int
-    ) throws -> (files: [DesiredFileStatus], hasMore: Bool)?
+    ) throws -> (files: [ListedFile], hasMore: Bool)?
     /// Placements of the latest snapshot with their last failures; `after` (with `attentionFirst` false) starts after
     /// that placement in (file, endpoint) order, read from the table's key.
     func placementRecords(file: String?, attentionFirst: Bool, limit: Int?, after: PlacementKey?) throws

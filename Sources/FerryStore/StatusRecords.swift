@@ -36,18 +36,23 @@ public struct DesiredFileRecord: Hashable, Codable, Sendable {
     }
 }
 
-/// A declared file with a roll-up of its placements.
-public struct DesiredFileStatus: Hashable, Sendable {
-    public var file: DesiredFileRecord
-    /// Earliest provider `created_at` among the file's owned remote files; nil when none is owned.
-    public var firstCreatedAt: Int64?
+/// How a declared file's placements stand: how many there are, how many are in sync or processing, and how many
+/// are not in sync after a failed last attempt.
+public struct PlacementRollUp: Hashable, Sendable {
     public var placements: Int
     public var inSync: Int
     public var processing: Int
     /// Placements not in sync whose last attempt failed.
     public var failed: Int
 
-    /// Adds one of the file's placements to the roll-up: its planner state, and whether its last attempt failed.
+    public init(placements: Int = 0, inSync: Int = 0, processing: Int = 0, failed: Int = 0) {
+        self.placements = placements
+        self.inSync = inSync
+        self.processing = processing
+        self.failed = failed
+    }
+
+    /// Adds one placement: its planner state, and whether its last attempt failed.
     mutating func count(placementState state: String, lastAttemptFailed: Bool) {
         placements += 1
         if state == PlacementStatus.State.inSync.rawValue {
@@ -56,6 +61,54 @@ public struct DesiredFileStatus: Hashable, Sendable {
             failed += 1
         }
         if state == PlacementStatus.State.processing.rawValue { processing += 1 }
+    }
+}
+
+/// A declared file with a roll-up of its placements.
+public struct DesiredFileStatus: Hashable, Sendable {
+    public var file: DesiredFileRecord
+    /// Earliest provider `created_at` among the file's owned remote files; nil when none is owned.
+    public var firstCreatedAt: Int64?
+    public var rollUp: PlacementRollUp
+
+    public init(file: DesiredFileRecord, firstCreatedAt: Int64?, rollUp: PlacementRollUp) {
+        self.file = file
+        self.firstCreatedAt = firstCreatedAt
+        self.rollUp = rollUp
+    }
+
+    /// The file as a file list shows it.
+    public var listed: ListedFile {
+        ListedFile(
+            name: file.name, unifiedID: file.unifiedID, bytes: file.bytes, purpose: file.purpose,
+            filename: file.filename, firstCreatedAt: firstCreatedAt, rollUp: rollUp)
+    }
+}
+
+/// A declared file as an OpenAI-style file list shows it (`GET /v1/files`): the fields of its file object and the
+/// roll-up of its placements, without the manifest details (models, labels, source) a list page does not show, so
+/// a page reads five columns instead of eleven and parses no JSON.
+public struct ListedFile: Hashable, Sendable {
+    public var name: String
+    public var unifiedID: String
+    public var bytes: Int64
+    public var purpose: String
+    public var filename: String
+    /// Earliest provider `created_at` among the file's owned remote files; nil when none is owned.
+    public var firstCreatedAt: Int64?
+    public var rollUp: PlacementRollUp
+
+    public init(
+        name: String, unifiedID: String, bytes: Int64, purpose: String, filename: String, firstCreatedAt: Int64?,
+        rollUp: PlacementRollUp = PlacementRollUp()
+    ) {
+        self.name = name
+        self.unifiedID = unifiedID
+        self.bytes = bytes
+        self.purpose = purpose
+        self.filename = filename
+        self.firstCreatedAt = firstCreatedAt
+        self.rollUp = rollUp
     }
 }
 

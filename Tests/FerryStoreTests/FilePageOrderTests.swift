@@ -34,7 +34,7 @@ struct FilePageOrderTests {
     {
         let id = after.map { UnifiedID.make(for: $0) }
         return try #require(try store.desiredFilePage(ascending: ascending, after: id, purpose: purpose, limit: limit))
-            .files.map(\.file.name)
+            .files.map(\.name)
     }
 
     @Test(arguments: StateBackend.all) func orderFollowsOwnedFiles(_ backend: StateBackend) throws {
@@ -102,18 +102,18 @@ struct FilePageOrderTests {
                 closingIntent: nil, at: 1)
         }
         let expected = try store.desiredFileStatuses()
-        #expect(expected.contains { $0.failed > 0 } && expected.contains { $0.processing > 0 })
+        #expect(expected.contains { $0.rollUp.failed > 0 } && expected.contains { $0.rollUp.processing > 0 })
         for limit in [1, 5, 12] {
-            var seen: [DesiredFileStatus] = []
+            var seen: [ListedFile] = []
             var after: String?
             while true {
                 let (page, hasMore) = try #require(
                     try store.desiredFilePage(ascending: true, after: after, purpose: nil, limit: limit))
                 seen += page
                 guard hasMore else { break }
-                after = page.last?.file.unifiedID
+                after = page.last?.unifiedID
             }
-            #expect(seen.sorted { $0.file.name < $1.file.name } == expected)
+            #expect(seen.sorted { $0.name < $1.name } == expected.map(\.listed))
         }
     }
 }

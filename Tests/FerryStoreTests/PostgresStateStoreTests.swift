@@ -189,11 +189,11 @@ struct PostgresStateStoreTests {
         try store.recordPlacementError(file: "kb", endpointID: endpoint.id, action: "create", message: "m", at: 1)
         #expect(try store.desiredFiles().map(\.labels) == [["team": "docs"]])
         #expect(try store.desiredFileCount() == 1)
-        #expect(try store.desiredFileStatuses().first?.inSync == 1)
+        #expect(try store.desiredFileStatuses().first?.rollUp.inSync == 1)
         #expect(try store.desiredFileStatus(unifiedID: file.unifiedID)?.firstCreatedAt == 50)
         let page = try #require(
             try store.desiredFilePage(ascending: true, after: nil, purpose: "assistants", limit: 10))
-        #expect(page.files.map(\.file.name) == ["kb"] && !page.hasMore)
+        #expect(page.files.map(\.name) == ["kb"] && !page.hasMore)
         #expect(
             try store.desiredFilePage(ascending: false, after: file.unifiedID, purpose: nil, limit: 10)?
                 .files.isEmpty == true)

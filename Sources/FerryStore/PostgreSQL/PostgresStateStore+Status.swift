@@ -169,7 +169,9 @@ extension PostgresStateStore {
     private static func fileStatus(_ row: PostgresRow, decoder: JSONDecoder) throws -> DesiredFileStatus {
         DesiredFileStatus(
             file: try desiredRecord(row, decoder: decoder), firstCreatedAt: try row.get(11),
-            placements: try row.get(12), inSync: try row.get(13), processing: try row.get(14), failed: try row.get(15))
+            rollUp: PlacementRollUp(
+                placements: try row.get(12), inSync: try row.get(13), processing: try row.get(14),
+                failed: try row.get(15)))
     }
 
     public func desiredFiles() throws -> [DesiredFileRecord] {
@@ -206,7 +208,7 @@ extension PostgresStateStore {
 
     public func desiredFilePage(
         ascending: Bool, after: String?, purpose: String?, limit: Int
-    ) throws -> (files: [DesiredFileStatus], hasMore: Bool)? {
+    ) throws -> (files: [ListedFile], hasMore: Bool)? {
         try session.withConnection { connection in
             // An index walk: `first_created_at` is kept by triggers (migration v3), with files not uploaded yet last.
             var conditions = ["d.workspace = $1"]
@@ -229,22 +231,22 @@ extension PostgresStateStore {
             }
             let direction = ascending ? "ASC" : "DESC"
             values.append(limit + 1)
-            // The page's files with their kept creation time, then the states of their placements, counted here
-            // (instead of five correlated subqueries per file).
-            let sql = "SELECT \(Self.desiredColumns), NULLIF(d.first_created_at, 9223372036854775807) "
+            // The page's files (only the columns a file object shows) with their kept creation time, then the states
+            // of their placements, counted here (instead of five correlated subqueries per file).
+            let sql = "SELECT d.name, d.unified_id, d.bytes, d.purpose, d.filename, "
+                + "NULLIF(d.first_created_at, 9223372036854775807) "
                 + "FROM desired_files d WHERE " + conditions.joined(separator: " AND ")
                 + " ORDER BY d.first_created_at \(direction), d.unified_id \(direction) LIMIT $\(values.count)"
             var bindings = PostgresBindings()
             for value in values { value.bind(into: &bindings) }
-            let decoder = JSONDecoder()
-            var files: [DesiredFileStatus] = []
+            var files: [ListedFile] = []
             var index: [String: Int] = [:]
             for row in try connection.query(sql, bindings) {
-                let file = try Self.desiredRecord(row, decoder: decoder)
+                let file = ListedFile(
+                    name: try row.get(0), unifiedID: try row.get(1), bytes: try row.get(2), purpose: try row.get(3),
+                    filename: try row.get(4), firstCreatedAt: try row.get(5))
                 index[file.name] = files.count
-                files.append(
-                    DesiredFileStatus(
-                        file: file, firstCreatedAt: try row.get(11), placements: 0, inSync: 0, processing: 0, failed: 0))
+                files.append(file)
             }
             let hasMore = files.count > limit
             if hasMore { files.removeLast(files.count - limit) }
@@ -255,10 +257,10 @@ extension PostgresStateStore {
                 LEFT JOIN placement_errors e
                     ON e.workspace = p.workspace AND e.file = p.file AND e.endpoint_id = p.endpoint_id
                 WHERE p.workspace = $1 AND p.file = ANY($2)
-                """, binds(workspace, files.map(\.file.name)))
+                """, binds(workspace, files.map(\.name)))
             for row in placements {
                 guard let position = index[try row.get(0, as: String.self)] else { continue }
-                files[position].count(placementState: try row.get(1), lastAttemptFailed: try row.get(2))
+                files[position].rollUp.count(placementState: try row.get(1), lastAttemptFailed: try row.get(2))
             }
             return (files, hasMore)
         }

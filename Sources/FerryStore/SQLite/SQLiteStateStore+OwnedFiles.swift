@@ -22,7 +22,9 @@ extension SQLiteStateStore {
                 SELECT endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy
                 FROM owned_files ORDER BY file, endpoint_id, remote_id
                 """)
+        // Sized exactly (same transaction): grown by doubling, 300,000 rows left about 30 MB of spare capacity.
         var files: [OwnedFile] = []
+        files.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM owned_files") ?? 0)
         // Rows come ordered by file: a file's rows on several endpoints share one unified id, hashed once, and its
         // name, digest and file name are kept once; endpoint ids are kept once each. (300,000 rows hold 4 copies of
         // the same few strings otherwise: tens of megabytes.)

@@ -68,8 +68,8 @@ extension SQLiteStateStore {
 
     private static func fileStatus(_ row: Row, decoder: JSONDecoder) -> DesiredFileStatus {
         DesiredFileStatus(
-            file: desiredRecord(row, decoder: decoder), firstCreatedAt: row[11], placements: row[12], inSync: row[13],
-            processing: row[14], failed: row[15])
+            file: desiredRecord(row, decoder: decoder), firstCreatedAt: row[11],
+            rollUp: PlacementRollUp(placements: row[12], inSync: row[13], processing: row[14], failed: row[15]))
     }
 
     /// Declared files of the latest snapshot, sorted by name.
@@ -117,7 +117,7 @@ extension SQLiteStateStore {
     /// - Returns: the page and whether more files follow; nil when `after` names no declared file.
     public func desiredFilePage(
         ascending: Bool, after: String?, purpose: String?, limit: Int
-    ) throws -> (files: [DesiredFileStatus], hasMore: Bool)? {
+    ) throws -> (files: [ListedFile], hasMore: Bool)? {
         try writer.read { db in
             // An index walk: `first_created_at` is kept by triggers (migration v5), with files not uploaded yet last.
             var conditions: [String] = []
@@ -140,22 +140,24 @@ extension SQLiteStateStore {
             page += " ORDER BY d.first_created_at \(direction), d.unified_id \(direction) LIMIT ?"
             arguments += [limit + 1]
             // Two statements of a handful of shapes, so both are compiled once per connection: the page's files
-            // (the creation time is the kept column), then the states of their placements, counted here. SQLite
-            // would otherwise sort the page's whole rows again to group them.
-            let decoder = JSONDecoder()
-            var files: [DesiredFileStatus] = []
+            // (only the columns a file object shows; the creation time is the kept column), then the states of their
+            // placements, counted here. SQLite would otherwise sort the page's whole rows again to group them.
+            var files: [ListedFile] = []
             files.reserveCapacity(min(limit + 1, 1_000))
             var index: [String: Int] = [:]
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
-                    sql: "SELECT \(Self.desiredColumns), NULLIF(d.first_created_at, \(Self.notUploaded)) \(page)"),
+                    sql: """
+                        SELECT d.name, d.unified_id, d.bytes, d.purpose, d.filename,
+                            NULLIF(d.first_created_at, \(Self.notUploaded)) \(page)
+                        """),
                 arguments: arguments)
             while let row = try rows.next() {
-                index[row[0]] = files.count
-                files.append(
-                    DesiredFileStatus(
-                        file: Self.desiredRecord(row, decoder: decoder), firstCreatedAt: row[11], placements: 0,
-                        inSync: 0, processing: 0, failed: 0))
+                let file = ListedFile(
+                    name: row[0], unifiedID: row[1], bytes: row[2], purpose: row[3], filename: row[4],
+                    firstCreatedAt: row[5])
+                index[file.name] = files.count
+                files.append(file)
             }
             let placements = try Row.fetchCursor(
                 db.cachedStatement(
@@ -167,7 +169,7 @@ extension SQLiteStateStore {
                 arguments: arguments)
             while let row = try placements.next() {
                 guard let position = index[row[0]] else { continue }
-                files[position].count(placementState: row[1], lastAttemptFailed: row[2])
+                files[position].rollUp.count(placementState: row[1], lastAttemptFailed: row[2])
             }
             let hasMore = files.count > limit
             if hasMore { files.removeLast(files.count - limit) }
