@@ -147,8 +147,9 @@ public struct PlacementStatus: Hashable, Codable, Sendable {
             remoteID: remoteID, pendingAction: pendingAction, detail: detail)
     }
 
-    /// With the file's unified id already known (`UnifiedID.make(for: file)`).
-    init(
+    /// With the file's unified id already known: it must be `UnifiedID.make(for: file)` (the planner has it for each
+    /// declared file, the state store in the declared file's row).
+    public init(
         file: String, unifiedID: String, endpointID: String, models: [String], state: State, remoteID: String? = nil,
         pendingAction: PlannedAction.Kind? = nil, detail: String? = nil
     ) {

@@ -155,7 +155,7 @@ extension SQLiteStateStore {
             while let row = try rows.next() {
                 let file = ListedFile(
                     name: row[0], unifiedID: row[1], bytes: row[2], purpose: row[3], filename: row[4],
-                    firstCreatedAt: row[5])
+                    firstCreatedAt: row.optional(5))
                 index[file.name] = files.count
                 files.append(file)
             }
@@ -189,7 +189,7 @@ extension SQLiteStateStore {
         try writer.read { db in
             var sql = """
                 SELECT p.file, p.endpoint_id, p.models, p.state, p.remote_id, p.pending_action, p.detail,
-                    e.action, e.message, e.at, e.attempts, d.filename, o.expires_at
+                    e.action, e.message, e.at, e.attempts, d.filename, o.expires_at, d.unified_id
                 FROM placements p LEFT JOIN placement_errors e ON e.file = p.file AND e.endpoint_id = p.endpoint_id
                 LEFT JOIN desired_files d ON d.name = p.file
                 LEFT JOIN observed_files o ON o.endpoint_id = p.endpoint_id AND o.remote_id = p.remote_id
@@ -221,20 +221,30 @@ extension SQLiteStateStore {
                 sql += " LIMIT ?"
                 arguments += [limit]
             }
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            // A handful of shapes, each compiled once per connection. Optional columns are read through
+            // `Row.optional`, and the unified id comes from the declared file's row (hashed only for a file no longer
+            // declared): a page of 100 placements was a millisecond of CPU before.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+            var records: [PlacementRecord] = []
+            while let row = try rows.next() {
+                let file: String = row[0]
                 let models: String = row[2]
                 let status = PlacementStatus(
-                    file: row[0], endpointID: row[1], models: models.split(separator: ",").map(String.init),
-                    state: PlacementStatus.State(rawValue: row[3]) ?? .unknown, remoteID: row[4],
-                    pendingAction: (row[5] as String?).flatMap(PlannedAction.Kind.init(rawValue:)), detail: row[6])
+                    file: file, unifiedID: row.optional(13) ?? UnifiedID.make(for: file), endpointID: row[1],
+                    models: models.split(separator: ",").map(String.init),
+                    state: PlacementStatus.State(rawValue: row[3]) ?? .unknown, remoteID: row.optional(4),
+                    pendingAction: (row.optional(5) as String?).flatMap(PlannedAction.Kind.init(rawValue:)),
+                    detail: row.optional(6))
                 var error: PlacementError?
-                if let message: String = row[8] {
+                if let message: String = row.optional(8) {
                     error = PlacementError(
                         file: status.file, endpointID: status.endpointID, action: row[7], message: message, at: row[9],
                         attempts: row[10])
                 }
-                return PlacementRecord(status: status, error: error, filename: row[11], expiresAt: row[12])
+                records.append(
+                    PlacementRecord(status: status, error: error, filename: row.optional(11), expiresAt: row.optional(12)))
             }
+            return records
         }
     }
 
@@ -325,5 +335,15 @@ extension SQLiteStateStore {
                 arguments: [file]
             ).map(Self.owned)
         }
+    }
+}
+
+extension Row {
+    /// A column that may be NULL. GRDB decodes `T?` through a generic path that looks up type metadata for every
+    /// value (a tenth of the CPU of a status page of 100 placements); testing for NULL first keeps the fast,
+    /// specialised read of `T`.
+    @inline(__always)
+    func optional<T: DatabaseValueConvertible & StatementColumnConvertible>(_ index: Int) -> T? {
+        hasNull(atIndex: index) ? nil : self[index] as T
     }
 }
