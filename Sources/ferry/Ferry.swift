@@ -17,6 +17,11 @@ struct Ferry: AsyncParsableCommand {
             ServeCommand.self, StateCommand.self, DemoCommand.self, SimulatorCommand.self,
         ]
     )
+
+    static func main() async {
+        MallocTuning.apply()
+        await main(nil)
+    }
 }
 
 enum FerryVersion {
