@@ -42,6 +42,10 @@ public struct EngineConfiguration: Sendable {
     /// Whether an apply (without a saved plan) and a reconcile leave sources whose every placement is a plain create
     /// unhashed, and compute their digests from the bytes their uploads send (`DigestDeferral`): one read per byte.
     public var hashDuringUpload = true
+    /// How a provider that lists id ranges at once (Cloud Storage: pages of at most 1,000 objects, each asked for
+    /// when the previous one arrived) is listed: in up to `count` ranges cut from its last listing, when each would
+    /// have held at least `minimumFiles` files of it. A first listing is one chain.
+    public var listingParts = (count: 4, minimumFiles: 2_000)
 
     public init(
         root: String, manifestsDirectory: String = "", displayRoot: String = "", environment: [String: String],
@@ -234,7 +238,7 @@ public final class Engine: Sendable {
                 group.addTask {
                     do {
                         let client = try self.provider(for: endpoint, inputs: inputs)
-                        let listing = try await client.list()
+                        let listing = try await self.list(client, endpointID: endpoint.id)
                         return (
                             endpoint,
                             EndpointObservation(endpointID: endpoint.id, files: listing.files, observedAt: self.nowSeconds),
@@ -285,6 +289,20 @@ public final class Engine: Sendable {
             round.vectorStores = try await observeVectorStores(inputs, endpoints: storeEndpoints, record: record)
         }
         return round
+    }
+
+    /// Lists one endpoint, in ranges at once where the provider can and its last listing was large enough to cut
+    /// (`EngineConfiguration.listingParts`; a first listing, or one the store cannot cut, is one chain).
+    func list(_ client: any FileProvider, endpointID: String) async throws -> Listing {
+        let parts = configuration.listingParts
+        guard client.listsIDRanges,
+            let cuts = try? store.listingCuts(
+                endpointID: endpointID, parts: parts.count, minimumPerPart: parts.minimumFiles),
+            !cuts.isEmpty
+        else {
+            return try await client.list()
+        }
+        return try await client.list(splitAt: cuts)
     }
 
     // MARK: Plan

@@ -9,6 +9,13 @@ public protocol FileProvider: Sendable {
     /// - Throws: `ProviderError` once retries are exhausted or the failure is terminal.
     func list() async throws -> Listing
 
+    /// Whether `list(splitAt:)` lists ranges of file ids at once (Cloud Storage's `startOffset`/`endOffset`).
+    var listsIDRanges: Bool { get }
+
+    /// What `list()` gives, listing the id ranges between `splitAt` (ids in any order, e.g. ones that cut the
+    /// previous listing into equal parts) at once where the provider can; `list()` where it cannot.
+    func list(splitAt ids: [String]) async throws -> Listing
+
     /// Uploads one file, streamed from disk (memory does not grow with the file's size).
     func create(_ upload: UploadRequest) async throws -> RemoteFile
 
@@ -20,6 +27,12 @@ public protocol FileProvider: Sendable {
 
     /// Streams a file's content into `destinationPath`; returns the number of bytes written.
     func content(id: String, to destinationPath: String) async throws -> Int64
+}
+
+extension FileProvider {
+    public var listsIDRanges: Bool { false }
+
+    public func list(splitAt ids: [String]) async throws -> Listing { try await list() }
 }
 
 /// A complete listing of one endpoint.

@@ -30,6 +30,8 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
     /// `https://storage.googleapis.com`, or an emulator.
     let storageBaseURL: String
     private let authorization: Authorization
+    /// Whether the server was found to ignore `startOffset`/`endOffset` (then `list(splitAt:)` lists in one chain).
+    private let ranges = GCSNameRanges.Support()
 
     private enum Authorization: Sendable {
         case none
@@ -120,6 +122,42 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
     // MARK: FileProvider
 
     public func list() async throws -> Listing {
+        try await list(from: nil, to: nil)
+    }
+
+    public var listsIDRanges: Bool { true }
+
+    /// `list()` as ranges of object names listed at once, cut at the names of those of `ids` that are objects
+    /// under this endpoint's prefix: a listing is otherwise a chain of pages of at most 1,000 objects, each asked
+    /// for when the previous one arrived. A server that ignores the bounds (some emulators) answers a range with
+    /// objects outside it: the endpoint is then listed again in one chain, and this client no longer splits.
+    public func list(splitAt ids: [String]) async throws -> Listing {
+        let cuts = GCSNameRanges.cuts(objectNames: ids.compactMap(layout.objectName(fileID:)), prefix: layout.prefix)
+        guard !cuts.isEmpty, !ranges.ignored else { return try await list() }
+        let bounds = GCSNameRanges.bounds(cuts)
+        do {
+            let parts = try await withThrowingTaskGroup(of: (Int, Listing).self) { group in
+                for (index, range) in bounds.enumerated() {
+                    group.addTask { (index, try await list(from: range.start, to: range.end)) }
+                }
+                var parts = [Listing](repeating: Listing(files: [], pages: 0), count: bounds.count)
+                for try await (index, part) in group { parts[index] = part }
+                return parts
+            }
+            // In name order, like one chain: the ranges are disjoint and in order.
+            var files: [RemoteFile] = []
+            files.reserveCapacity(parts.reduce(0) { $0 + $1.files.count })
+            for part in parts { files += part.files }
+            return Listing(files: files, pages: parts.reduce(0) { $0 + $1.pages })
+        } catch is GCSNameRanges.Ignored {
+            ranges.markIgnored()
+            return try await list()
+        }
+    }
+
+    /// Every object under the prefix whose name is at or after `start` and before `end` (unbounded when nil).
+    /// - Throws: `GCSNameRanges.Ignored` when a bounded listing holds an object outside its bounds.
+    private func list(from start: String?, to end: String?) async throws -> Listing {
         let base = "\(storageBaseURL)/storage/v1/b/\(layout.bucket.percentEncodedComponent)/o"
         let layout = self.layout
         return try await transport.listAll(allowsEmptyPages: true) { cursor in
@@ -129,9 +167,17 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
                 ("fields", "nextPageToken,items(\(GCSObject.listedFields))"),
             ]
             if !layout.prefix.isEmpty { query.append(("prefix", layout.prefix)) }
+            if let start { query.append(("startOffset", start)) }
+            if let end { query.append(("endOffset", end)) }
             if let token = cursor { query.append(("pageToken", token)) }
             let response = try await send(try await request(base.appendingQuery(query)), .list)
             return try await transport.decode(GCSObjectList.self, from: response, .list)
+        } check: { page in
+            if start != nil || end != nil,
+                !page.items.allSatisfy({ GCSNameRanges.contains($0.name, from: start, to: end) })
+            {
+                throw GCSNameRanges.Ignored()
+            }
         } absorb: { pager, page throws(ListPager.Stall) in
             try pager.absorb(page.items.map(layout.remoteFile), next: page.nextPageToken)
         }

@@ -66,6 +66,12 @@ struct GCSLayout: Sendable, Hashable {
         "gs://\(bucket ?? self.bucket)/\(objectName)"
     }
 
+    /// The object name of a `gs://` id in this endpoint's bucket; nil for another bucket or another kind of id.
+    func objectName(fileID: String) -> String? {
+        guard let (bucket, object) = Self.parse(fileID: fileID), bucket == self.bucket else { return nil }
+        return object
+    }
+
     /// The bucket and object name of a `gs://` id.
     static func parse(fileID: String) -> (bucket: String, object: String)? {
         guard fileID.hasPrefix("gs://") else { return nil }
@@ -163,5 +169,47 @@ struct GCSUploadMetadata: Encodable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(self))
+    }
+}
+
+/// Ranges of object names for listing one prefix in parts at once (`startOffset` inclusive, `endOffset` exclusive).
+/// Cloud Storage compares names as UTF-8 bytes, and so does everything here.
+enum GCSNameRanges {
+    /// A bounded listing returned an object outside its bounds: the server ignores them.
+    struct Ignored: Error {}
+
+    /// Remembers, for one client, that its server ignores the bounds.
+    final class Support: @unchecked Sendable {
+        private let lock = NSLock()
+        private var wasIgnored = false
+
+        var ignored: Bool { lock.withLock { wasIgnored } }
+        func markIgnored() { lock.withLock { wasIgnored = true } }
+    }
+
+    /// The names to cut at: those under `prefix` (a cut elsewhere would only add an empty range), in byte order,
+    /// each once.
+    static func cuts(objectNames: [String], prefix: String) -> [String] {
+        var cuts = objectNames.filter { $0.utf8.count > prefix.utf8.count && $0.utf8.starts(with: prefix.utf8) }
+        cuts.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var unique: [String] = []
+        for cut in cuts where unique.last.map({ !$0.utf8.elementsEqual(cut.utf8) }) ?? true { unique.append(cut) }
+        return unique
+    }
+
+    /// The ranges between sorted cuts, from the start of the prefix to its end: `[nil, c1)`, `[c1, c2)`, …
+    /// `[cN, nil)`. Together they hold every name once.
+    static func bounds(_ cuts: [String]) -> [(start: String?, end: String?)] {
+        guard !cuts.isEmpty else { return [(nil, nil)] }
+        var ranges: [(start: String?, end: String?)] = [(nil, cuts[0])]
+        for index in cuts.indices { ranges.append((cuts[index], index + 1 < cuts.count ? cuts[index + 1] : nil)) }
+        return ranges
+    }
+
+    /// Whether `name` is at or after `start` and before `end`, by bytes.
+    static func contains(_ name: String, from start: String?, to end: String?) -> Bool {
+        if let start, name.utf8.lexicographicallyPrecedes(start.utf8) { return false }
+        if let end, !name.utf8.lexicographicallyPrecedes(end.utf8) { return false }
+        return true
     }
 }

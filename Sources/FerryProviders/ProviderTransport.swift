@@ -221,11 +221,14 @@ struct ProviderTransport: Sendable {
     /// `absorb` feeds it to the pager. A server that stops advancing fails with a terminal `.paginationStalled`.
     func listAll<Page: Sendable>(
         allowsEmptyPages: Bool = false, fetch: @Sendable (_ cursor: String?) async throws -> Page,
+        check: (Page) throws -> Void = { _ in },
         absorb: (inout ListPager, Page) throws(ListPager.Stall) -> Void
     ) async throws -> Listing {
         var pager = ListPager(maxPages: configuration.maxListPages, allowsEmptyPages: allowsEmptyPages)
         while let cursor = pager.nextCursor {
             let page = try await withRetries(.list) { try await fetch(cursor) }
+            // The caller's own test of a page it got (not retried; its error is passed on as it is).
+            try check(page)
             do {
                 try absorb(&pager, page)
             } catch {

@@ -140,6 +140,9 @@ public struct FaultPlan: Sendable, Codable, Equatable {
     /// Every Cloud Storage list page answers the same `nextPageToken` (one pointing at the first entry): a server
     /// that never advances.
     public var gcsStuckPageToken: Bool
+    /// Cloud Storage listings ignore `startOffset` and `endOffset` (as an emulator may): a client that lists
+    /// name ranges at once gets every object in every range.
+    public var gcsIgnoreOffsets: Bool
 
     public init(
         seed: UInt64? = nil,
@@ -154,7 +157,8 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         failNext: [String: [Int]] = [:],
         truncateNextChunks: [Int64] = [],
         gcsEmptyFirstPage: Bool = false,
-        gcsStuckPageToken: Bool = false
+        gcsStuckPageToken: Bool = false,
+        gcsIgnoreOffsets: Bool = false
     ) {
         self.seed = seed
         self.errorRate = errorRate
@@ -169,12 +173,13 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         self.truncateNextChunks = truncateNextChunks
         self.gcsEmptyFirstPage = gcsEmptyFirstPage
         self.gcsStuckPageToken = gcsStuckPageToken
+        self.gcsIgnoreOffsets = gcsIgnoreOffsets
     }
 
     private enum CodingKeys: String, CodingKey {
         case seed, errorRate, errorStatuses, retryAfterSeconds, latencyMilliseconds
         case acceptThenFailRate, listLagSeconds, resetConnectionRate, echoRequestHeaders
-        case failNext, truncateNextChunks, gcsEmptyFirstPage, gcsStuckPageToken
+        case failNext, truncateNextChunks, gcsEmptyFirstPage, gcsStuckPageToken, gcsIgnoreOffsets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -194,6 +199,7 @@ public struct FaultPlan: Sendable, Codable, Equatable {
             try c.decodeIfPresent([Int64].self, forKey: .truncateNextChunks) ?? defaults.truncateNextChunks
         self.gcsEmptyFirstPage = try c.decodeIfPresent(Bool.self, forKey: .gcsEmptyFirstPage) ?? defaults.gcsEmptyFirstPage
         self.gcsStuckPageToken = try c.decodeIfPresent(Bool.self, forKey: .gcsStuckPageToken) ?? defaults.gcsStuckPageToken
+        self.gcsIgnoreOffsets = try c.decodeIfPresent(Bool.self, forKey: .gcsIgnoreOffsets) ?? defaults.gcsIgnoreOffsets
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -211,6 +217,7 @@ public struct FaultPlan: Sendable, Codable, Equatable {
         try c.encode(truncateNextChunks, forKey: .truncateNextChunks)
         try c.encode(gcsEmptyFirstPage, forKey: .gcsEmptyFirstPage)
         try c.encode(gcsStuckPageToken, forKey: .gcsStuckPageToken)
+        try c.encode(gcsIgnoreOffsets, forKey: .gcsIgnoreOffsets)
     }
 
     /// Checks ranges; returns a message naming the first bad field, or nil.

@@ -21,14 +21,14 @@ extension SimulatorRoutes {
             else { throw GCSError.invalid("Invalid value for pageToken: '\(token)'.") }
             after = last
         }
-        let startOffset = query.nonEmpty("startOffset")
-        let endOffset = query.nonEmpty("endOffset")
+        let plan = core.currentPlan()
+        let startOffset = plan.gcsIgnoreOffsets ? nil : query.nonEmpty("startOffset")
+        let endOffset = plan.gcsIgnoreOffsets ? nil : query.nonEmpty("endOffset")
         let selection = try fieldSelection(query)
         for key in ["prefix", "delimiter", "pageToken", "startOffset", "endOffset"] where query.malformed.contains(key) {
             throw GCSError.invalid("Invalid value for \(key): it is not valid percent-encoded UTF-8.")
         }
         let records = try core.gcsObjects(bucket: bucket)
-        let plan = core.currentPlan()
         let lag = plan.listLagSeconds
         // A token naming no entry: the listing (re)starts at its first entry.
         let startToken = Base64URL.encode(Array("sim1:".utf8))

@@ -49,6 +49,10 @@ public protocol StateStore: AnyObject, Sendable {
     func recordObservation(_ observation: EndpointObservation, endpoint: Endpoint, pages: Int) throws
     /// The latest successful listing of each endpoint.
     func observations() throws -> [String: EndpointObservation]
+    /// Ids of an endpoint's latest listing that cut it, in byte order of ids, into `parts` parts of about equal size,
+    /// fewer when parts would hold under `minimumPerPart` ids; empty when the listing is smaller than two such parts.
+    /// A provider that lists id ranges at once splits its next listing there.
+    func listingCuts(endpointID: String, parts: Int, minimumPerPart: Int) throws -> [String]
 
     // MARK: Owned files and intents
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import FerryCore
 import FerryEngine
+import FerryProviders
 import FerrySimulator
 import FerryTestSupport
 import Foundation
@@ -117,6 +118,33 @@ struct VertexTests {
         let objects = workspace.simulator.objects(bucket: "ferry-test").filter { $0.filename.hasPrefix("ferry/") }
         #expect(objects.count == 1)
         #expect(try workspace.engine().store.ownedFiles().map(\.remoteID) == objects.map { "gs://ferry-test/\($0.filename)" })
+    }
+
+    /// Once a bucket's listing is large enough to cut, the next pass lists its name ranges at once (one page per
+    /// range here) and plans exactly what one chain gives; against a server that ignores the ranges, the engine's
+    /// client lists in one chain, then keeps to it.
+    @Test func largeBucketsAreListedInRanges() async throws {
+        let workspace = try await Workspace(gcsAuthentication: .anonymous)
+        defer { Task { await workspace.close() } }
+        workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
+        addVertexModel(to: workspace, bucket: "ferry-test")
+        _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
+        for index in 0..<9 { workspace.declare("doc\(index)", models: ["gemini"]) }
+        #expect(try await workspace.reconcile().outcome == .converged)
+        let listRoute = "GET /storage/v1/b/{bucket}/o"
+        func engine() throws -> Engine { try workspace.engine(configure: { $0.listingParts = (count: 3, minimumFiles: 2) }) }
+
+        workspace.simulator.resetStats()
+        let ranged = try await engine().planPass().plan
+        #expect(ranged.isEmpty && ranged.placements.count == 9)
+        #expect(workspace.simulator.stats().requests[listRoute] == 3)
+
+        workspace.simulator.setFaults(FaultPlan(gcsIgnoreOffsets: true))
+        let engine = try engine()
+        #expect(try await engine.planPass().plan.isEmpty)
+        workspace.simulator.resetStats()
+        #expect(try await engine.planPass().plan.isEmpty)
+        #expect(workspace.simulator.stats().requests[listRoute] == 1)
     }
 
     /// One file targeting an OpenAI model, an Azure deployment and a Vertex model converges in one `ferry apply`.
@@ -245,5 +273,33 @@ struct StorageEmulatorInteropTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try await objects().count == 2)
         #expect(try workspace.engine().store.ownedFiles().count == 2)
+    }
+
+    /// The emulator ignores `startOffset`/`endOffset` (and pages): a listing asked for in ranges notices, and gives
+    /// what one listing gives.
+    @Test func rangesAgainstAServerThatIgnoresThem() async throws {
+        let emulator = try await StorageEmulator(bucket: "ferry-interop")
+        defer { emulator.stop() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-ranges-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let client = try ProviderFactory.makeProvider(
+            endpoint: Endpoint(
+                kind: .vertex, baseURL: "https://us-central1-aiplatform.googleapis.com", bucket: "ferry-interop/ferry",
+                credential: .none),
+            apiKey: Secret("unused"), httpClient: HTTPClient.shared,
+            environment: ["STORAGE_EMULATOR_HOST": emulator.url])
+        #expect(client.listsIDRanges)
+        for index in 0..<5 {
+            let path = directory.appendingPathComponent("doc\(index).md").path
+            try Data("document \(index)\n".utf8).write(to: URL(fileURLWithPath: path))
+            _ = try await client.create(
+                UploadRequest(sourcePath: path, filename: "doc\(index).md", purpose: "assistants", bytes: 11))
+        }
+        let chain = try await client.list()
+        #expect(chain.files.count == 5)
+        let cuts = [chain.files[1].id, chain.files[3].id]
+        #expect(try await client.list(splitAt: cuts).files == chain.files)
+        #expect(try await client.list(splitAt: cuts).files == chain.files)
     }
 }

@@ -100,6 +100,7 @@ final class Workspace: @unchecked Sendable {
     func engine(
         policy: PlanPolicy = PlanPolicy(), statePath: String? = nil, store: (any StateStore)? = nil,
         wrap: (@Sendable (any FileProvider) -> any FileProvider)? = nil,
+        configure: (inout EngineConfiguration) -> Void = { _ in },
         report: @escaping @Sendable (EngineEvent) -> Void = { _ in }
     ) throws -> Engine {
         let store = try store
@@ -111,6 +112,7 @@ final class Workspace: @unchecked Sendable {
             root: root.appendingPathComponent("manifests").path, displayRoot: "manifests/", environment: environment,
             policy: policy)
         configuration.attachmentWait = AttachmentWait(timeout: 30, interval: 0.05)
+        configure(&configuration)
         return try Engine(
             configuration: configuration,
             store: store,

@@ -61,6 +61,22 @@ final class ManualWallClock: @unchecked Sendable {
         #expect(GCSLayout.parse(fileID: "gs://bucket-only") == nil)
     }
 
+    /// Cuts are the names under the prefix, in byte order, once each; the ranges between them hold every name once.
+    @Test func nameRanges() {
+        let cuts = GCSNameRanges.cuts(
+            objectNames: ["p/b", "p/é", "q/x", "p/", "p/Z", "p/b", "p/z"], prefix: "p/")
+        #expect(cuts == ["p/Z", "p/b", "p/z", "p/é"])
+        let bounds = GCSNameRanges.bounds(cuts)
+        #expect(bounds.map(\.start) == [nil, "p/Z", "p/b", "p/z", "p/é"])
+        #expect(bounds.map(\.end) == ["p/Z", "p/b", "p/z", "p/é", nil])
+        for name in ["p/", "p/A", "p/Z", "p/Za", "p/b", "p/y", "p/z", "p/zz", "p/é", "p/éé", "p/\u{10FFFF}"] {
+            let holding = bounds.filter { GCSNameRanges.contains(name, from: $0.start, to: $0.end) }
+            #expect(holding.count == 1, "\(name)")
+        }
+        #expect(GCSNameRanges.bounds([]).count == 1)
+        #expect(GCSNameRanges.cuts(objectNames: ["a", "b"], prefix: "") == ["a", "b"])
+    }
+
     /// RFC 3339 timestamps with fractions and offsets.
     @Test func rfc3339() {
         #expect(RFC3339.parse("1970-01-01T00:00:00Z") == 0)
@@ -226,6 +242,53 @@ final class ManualWallClock: @unchecked Sendable {
             let listing = try await client.list()
             #expect(listing.files.map(\.filename) == (0..<7).map { "f\($0).jsonl" })
             #expect(listing.pages == 4)
+        }
+    }
+
+    /// Listed in name ranges at once, a bucket gives exactly the files of one chain of pages, in the same order:
+    /// cuts from another bucket, other ids and names outside the prefix are ignored, names compare as bytes
+    /// (uppercase before lowercase, `é` after `z`), and each range is its own chain of pages.
+    @Test func rangesListWhatOneChainLists() async throws {
+        try await withGCS { simulator, http in
+            let names = (0..<20).map { "ferry/batch/u\($0 % 7)\($0)/f\($0).jsonl" }
+                + ["ferry/batch/Z/upper.jsonl", "ferry/batch/z/lower.jsonl", "ferry/batch/é/accent.jsonl"]
+            for (index, name) in names.enumerated() {
+                simulator.seedObject(bucket: Self.bucket, name: name, data: [UInt8(index)])
+            }
+            simulator.seedObject(bucket: Self.bucket, name: "elsewhere/not-ours.txt", data: [1])
+            simulator.seedObject(bucket: Self.bucket, name: "ferrz/not-ours.txt", data: [1])
+            let client = try emulatorClient(simulator, http) { $0.pageSize = 3 }
+            let chain = try await client.list()
+            #expect(chain.files.count == names.count)
+            #expect(chain.pages == 8)
+
+            let ids = chain.files.map(\.id)
+            let cuts = [ids[17], ids[5], ids[5], ids[11], ids[22], "gs://other-bucket/ferry/batch/x", "file-abc"]
+            simulator.resetStats()
+            let ranged = try await client.list(splitAt: cuts)
+            #expect(ranged.files == chain.files)
+            // Five ranges ([start, 5), [5, 11), [11, 17), [17, 22), [22, end)), each a chain of pages of three.
+            #expect(ranged.pages == 2 + 2 + 2 + 2 + 1)
+            #expect(count(simulator, Self.listRoute) == ranged.pages)
+            #expect(try await client.list(splitAt: []) == chain)
+        }
+    }
+
+    /// A server that ignores `startOffset`/`endOffset` answers every range with every object: the client notices,
+    /// lists in one chain, and does not split again.
+    @Test func ignoredRangesFallBackToOneChain() async throws {
+        try await withGCS { simulator, http in
+            for index in 0..<10 {
+                simulator.seedObject(bucket: Self.bucket, name: "ferry/batch/u\(index)/f\(index).jsonl", data: [1])
+            }
+            simulator.setFaults(FaultPlan(gcsIgnoreOffsets: true))
+            let client = try emulatorClient(simulator, http) { $0.pageSize = 4 }
+            let chain = try await client.list()
+            let cuts = [chain.files[3].id, chain.files[7].id]
+            #expect(try await client.list(splitAt: cuts) == chain)
+            simulator.resetStats()
+            #expect(try await client.list(splitAt: cuts) == chain)
+            #expect(count(simulator, Self.listRoute) == chain.pages)
         }
     }
 

@@ -92,6 +92,27 @@ extension PostgresStateStore {
         }
     }
 
+    public func listingCuts(endpointID: String, parts: Int, minimumPerPart: Int) throws -> [String] {
+        try session.transaction { connection in
+            let count: Int =
+                try connection.query(
+                    "SELECT COUNT(*) FROM observed_files WHERE workspace = $1 AND endpoint_id = $2",
+                    binds(workspace, endpointID)
+                ).first?.get(0) ?? 0
+            let parts = min(parts, count / max(minimumPerPart, 1))
+            guard parts > 1 else { return [] }
+            // Byte order (COLLATE "C"), as providers compare ids, whatever the database's collation.
+            return try (1..<parts).compactMap { part in
+                try connection.query(
+                    """
+                    SELECT remote_id FROM observed_files WHERE workspace = $1 AND endpoint_id = $2
+                    ORDER BY remote_id COLLATE "C" LIMIT 1 OFFSET $3
+                    """, binds(workspace, endpointID, count * part / parts)
+                ).first?.get(0)
+            }
+        }
+    }
+
     public func observations() throws -> [String: EndpointObservation] {
         try session.transaction { connection in
             var result: [String: EndpointObservation] = [:]

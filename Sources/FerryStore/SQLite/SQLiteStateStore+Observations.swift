@@ -3,6 +3,22 @@ import Foundation
 import GRDB
 
 extension SQLiteStateStore {
+    public func listingCuts(endpointID: String, parts: Int, minimumPerPart: Int) throws -> [String] {
+        try writer.read { db in
+            let count =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM observed_files WHERE endpoint_id = ?", arguments: [endpointID]) ?? 0
+            let parts = min(parts, count / max(minimumPerPart, 1))
+            guard parts > 1 else { return [] }
+            // A walk of the primary key's index (endpoint_id, remote_id), in byte order (BINARY collation).
+            let cut = try db.cachedStatement(
+                sql: "SELECT remote_id FROM observed_files WHERE endpoint_id = ? ORDER BY remote_id LIMIT 1 OFFSET ?")
+            return try (1..<parts).compactMap { part in
+                try String.fetchOne(cut, arguments: [endpointID, count * part / parts])
+            }
+        }
+    }
+
     /// Replaces an endpoint's stored listing with a fresh one (or records why listing failed, keeping the old rows).
     public func recordObservation(_ observation: EndpointObservation, endpoint: Endpoint, pages: Int) throws {
         try writer.write { db in
