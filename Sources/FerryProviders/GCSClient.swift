@@ -129,8 +129,9 @@ public struct GCSClient: FileProvider, ProviderStatsReporting {
 
     /// `list()` as ranges of object names listed at once, cut at the names of those of `ids` that are objects
     /// under this endpoint's prefix: a listing is otherwise a chain of pages of at most 1,000 objects, each asked
-    /// for when the previous one arrived. A server that ignores the bounds (some emulators) answers a range with
-    /// objects outside it: the endpoint is then listed again in one chain, and this client no longer splits.
+    /// for when the previous one arrived. A server that ignores the bounds (gcp-storage-emulator does) answers a
+    /// range with objects outside it: the endpoint is then listed again in one chain, and this client no longer
+    /// splits.
     public func list(splitAt ids: [String]) async throws -> Listing {
         let cuts = GCSNameRanges.cuts(objectNames: ids.compactMap(layout.objectName(fileID:)), prefix: layout.prefix)
         guard !cuts.isEmpty, !ranges.ignored else { return try await list() }

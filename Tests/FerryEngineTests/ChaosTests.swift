@@ -157,8 +157,15 @@ func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async 
         if perPlacement.count != expectedPlacements {
             report.violations.append("round \(round): \(perPlacement.count) placements held, \(expectedPlacements) declared")
         }
-        // Exactly one store with Ferry's mark, holding exactly the members' current files, each processed.
-        let stores = workspace.openAIStores.filter { $0.metadata["ferry-vector-store"] == "kb" }
+        // Exactly one store with Ferry's mark, holding exactly the members' current files, each processed. A clean
+        // pass that finds an attachment the killed one made still processing leaves it so (it converges: nothing is
+        // left to do), so the check first gives the provider its processing time (the simulator's
+        // `attachmentDelay`, 300 ms), then wants every attachment completed.
+        var stores = workspace.openAIStores.filter { $0.metadata["ferry-vector-store"] == "kb" }
+        for _ in 0..<20 where stores.contains(where: { $0.files.values.contains("in_progress") }) {
+            try await Task.sleep(for: .milliseconds(100))
+            stores = workspace.openAIStores.filter { $0.metadata["ferry-vector-store"] == "kb" }
+        }
         let members = Set(owned.filter { $0.endpointID.hasPrefix("openai|") && onOpenAI.contains(Int($0.file.dropFirst(3)) ?? -1) }.map(\.remoteID))
         if stores.count != 1 {
             report.violations.append("round \(round): \(stores.count) vector stores marked kb")
