@@ -101,19 +101,24 @@ ferry_results_dir() {
 }
 
 ferry_start_simulator() {
+    # Port 0: the simulator binds a free port and prints it (a port picked here at random could be in use, e.g. by
+    # one of the ephemeral ports of wrk's or curl's connections).
     local attempt
-    sim_port=$((20000 + RANDOM % 20000))
-    sim_base="http://127.0.0.1:$sim_port"
-    "$FERRY" simulator --port "$sim_port" "$@" >"$work/sim.log" 2>&1 &
+    "$FERRY" simulator --port 0 "$@" >"$work/sim.log" 2>&1 &
     sim_pid=$!
     ferry_track "$sim_pid"
+    sim_port=""
     for attempt in $(seq 1 100); do
-        curl -sf "$sim_base/_sim/health" >/dev/null 2>&1 && return 0
+        sim_port=$(sed -n 's#^Simulator listening on http://127\.0\.0\.1:\([0-9]*\) .*#\1#p' "$work/sim.log")
+        if [ -n "$sim_port" ]; then
+            sim_base="http://127.0.0.1:$sim_port"
+            curl -sf "$sim_base/_sim/health" >/dev/null 2>&1 && return 0
+        fi
         kill -0 "$sim_pid" 2>/dev/null || { cat "$work/sim.log" >&2; echo "simulator exited" >&2; exit 1; }
         sleep 0.1
     done
     cat "$work/sim.log" >&2
-    echo "simulator did not answer on $sim_base" >&2
+    echo "simulator did not answer" >&2
     exit 1
 }
 
