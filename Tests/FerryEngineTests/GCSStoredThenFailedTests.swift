@@ -12,11 +12,8 @@ import Testing
 @Suite("Cloud Storage: a stored object whose create failed is adopted", .serialized)
 struct GCSLostAnswerAdoptionTests {
     @Test func storedObjectWithRefusedReadBackIsAdoptedNotDuplicated() async throws {
-        let workspace = try await Workspace(gcsAuthentication: .anonymous)
+        let workspace = try await emulatorWorkspace()
         defer { Task { await workspace.close() } }
-        workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
-        addVertexModel(to: workspace, bucket: "ferry-test")
-        _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
         workspace.declare("handbook", models: ["gemini"])
         func ferryObjects() -> [String] {
             workspace.simulator.objects(bucket: "ferry-test").map(\.filename).filter { $0.hasPrefix("ferry/") }

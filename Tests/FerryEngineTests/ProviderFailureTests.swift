@@ -14,11 +14,8 @@ struct ProviderFailureTests {
 
     /// OpenAI and Cloud Storage on the workspace's simulator; Azure at `azureBase` (a failing or closed endpoint).
     static func workspace(azureBase: String) async throws -> Workspace {
-        let workspace = try await Workspace(gcsAuthentication: .anonymous)
-        workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
+        let workspace = try await emulatorWorkspace()
         workspace.extraEnvironment["AZURE_API_BASE"] = azureBase
-        addVertexModel(to: workspace, bucket: "ferry-test")
-        _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
         for name in files { workspace.declare(name, models: ["gpt-4o-mini", "azure-gpt-4o", "gemini"]) }
         return workspace
     }

@@ -77,11 +77,8 @@ struct VertexTests {
     /// Objects carry Ferry's metadata (declared name, SHA-256), written at upload; a lost state imports them as
     /// content matches from the listing alone, without downloading them, and the next plan has no changes.
     @Test func metadataProvesImportsWithoutDownloads() async throws {
-        let workspace = try await Workspace(gcsAuthentication: .anonymous)
+        let workspace = try await emulatorWorkspace()
         defer { Task { await workspace.close() } }
-        workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
-        addVertexModel(to: workspace, bucket: "ferry-test")
-        _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
         workspace.declare("handbook", models: ["gemini"])
         #expect(try await workspace.reconcile().outcome == .converged)
         let digest = try #require(try workspace.engine().store.ownedFiles().first?.digest)
@@ -103,11 +100,8 @@ struct VertexTests {
 
     /// Killed after an object was stored and before it was recorded, the next run adopts the object.
     @Test func crashAfterUploadIsAdopted() async throws {
-        let workspace = try await Workspace(gcsAuthentication: .anonymous)
+        let workspace = try await emulatorWorkspace()
         defer { Task { await workspace.close() } }
-        workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
-        addVertexModel(to: workspace, bucket: "ferry-test")
-        _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
         workspace.declare("handbook", models: ["gemini"])
         let crashed = try await FerryProcess.run(
             ["apply", "--auto-approve"], in: workspace, extraEnvironment: ["FERRY_CRASH_AT": "after-create"])
@@ -124,11 +118,8 @@ struct VertexTests {
     /// range here) and plans exactly what one chain gives; against a server that ignores the ranges, the engine's
     /// client lists in one chain, then keeps to it.
     @Test func largeBucketsAreListedInRanges() async throws {
-        let workspace = try await Workspace(gcsAuthentication: .anonymous)
+        let workspace = try await emulatorWorkspace()
         defer { Task { await workspace.close() } }
-        workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
-        addVertexModel(to: workspace, bucket: "ferry-test")
-        _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
         for index in 0..<9 { workspace.declare("doc\(index)", models: ["gemini"]) }
         #expect(try await workspace.reconcile().outcome == .converged)
         let listRoute = "GET /storage/v1/b/{bucket}/o"
@@ -149,11 +140,8 @@ struct VertexTests {
 
     /// One file targeting an OpenAI model, an Azure deployment and a Vertex model converges in one `ferry apply`.
     @Test func oneApplyThreeProviders() async throws {
-        let workspace = try await Workspace(gcsAuthentication: .anonymous)
+        let workspace = try await emulatorWorkspace()
         defer { Task { await workspace.close() } }
-        workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
-        addVertexModel(to: workspace, bucket: "ferry-test")
-        _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
         workspace.declare("handbook", models: ["gpt-4o-mini", "azure-gpt-4o", "gemini"])
         let apply = try await FerryProcess.run(["apply", "--auto-approve"], in: workspace)
         #expect(apply.status == 0, "\(apply.stderr)")
@@ -165,6 +153,16 @@ struct VertexTests {
         #expect(plan.status == 0)
         #expect(plan.stdout.contains("No changes. 3 placements in sync."))
     }
+}
+
+/// A workspace whose model `gemini` reaches the simulator's Cloud Storage as an emulator (STORAGE_EMULATOR_HOST,
+/// anonymous), in bucket `ferry-test`, which already holds an object Ferry does not own (`other/data.csv`).
+func emulatorWorkspace() async throws -> Workspace {
+    let workspace = try await Workspace(gcsAuthentication: .anonymous)
+    workspace.extraEnvironment["STORAGE_EMULATOR_HOST"] = workspace.simulator.gcsBaseURL
+    addVertexModel(to: workspace, bucket: "ferry-test")
+    _ = workspace.simulator.seedObject(bucket: "ferry-test", name: "other/data.csv", data: Array("a,b\n".utf8))
+    return workspace
 }
 
 /// The real `gcp-storage-emulator` from PyPI, installed by scripts/test.sh into .venv-test.
