@@ -100,7 +100,6 @@ public enum Planner {
         var blocked: [String] = []
         var untracked: [UntrackedFile] = []
 
-
         let knownEndpoints = Dictionary(
             (input.desired.knownEndpoints + input.desired.endpoints).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         // Placements of every file, resolved once (the fingerprint needs them too).
@@ -212,7 +211,7 @@ public enum Planner {
                 result.untracked.removeAll { !policy.scope.includes($0.file) }
             }
             actions += result.actions
-            segments.append(result.statuses)
+            segments.append(result.placed)
             if !result.untracked.isEmpty {
                 untracked += result.untracked
                 blocked.append(
@@ -321,7 +320,8 @@ public enum Planner {
 
     struct EndpointResult {
         var actions: [PlannedAction] = []
-        var statuses = StatusSegment()
+        /// The endpoint's placement statuses.
+        var placed = StatusSegment()
         var unmanaged: [RemoteFile] = []
         var ownedCount = 0
         /// Unmanaged files that match a placement with nothing owned (no create was planned for it).
@@ -465,8 +465,8 @@ public enum Planner {
 
         // Desired placements.
         var untrackedTaken = Set<String>()
-        result.statuses.statuses.reserveCapacity(wanted.count)
-        result.statuses.fileRanks.reserveCapacity(wanted.count)
+        result.placed.statuses.reserveCapacity(wanted.count)
+        result.placed.fileRanks.reserveCapacity(wanted.count)
         for entry in wanted {
             let file = files[entry.file]
             let models = entry.models
@@ -511,7 +511,7 @@ public enum Planner {
                 let wasMoved = moved.contains(file.name)
                 let pending = !extras.isEmpty || !stale.isEmpty || keep.adopted || policyChanged || wasMoved
                 let processing = keep.remote.map { $0 != .processed && $0 != .unknown } ?? false
-                result.statuses.statuses.append(
+                result.placed.statuses.append(
                     PlacementStatus(
                         file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
                         state: pending ? .outOfSync : (processing ? .processing : .inSync), remoteID: keep.remoteID,
@@ -526,7 +526,7 @@ public enum Planner {
                 // Invariant 9: the file looks like Ferry's own upload, made under a state that is now lost. Uploading
                 // again would leave two copies; refuse and point to `ferry import`.
                 result.untracked.append(UntrackedFile(file: file.name, endpointID: endpointID, remote: match))
-                result.statuses.statuses.append(
+                result.placed.statuses.append(
                     PlacementStatus(
                         file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
                         state: .outOfSync, remoteID: match.id,
@@ -555,7 +555,7 @@ public enum Planner {
                 action.expiresAt = stale.compactMap(\.expiresAt).min()
                 action.expiresAfterSeconds = file.expiresAfterSeconds
                 result.actions.append(action)
-                result.statuses.statuses.append(
+                result.placed.statuses.append(
                     PlacementStatus(
                         file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
                         state: .outOfSync, remoteID: stale.first?.remoteID, pendingAction: kind,
@@ -563,7 +563,7 @@ public enum Planner {
                             ? "the provider reports the current file as failed"
                             : refresh ? "the provider deletes the current copy within the refresh margin" : nil))
             }
-            result.statuses.fileRanks.append(entry.rank)
+            result.placed.fileRanks.append(entry.rank)
         }
 
         // Owned files whose declaration (or this endpoint's part in it) went away.

@@ -8,15 +8,15 @@ enum UnifiedFile {
     /// OpenAI's `status` (`processed`, `uploaded` or `error`) and `status_details` for a declared file:
     /// `processed` when every placement is in sync, `error` when a placement not in sync failed its last attempt,
     /// `uploaded` otherwise (still being placed, still processing, or an endpoint could not be listed).
-    static func status(_ file: PlacementRollUp) -> (status: String, details: String?) {
-        if file.placements == 0 {
+    static func status(_ rollUp: PlacementRollUp) -> (status: String, details: String?) {
+        if rollUp.placements == 0 {
             return ("uploaded", "no placement: none of the target models has a files endpoint Ferry manages")
         }
-        if file.inSync == file.placements { return ("processed", nil) }
-        var details = "\(file.inSync) of \(file.placements) placements in sync"
-        if file.failed > 0 { details += ", \(file.failed) failed" }
-        if file.processing > 0 { details += ", \(file.processing) processing" }
-        return (file.failed > 0 ? "error" : "uploaded", details)
+        if rollUp.inSync == rollUp.placements { return ("processed", nil) }
+        var details = "\(rollUp.inSync) of \(rollUp.placements) placements in sync"
+        if rollUp.failed > 0 { details += ", \(rollUp.failed) failed" }
+        if rollUp.processing > 0 { details += ", \(rollUp.processing) processing" }
+        return (rollUp.failed > 0 ? "error" : "uploaded", details)
     }
 
     /// When the file was first placed: the earliest provider `created_at` of its owned remote files, else when the

@@ -54,7 +54,7 @@ final class BackgroundFerry: @unchecked Sendable {
             if data.isEmpty { handle.readabilityHandler = nil }
             self?.lock.withLock { self?.err.append(data) }
         }
-        try process.run()
+        try process.launchSerially()
     }
 
     var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }

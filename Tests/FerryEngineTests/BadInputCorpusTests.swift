@@ -1,4 +1,5 @@
 import FerryCore
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -143,7 +144,7 @@ let badInputs: [BadInput] = [
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
             process.arguments = [path, "CREATE TABLE invoices (id INTEGER);"]
-            try process.run()
+            try process.launchSerially()
             process.waitUntilExit()
         },
         expected: "is a SQLite database that does not belong to Ferry"),

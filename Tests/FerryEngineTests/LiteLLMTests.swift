@@ -162,7 +162,7 @@ struct LiteLLMTests {
                     process.standardOutput = out
                     process.standardError = err
                     process.standardInput = FileHandle.nullDevice
-                    try process.run()
+                    try process.launchSerially()
                     let (outData, errData) = readToEnd(out, err)
                     process.waitUntilExit()
                     continuation.resume(

@@ -44,7 +44,7 @@ final class MotoServer: @unchecked Sendable {
         process.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.launchSerially()
         for _ in 0..<150 {
             if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/"), timeout: .seconds(1)),
                 response.status.code < 500

@@ -12,7 +12,7 @@ struct StateLockTests {
     static func deadPID() throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/true")
-        try process.run()
+        try process.launchSerially()
         process.waitUntilExit()
         return process.processIdentifier
     }

@@ -184,7 +184,7 @@ final class StorageEmulator: @unchecked Sendable {
         process.arguments = ["start", "--host", "127.0.0.1", "--port", "\(port)", "--in-memory", "--default-bucket", bucket, "-q"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.launchSerially()
         // Wait until it answers.
         let client = HTTPClient.shared
         for _ in 0..<100 {

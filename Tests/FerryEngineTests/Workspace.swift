@@ -221,7 +221,7 @@ struct FerryProcess {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.launchSerially()
         let pid = process.processIdentifier
         if let killAfterMilliseconds {
             Thread.detachNewThread {

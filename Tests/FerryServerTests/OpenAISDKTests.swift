@@ -1,6 +1,7 @@
 import FerryCore
 import FerryServer
 import FerryStore
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -33,7 +34,7 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Duration =
     process.standardOutput = handle
     process.standardError = handle
     process.standardInput = FileHandle.nullDevice
-    try process.run()
+    try process.launchSerially()
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     while process.isRunning {

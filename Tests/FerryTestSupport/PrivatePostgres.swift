@@ -65,7 +65,7 @@ public final class PrivatePostgres: @unchecked Sendable {
         defer { try? handle.close() }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = handle
-        try process.run()
+        try process.launchSerially()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let message = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
