@@ -5,9 +5,9 @@ import Foundation
 
 /// glibc's malloc raises its mmap threshold each time a large block is freed (up to 32 MiB), so after the first
 /// few, the big arrays of a pass over many files (listings, owned rows, statuses: megabytes each) come from the heap
-/// and leave it fragmented when freed. Peak RSS of a converged `ferry plan` of 300,000 placements varied from 448 to
+/// and leave it fragmented when freed. Peak RSS of a converged `ferry plan` of 300,000 placements varied from 446 to
 /// 486 MB run to run over a heap peak of 369 MB. With the threshold fixed at glibc's starting value, blocks of
-/// 128 KiB and more keep their own mappings and go back to the system when freed: 422–424 MB in the same runs, with
+/// 128 KiB and more keep their own mappings and go back to the system when freed: 422–428 MB in the same runs, with
 /// the same wall and CPU time (a first apply of 20 × 50 MiB too). Setting the threshold also stops glibc's dynamic
 /// adjustment of the trim threshold, which then stays at 128 KiB.
 enum MallocTuning {
