@@ -100,43 +100,39 @@ ferry_results_dir() {
     fi
 }
 
+# Prints the port a process started in the background printed to LOG (the sed PATTERN's one group), once it has;
+# fails when the process PID exits first or nothing comes within 10 s.
+ferry_printed_port() {
+    local log=$1 pattern=$2 pid=$3 name=$4 port attempt
+    for attempt in $(seq 1 200); do
+        port=$(sed -n "s#$pattern#\1#p" "$log")
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$name exited" >&2; return 1; }
+        sleep 0.05
+    done
+    cat "$log" >&2
+    echo "$name did not start" >&2
+    return 1
+}
+
 ferry_start_simulator() {
     # Port 0: the simulator binds a free port and prints it (a port picked here at random could be in use, e.g. by
     # one of the ephemeral ports of wrk's or curl's connections).
-    local attempt
     "$FERRY" simulator --port 0 "$@" >"$work/sim.log" 2>&1 &
     sim_pid=$!
     ferry_track "$sim_pid"
-    sim_port=""
-    for attempt in $(seq 1 100); do
-        sim_port=$(sed -n 's#^Simulator listening on http://127\.0\.0\.1:\([0-9]*\) .*#\1#p' "$work/sim.log")
-        if [ -n "$sim_port" ]; then
-            sim_base="http://127.0.0.1:$sim_port"
-            curl -sf "$sim_base/_sim/health" >/dev/null 2>&1 && return 0
-        fi
-        kill -0 "$sim_pid" 2>/dev/null || { cat "$work/sim.log" >&2; echo "simulator exited" >&2; exit 1; }
-        sleep 0.1
-    done
-    cat "$work/sim.log" >&2
-    echo "simulator did not answer" >&2
-    exit 1
+    sim_port=$(ferry_printed_port "$work/sim.log" '^Simulator listening on http://127\.0\.0\.1:\([0-9]*\) .*' \
+        "$sim_pid" simulator) || exit 1
+    sim_base="http://127.0.0.1:$sim_port"
+    curl -sf "$sim_base/_sim/health" >/dev/null || { cat "$work/sim.log" >&2; echo "simulator did not answer" >&2; exit 1; }
 }
 
 ferry_start_serve() {
-    local attempt
     "$FERRY" serve --listen 127.0.0.1:0 "$@" >"$work/serve.log" 2>&1 &
     serve_pid=$!
     ferry_track "$serve_pid"
-    serve_port=""
-    for attempt in $(seq 1 200); do
-        serve_port=$(sed -n 's#^Status view on http://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$work/serve.log")
-        [ -n "$serve_port" ] && return 0
-        kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve.log" >&2; echo "ferry serve exited" >&2; exit 1; }
-        sleep 0.05
-    done
-    cat "$work/serve.log" >&2
-    echo "ferry serve did not start" >&2
-    exit 1
+    serve_port=$(ferry_printed_port "$work/serve.log" '^Status view on http://127\.0\.0\.1:\([0-9]*\)/.*' \
+        "$serve_pid" "ferry serve") || exit 1
 }
 
 ferry_three_endpoint_repo() {

@@ -200,10 +200,8 @@ enum GCSNameRanges {
     /// The ranges between sorted cuts, from the start of the prefix to its end: `[nil, c1)`, `[c1, c2)`, …
     /// `[cN, nil)`. Together they hold every name once.
     static func bounds(_ cuts: [String]) -> [(start: String?, end: String?)] {
-        guard !cuts.isEmpty else { return [(nil, nil)] }
-        var ranges: [(start: String?, end: String?)] = [(nil, cuts[0])]
-        for index in cuts.indices { ranges.append((cuts[index], index + 1 < cuts.count ? cuts[index + 1] : nil)) }
-        return ranges
+        let cuts = cuts.map(Optional.some)
+        return zip([nil] + cuts, cuts + [nil]).map { (start: $0, end: $1) }
     }
 
     /// Whether `name` is at or after `start` and before `end`, by bytes.
