@@ -93,6 +93,14 @@ def main():
         db.executemany(
             "INSERT INTO placement_errors (file, endpoint_id, action, message, at, attempts) VALUES (?,?,?,?,?,?)",
             errors)
+        # Each declared file's placements counted by state, which Ferry writes with its snapshot (migration v7).
+        db.execute(
+            "UPDATE desired_files SET"
+            " placements = (SELECT COUNT(*) FROM placements p WHERE p.file = desired_files.name),"
+            " placements_in_sync = (SELECT COUNT(*) FROM placements p WHERE p.file = desired_files.name"
+            " AND p.state = 'in-sync'),"
+            " placements_processing = (SELECT COUNT(*) FROM placements p WHERE p.file = desired_files.name"
+            " AND p.state = 'processing')")
         for endpoint_id, kind, display, base, _, _ in ENDPOINTS:
             listed = sum(1 for row in observed if row[0] == endpoint_id)
             db.execute(

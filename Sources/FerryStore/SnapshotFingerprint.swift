@@ -10,7 +10,7 @@ import GRDB
 /// version tag below changes whenever the stream or the stored rows change shape).
 struct SnapshotFingerprint {
     /// Bump when the byte stream or the rows derived from a plan change.
-    static let version = "ferry-snapshot-fingerprint-4"
+    static let version = "ferry-snapshot-fingerprint-5"
 
     private let sink = FingerprintSink()
 

@@ -9,6 +9,7 @@ public struct StateStoreError: Error, CustomStringConvertible, Sendable {
             case cannotOpen = "cannot open"
             case foreignDatabase = "foreign database"
             case newerVersion = "newer version"
+            case olderVersion = "older version"
             case lockFailed = "lock failed"
             case workspaceMismatch = "workspace mismatch"
             case invalidLocation = "invalid location"
@@ -28,6 +29,8 @@ public struct StateStoreError: Error, CustomStringConvertible, Sendable {
         public static let foreignDatabase = Code(base: .foreignDatabase)
         /// A database migrated by a newer Ferry.
         public static let newerVersion = Code(base: .newerVersion)
+        /// Opening read-only a database this Ferry would migrate first (a read-only opener never migrates).
+        public static let olderVersion = Code(base: .olderVersion)
         /// The lock file beside the database could not be created or locked.
         public static let lockFailed = Code(base: .lockFailed)
         /// A SQLite state file recorded under another workspace name than the one asked for.
@@ -80,6 +83,15 @@ public struct StateStoreError: Error, CustomStringConvertible, Sendable {
         StateStoreError(
             .newerVersion,
             "state database \(path) was written by a newer Ferry (migrations \(migrations)); upgrade Ferry")
+    }
+
+    /// - Parameter migrations: the migrations this Ferry knows that the database lacks, sorted.
+    static func olderVersion(_ path: String, migrations: [String]) -> StateStoreError {
+        StateStoreError(
+            .olderVersion,
+            "state database \(path) was written by an older Ferry (it lacks migrations \(migrations)) and is open "
+                + "read-only here; run 'ferry plan' (or any command that records state) with this version once to "
+                + "upgrade it")
     }
 
     /// - Parameters:

@@ -103,6 +103,21 @@ struct FilePageOrderTests {
         }
         let expected = try store.desiredFileStatuses()
         #expect(expected.contains { $0.rollUp.failed > 0 } && expected.contains { $0.rollUp.processing > 0 })
+        // Counted here from the inputs: the store keeps the counts by state in each file's row (SQLite) or counts
+        // the placements when asked (PostgreSQL); either way they must be these. (Recording an owned copy clears
+        // its placement's failure.)
+        let owned = Set(names.indices.filter { $0 % 3 == 0 }.map { names[$0] })
+        var counted: [String: PlacementRollUp] = [:]
+        for (index, placement) in placements.enumerated() {
+            var rollUp = counted[placement.file] ?? PlacementRollUp()
+            rollUp.placements += 1
+            if placement.state == .inSync { rollUp.inSync += 1 }
+            if placement.state == .processing { rollUp.processing += 1 }
+            let cleared = owned.contains(placement.file) && placement.endpointID == endpoints[0]
+            if placement.state != .inSync, index % 2 == 0, !cleared { rollUp.failed += 1 }
+            counted[placement.file] = rollUp
+        }
+        #expect(expected.map(\.rollUp) == expected.map { counted[$0.file.name] ?? PlacementRollUp() })
         for limit in [1, 5, 12] {
             var seen: [ListedFile] = []
             var after: String?
@@ -114,6 +129,23 @@ struct FilePageOrderTests {
                 after = page.last?.unifiedID
             }
             #expect(seen.sorted { $0.name < $1.name } == expected.map(\.listed))
+        }
+
+        // The next snapshot changes states: the roll-ups follow, on the pages too.
+        let synced = placements.map { placement in
+            var placement = placement
+            placement.state = .inSync
+            return placement
+        }
+        try store.saveSnapshot(
+            desired: DesiredState(files: files, models: []), digests: [:],
+            plan: Plan(actions: [], placements: synced, endpoints: [], blocked: [], warnings: [], desiredFingerprint: "x"),
+            at: 2_000)
+        let page = try #require(try store.desiredFilePage(ascending: true, after: nil, purpose: nil, limit: 100)).files
+        #expect(page.count == names.count)
+        for file in page {
+            let total = placements.filter { $0.file == file.name }.count
+            #expect(file.rollUp == PlacementRollUp(placements: total, inSync: total))
         }
     }
 }

@@ -197,6 +197,21 @@ extension SQLiteStateStore {
             // When the provider deletes a listed file by itself (Gemini's expirationTime, OpenAI's expires_at).
             try db.execute(sql: "ALTER TABLE observed_files ADD COLUMN expires_at INTEGER")
         }
+        migrator.registerMigration("v7") { db in
+            // Each declared file's placements counted by state, written with the snapshot's rows (`saveSnapshot`),
+            // so a `/v1/files` page reads its files' roll-ups from their own rows instead of joining the placements
+            // of every file on the page.
+            let count = "(SELECT COUNT(*) FROM placements p WHERE p.file = desired_files.name"
+            try db.execute(
+                sql: """
+                    ALTER TABLE desired_files ADD COLUMN placements INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE desired_files ADD COLUMN placements_in_sync INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE desired_files ADD COLUMN placements_processing INTEGER NOT NULL DEFAULT 0;
+                    UPDATE desired_files SET placements = \(count)),
+                        placements_in_sync = \(count) AND p.state = 'in-sync'),
+                        placements_processing = \(count) AND p.state = 'processing');
+                    """)
+        }
         return migrator
     }
 

@@ -18,12 +18,15 @@ extension SQLiteStateStore {
         let usable = fingerprint.add(plan: plan)
         var desiredRowList: [(name: String, row: [DatabaseValue])] = []
         desiredRowList.reserveCapacity(desired.files.count)
+        let rollUps = Self.rollUps(plan.placements)
         for file in desired.files {
             let models = try encodedModels.text(file.targetModels)
             let labels = try encodedLabels.text(file.labels)
+            let rollUp = rollUps[file.name] ?? PlacementCounts()
             let values: [any DatabaseValueConvertible] = [
                 file.name, file.unifiedID, file.sourcePath, file.bytes, digests[file.sourcePath] ?? "",
                 file.purpose, file.filename, models, labels, file.deletionPolicy.rawValue, file.declaredBy,
+                rollUp.placements, rollUp.inSync, rollUp.processing,
             ]
             let row = values.map(\.databaseValue)
             fingerprint.add(row: row)
@@ -77,7 +80,8 @@ extension SQLiteStateStore {
                 db, table: "desired_files",
                 columns: [
                     "name", "unified_id", "source_path", "bytes", "digest", "purpose", "filename", "target_models",
-                    "labels", "deletion_policy", "declared_by",
+                    "labels", "deletion_policy", "declared_by", "placements", "placements_in_sync",
+                    "placements_processing",
                 ],
                 keyColumns: 1, wanted: consume desiredRows, key: { row in row[0] as String })
 
@@ -92,6 +96,39 @@ extension SQLiteStateStore {
                 keyColumns: 2, wanted: consume placementRows,
                 key: { row in PlacementKey(file: row[0], endpointID: row[1]) })
         }
+    }
+
+    /// A declared file's placements counted by state, as `desired_files` keeps them (migration v7).
+    struct PlacementCounts {
+        var placements = 0
+        var inSync = 0
+        var processing = 0
+
+        mutating func add(_ other: PlacementCounts) {
+            placements += other.placements
+            inSync += other.inSync
+            processing += other.processing
+        }
+    }
+
+    /// The placement counts of every file with placements, by file name. The statuses come grouped by file (in
+    /// (file, endpoint) order), so each file is looked up once.
+    static func rollUps(_ statuses: [PlacementStatus]) -> [String: PlacementCounts] {
+        var rollUps: [String: PlacementCounts] = [:]
+        var index = statuses.startIndex
+        while index < statuses.endIndex {
+            let file = statuses[index].file
+            var counts = PlacementCounts()
+            while index < statuses.endIndex, statuses[index].file == file {
+                counts.placements += 1
+                if statuses[index].state == .inSync { counts.inSync += 1 }
+                if statuses[index].state == .processing { counts.processing += 1 }
+                index += 1
+            }
+            // (Merged, should a file's statuses ever not be adjacent.)
+            rollUps[file, default: PlacementCounts()].add(counts)
+        }
+        return rollUps
     }
 
     /// Makes `table` hold exactly the `wanted` rows: deletes stored rows whose key is not wanted, writes the wanted

@@ -57,13 +57,17 @@ extension SQLiteStateStore {
     private static let fileStatusSQL = """
         SELECT \(desiredColumns),
             (SELECT MIN(o.created_at) FROM owned_files o WHERE o.file = d.name) AS first_created_at,
-            (SELECT COUNT(*) FROM placements p WHERE p.file = d.name) AS placement_count,
-            (SELECT COUNT(*) FROM placements p WHERE p.file = d.name AND p.state = 'in-sync') AS in_sync_count,
-            (SELECT COUNT(*) FROM placements p WHERE p.file = d.name AND p.state = 'processing') AS processing_count,
+            d.placements, d.placements_in_sync, d.placements_processing, \(failedCount)
+        FROM desired_files d
+        """
+
+    /// A declared file's placements not in sync whose last attempt failed: looked up only for a file with placements
+    /// not in sync (the counts by state are kept in its row, migration v7).
+    static let failedCount = """
+        CASE WHEN d.placements_in_sync = d.placements THEN 0 ELSE
             (SELECT COUNT(*) FROM placement_errors e JOIN placements p
                 ON p.file = e.file AND p.endpoint_id = e.endpoint_id
-                WHERE e.file = d.name AND p.state != 'in-sync') AS failed_count
-        FROM desired_files d
+                WHERE e.file = d.name AND p.state != 'in-sync') END
         """
 
     private static func fileStatus(_ row: Row, decoder: JSONDecoder) -> DesiredFileStatus {
@@ -139,37 +143,25 @@ extension SQLiteStateStore {
             if !conditions.isEmpty { page += " WHERE " + conditions.joined(separator: " AND ") }
             page += " ORDER BY d.first_created_at \(direction), d.unified_id \(direction) LIMIT ?"
             arguments += [limit + 1]
-            // Two statements of a handful of shapes, so both are compiled once per connection: the page's files
-            // (only the columns a file object shows; the creation time is the kept column), then the states of their
-            // placements, counted here. SQLite would otherwise sort the page's whole rows again to group them.
+            // One statement of a handful of shapes, compiled once per connection: only the columns a file object
+            // shows, the creation time and the placement counts from the file's own row (kept with the snapshot);
+            // failures are looked up only for a file not in sync.
             var files: [ListedFile] = []
             files.reserveCapacity(min(limit + 1, 1_000))
-            var index: [String: Int] = [:]
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
                         SELECT d.name, d.unified_id, d.bytes, d.purpose, d.filename,
-                            NULLIF(d.first_created_at, \(Self.notUploaded)) \(page)
+                            NULLIF(d.first_created_at, \(Self.notUploaded)), d.placements, d.placements_in_sync,
+                            d.placements_processing, \(Self.failedCount) \(page)
                         """),
                 arguments: arguments)
             while let row = try rows.next() {
-                let file = ListedFile(
-                    name: row[0], unifiedID: row[1], bytes: row[2], purpose: row[3], filename: row[4],
-                    firstCreatedAt: row.optional(5))
-                index[file.name] = files.count
-                files.append(file)
-            }
-            let placements = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: """
-                        SELECT p.file, p.state, e.file IS NOT NULL FROM placements p
-                        LEFT JOIN placement_errors e ON e.file = p.file AND e.endpoint_id = p.endpoint_id
-                        WHERE p.file IN (SELECT d.name \(page))
-                        """),
-                arguments: arguments)
-            while let row = try placements.next() {
-                guard let position = index[row[0]] else { continue }
-                files[position].rollUp.count(placementState: row[1], lastAttemptFailed: row[2])
+                files.append(
+                    ListedFile(
+                        name: row[0], unifiedID: row[1], bytes: row[2], purpose: row[3], filename: row[4],
+                        firstCreatedAt: row.optional(5),
+                        rollUp: PlacementRollUp(placements: row[6], inSync: row[7], processing: row[8], failed: row[9])))
             }
             let hasMore = files.count > limit
             if hasMore { files.removeLast(files.count - limit) }

@@ -59,6 +59,9 @@ public final class SQLiteStateStore: StateStore {
             } else {
                 let applied = try pool.read { db in try Self.migrator.appliedIdentifiers(db) }
                 if applied.isEmpty { throw StateStoreError.emptyDatabase(path) }
+                // The status view's queries read the latest layout: an older one fails here, not on every page.
+                let missing = Set(Self.migrator.migrations).subtracting(applied)
+                if !missing.isEmpty { throw StateStoreError.olderVersion(path, migrations: missing.sorted()) }
             }
             let recorded = try pool.read { db -> String? in
                 guard try db.tableExists("settings") else { return nil }
