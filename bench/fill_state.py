@@ -93,7 +93,12 @@ def main():
         db.executemany(
             "INSERT INTO placement_errors (file, endpoint_id, action, message, at, attempts) VALUES (?,?,?,?,?,?)",
             errors)
-        # Each declared file's placements counted by state, which Ferry writes with its snapshot (migration v7).
+        # What Ferry writes with its snapshot since migration v7: each placement's unified id and file name, and each
+        # declared file's placements counted by state.
+        db.execute(
+            "UPDATE placements SET"
+            " unified_id = (SELECT d.unified_id FROM desired_files d WHERE d.name = placements.file),"
+            " filename = (SELECT d.filename FROM desired_files d WHERE d.name = placements.file)")
         db.execute(
             "UPDATE desired_files SET"
             " placements = (SELECT COUNT(*) FROM placements p WHERE p.file = desired_files.name),"

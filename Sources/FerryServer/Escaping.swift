@@ -32,8 +32,8 @@ enum Escaping {
         "&": "\\u0026", "\u{2028}": "\\u2028", "\u{2029}": "\\u2029",
     ]
 
-    /// The bytes after which `appendJSONString` looks closer: controls, `"`, `\`, `<`, `>`, `&`, and 0xE2, which
-    /// leads the UTF-8 of U+2028 and U+2029.
+    /// The bytes after which `appendJSONString` looks closer: controls, `"`, `\\`, `<`, `>`, `&`, and 0xE2, which
+    /// leads the UTF-8 of U+2028 and U+2029. (A table: under callgrind, half the instructions of bit masks.)
     static let jsonMayEscape: [Bool] = (0...255).map { (byte: Int) -> Bool in
         byte < 0x20 || [0x22, 0x5C, 0x3C, 0x3E, 0x26, 0xE2].contains(byte)
     }
@@ -64,6 +64,21 @@ enum Escaping {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends the decimal digits of `value` (no `String` in between).
+    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 }
 

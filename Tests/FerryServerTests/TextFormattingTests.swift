@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import FerryServer
@@ -45,5 +46,34 @@ struct TextFormattingTests {
         #expect(JSONValue.string("a\u{2028}b\u{2029}c\u{1F}\u{08}").serialized() == #""a\u2028b\u2029c\u001f\u0008""#)
         #expect(JSONValue.string("file-ferry-0123 é ✓").serialized() == "\"file-ferry-0123 é ✓\"")
         #expect(html("plain text ✓") == "plain text ✓")
+    }
+
+    /// The escaping test's table names exactly the bytes it documents, and every ASCII character comes out as
+    /// JSON requires (the rest of U+2000 to U+202F, which share the lead byte 0xE2, is copied as it is).
+    @Test func jsonEscapesByteByByte() {
+        let named: Set<UInt8> = [0x22, 0x5C, 0x3C, 0x3E, 0x26, 0xE2]
+        for byte in 0...255 {
+            #expect(Escaping.jsonMayEscape[byte] == (byte < 0x20 || named.contains(UInt8(byte))), "byte \(byte)")
+        }
+        let special: [UInt8: String] = [
+            0x22: "\\\"", 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x3C: "\\u003c", 0x3E: "\\u003e",
+            0x26: "\\u0026",
+        ]
+        for byte in UInt8(0)..<0x80 {
+            let text = String(UnicodeScalar(byte))
+            let expected =
+                special[byte] ?? (byte < 0x20 ? "\\u" + String(format: "%04x", Int(byte)) : text)
+            #expect(JSONValue.string("a" + text + "b").serialized() == "\"a" + expected + "b\"", "byte \(byte)")
+        }
+        #expect(JSONValue.string("x\u{2026}\u{2028}y").serialized() == "\"x\u{2026}\\u2028y\"")
+    }
+
+    @Test func jsonIntegers() {
+        for value: Int64 in [0, 7, -7, 10, 1_796_051_257, .max, .min] {
+            #expect(JSONValue.int(value).serialized() == String(value))
+        }
+        #expect(JSONValue.double(1_796_051_257.0).serialized() == "1796051257")
+        #expect(JSONValue.double(-3.0).serialized() == "-3")
+        #expect(JSONValue.double(2.5).serialized() == "2.5")
     }
 }

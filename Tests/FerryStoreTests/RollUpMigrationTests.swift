@@ -49,6 +49,14 @@ struct RollUpMigrationTests {
         #expect(rollUps["b"] == PlacementRollUp(placements: 2, processing: 1, failed: 1))
         #expect(rollUps["c"] == PlacementRollUp())
         #expect(try store.desiredFileStatuses().map(\.rollUp) == ["a", "b", "c"].map { rollUps[$0]! })
+        // Placements carry their declared file's unified id and file name.
+        let placements = try store.placementRecords(file: nil, attentionFirst: false, limit: nil, after: nil)
+        #expect(placements.map(\.status.unifiedID) == ["a", "a", "b", "b"].map { UnifiedID.make(for: $0) })
+        #expect(placements.map(\.filename) == ["a.md", "a.md", "b.md", "b.md"])
+        let stored = try DatabaseQueue(path: path).read {
+            try String.fetchAll($0, sql: "SELECT unified_id FROM placements ORDER BY file, endpoint_id")
+        }
+        #expect(stored == ["a", "a", "b", "b"].map { UnifiedID.make(for: $0) })
     }
 
     @Test func aReadOnlyOpenerAsksForTheUpgrade() throws {

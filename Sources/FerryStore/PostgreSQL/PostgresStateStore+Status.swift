@@ -302,7 +302,7 @@ extension PostgresStateStore {
             return try connection.query(sql, arguments).map { row in
                 let models: String = try row.get(2)
                 let status = PlacementStatus(
-                    file: try row.get(0), endpointID: try row.get(1), models: models.split(separator: ",").map(String.init),
+                    file: try row.get(0), endpointID: try row.get(1), models: PlacementRecord.models(stored: models),
                     state: PlacementStatus.State(rawValue: try row.get(3, as: String.self)) ?? .unknown,
                     remoteID: try row.get(4),
                     pendingAction: try row.get(5, as: String?.self).flatMap(PlannedAction.Kind.init(rawValue:)),

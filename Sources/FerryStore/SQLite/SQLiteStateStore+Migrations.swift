@@ -198,10 +198,12 @@ extension SQLiteStateStore {
             try db.execute(sql: "ALTER TABLE observed_files ADD COLUMN expires_at INTEGER")
         }
         migrator.registerMigration("v7") { db in
-            // Each declared file's placements counted by state, written with the snapshot's rows (`saveSnapshot`),
-            // so a `/v1/files` page reads its files' roll-ups from their own rows instead of joining the placements
-            // of every file on the page.
+            // Written with the snapshot's rows (`saveSnapshot`), so status pages read one table where they joined
+            // two: each declared file's placements counted by state (a `/v1/files` page joined the placements of
+            // every file on it), and each placement's unified id and file name (an `/api/v1/placements` page joined
+            // the declared files).
             let count = "(SELECT COUNT(*) FROM placements p WHERE p.file = desired_files.name"
+            let declared = "(SELECT d.%@ FROM desired_files d WHERE d.name = placements.file)"
             try db.execute(
                 sql: """
                     ALTER TABLE desired_files ADD COLUMN placements INTEGER NOT NULL DEFAULT 0;
@@ -210,6 +212,10 @@ extension SQLiteStateStore {
                     UPDATE desired_files SET placements = \(count)),
                         placements_in_sync = \(count) AND p.state = 'in-sync'),
                         placements_processing = \(count) AND p.state = 'processing');
+                    ALTER TABLE placements ADD COLUMN unified_id TEXT;
+                    ALTER TABLE placements ADD COLUMN filename TEXT;
+                    UPDATE placements SET unified_id = \(declared.replacingOccurrences(of: "%@", with: "unified_id")),
+                        filename = \(declared.replacingOccurrences(of: "%@", with: "filename"));
                     """)
         }
         return migrator

@@ -58,12 +58,14 @@ extension SQLiteStateStore {
             var desiredRows: [String: [DatabaseValue]] = [:]
             for (name, row) in desiredRowList { desiredRows[name] = row }
             var placementRows: [PlacementKey: [DatabaseValue]] = [:]
+            let filenames = Dictionary(desired.files.map { ($0.name, $0.filename) }, uniquingKeysWith: { a, _ in a })
             for status in plan.placements {
                 placementRows[PlacementKey(file: status.file, endpointID: status.endpointID)] = [
                     status.file.databaseValue, status.endpointID.databaseValue,
                     status.models.joined(separator: ",").databaseValue, status.state.rawValue.databaseValue,
                     status.remoteID.databaseValue, status.pendingAction?.rawValue.databaseValue ?? .null,
-                    status.detail.databaseValue,
+                    status.detail.databaseValue, status.unifiedID.databaseValue,
+                    filenames[status.file].databaseValue,
                 ]
             }
             // Written first: should anything below fail, the transaction rolls back with it.
@@ -92,7 +94,10 @@ extension SQLiteStateStore {
 
             try Self.replaceRows(
                 db, table: "placements",
-                columns: ["file", "endpoint_id", "models", "state", "remote_id", "pending_action", "detail"],
+                columns: [
+                    "file", "endpoint_id", "models", "state", "remote_id", "pending_action", "detail", "unified_id",
+                    "filename",
+                ],
                 keyColumns: 2, wanted: consume placementRows,
                 key: { row in PlacementKey(file: row[0], endpointID: row[1]) })
         }
@@ -183,7 +188,7 @@ extension SQLiteStateStore {
                 let models: String = row["models"]
                 return PlacementStatus(
                     file: row["file"], endpointID: row["endpoint_id"],
-                    models: models.split(separator: ",").map(String.init),
+                    models: PlacementRecord.models(stored: models),
                     state: PlacementStatus.State(rawValue: row["state"]) ?? .unknown, remoteID: row["remote_id"],
                     pendingAction: (row["pending_action"] as String?).flatMap(PlannedAction.Kind.init(rawValue:)),
                     detail: row["detail"])

@@ -181,9 +181,8 @@ extension SQLiteStateStore {
         try writer.read { db in
             var sql = """
                 SELECT p.file, p.endpoint_id, p.models, p.state, p.remote_id, p.pending_action, p.detail,
-                    e.action, e.message, e.at, e.attempts, d.filename, o.expires_at, d.unified_id
+                    e.action, e.message, e.at, e.attempts, p.filename, o.expires_at, p.unified_id
                 FROM placements p LEFT JOIN placement_errors e ON e.file = p.file AND e.endpoint_id = p.endpoint_id
-                LEFT JOIN desired_files d ON d.name = p.file
                 LEFT JOIN observed_files o ON o.endpoint_id = p.endpoint_id AND o.remote_id = p.remote_id
                 """
             var arguments: StatementArguments = []
@@ -214,8 +213,8 @@ extension SQLiteStateStore {
                 arguments += [limit]
             }
             // A handful of shapes, each compiled once per connection. Optional columns are read through
-            // `Row.optional`, and the unified id comes from the declared file's row (hashed only for a file no longer
-            // declared): a page of 100 placements was a millisecond of CPU before.
+            // `Row.optional`; the unified id and file name are kept in the placement's row (migration v7; hashed only
+            // should a row lack it): a page of 100 placements was a millisecond of CPU before.
             let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
             var records: [PlacementRecord] = []
             while let row = try rows.next() {
@@ -223,7 +222,7 @@ extension SQLiteStateStore {
                 let models: String = row[2]
                 let status = PlacementStatus(
                     file: file, unifiedID: row.optional(13) ?? UnifiedID.make(for: file), endpointID: row[1],
-                    models: models.split(separator: ",").map(String.init),
+                    models: PlacementRecord.models(stored: models),
                     state: PlacementStatus.State(rawValue: row[3]) ?? .unknown, remoteID: row.optional(4),
                     pendingAction: (row.optional(5) as String?).flatMap(PlannedAction.Kind.init(rawValue:)),
                     detail: row.optional(6))
