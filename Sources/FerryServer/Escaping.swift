@@ -40,34 +40,36 @@ enum Escaping {
 
     /// Appends `value` as a quoted JSON string, as UTF-8 bytes. Escapes `jsonEscapes` and the other control
     /// characters; text without any byte that may need escaping (most ids, names and dates) is copied whole.
-    static func appendJSONString(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
+    static func appendJSONString(_ value: String, to out: inout ByteWriter) {
         var value = value
         value.withUTF8 { bytes in
             var plain = 0
             jsonMayEscape.withUnsafeBufferPointer { table in
                 while plain < bytes.count, !table[Int(bytes[plain])] { plain += 1 }
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<plain]))
-            guard plain < bytes.count else { return }
-            for scalar in String(decoding: UnsafeBufferPointer(rebasing: bytes[plain...]), as: UTF8.self)
-                .unicodeScalars
-            {
-                if let escape = jsonEscapes[scalar] {
-                    out.append(contentsOf: escape.utf8)
-                } else if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
-                } else {
-                    out.append(contentsOf: String(scalar).utf8)
+            out.reserve(plain + 2)
+            out.append(UInt8(ascii: "\""))
+            out.append(UnsafeBufferPointer(rebasing: bytes[..<plain]))
+            if plain < bytes.count {
+                for scalar in String(decoding: UnsafeBufferPointer(rebasing: bytes[plain...]), as: UTF8.self)
+                    .unicodeScalars
+                {
+                    if let escape = jsonEscapes[scalar] {
+                        out.append(escape)
+                    } else if scalar.value < 0x20 {
+                        let hex = String(scalar.value, radix: 16)
+                        out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+                    } else {
+                        out.append(String(scalar))
+                    }
                 }
             }
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Appends the decimal digits of `value` (no `String` in between).
-    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+    static func appendInteger(_ value: Int64, to out: inout ByteWriter) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
@@ -77,7 +79,7 @@ enum Escaping {
                 digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+            out.append(UnsafeBufferPointer(rebasing: digits[start...]))
         }
     }
 }

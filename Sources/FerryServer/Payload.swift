@@ -8,7 +8,7 @@ struct Payload: Sendable {
     var body: ByteBuffer
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Payload {
-        Payload(status: status, contentType: "application/json", body: ByteBuffer(bytes: value.bytes(suffix: "\n")))
+        Payload(status: status, contentType: "application/json", body: value.byteBuffer(suffix: "\n"))
     }
 
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Payload {

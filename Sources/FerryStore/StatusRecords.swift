@@ -117,7 +117,15 @@ public struct PlacementRecord: Hashable, Sendable {
     /// A placement's models as the stores keep them, comma-separated: split byte by byte (a comma is one byte in
     /// UTF-8), not character by character, which was a tenth of a placement page's CPU.
     static func models(stored text: String) -> [String] {
-        text.utf8.split(separator: UInt8(ascii: ",")).map { String(Substring($0)) }
+        var models: [String] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        while let comma = utf8[start...].firstIndex(of: UInt8(ascii: ",")) {
+            if comma > start { models.append(String(text[start..<comma])) }
+            start = utf8.index(after: comma)
+        }
+        if start < utf8.endIndex { models.append(start == utf8.startIndex ? text : String(text[start...])) }
+        return models
     }
 
     public var status: PlacementStatus

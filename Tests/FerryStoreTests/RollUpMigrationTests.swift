@@ -71,4 +71,11 @@ struct RollUpMigrationTests {
         let queue = try DatabaseQueue(path: path)
         #expect(try queue.read { try SQLiteStateStore.migrator.appliedIdentifiers($0) }.contains("v7") == false)
     }
+
+    /// Stored models are split at commas, byte by byte, as `split(separator: ",")` did character by character.
+    @Test func storedModelsSplitAtCommas() {
+        for text in ["", "gpt-4o", "gpt-4o,gpt-4o-mini", ",a,,b,", "modèle-é,ü", "a,b,c,d"] {
+            #expect(PlacementRecord.models(stored: text) == text.split(separator: ",").map(String.init), "\(text)")
+        }
+    }
 }
