@@ -147,7 +147,7 @@ extension StatusView {
             ("pendingAction", .string(status.pendingAction?.rawValue)),
             ("detail", .string(redact(status.detail))),
             ("lastError", lastError),
-            ("retry", retryJSON(retries[PlacementKey(file: status.file, endpointID: status.endpointID)])),
+            ("retry", retryJSON(retries.isEmpty ? nil : retries[PlacementKey(file: status.file, endpointID: status.endpointID)])),
         ])
     }
 

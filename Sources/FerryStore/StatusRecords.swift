@@ -117,15 +117,11 @@ public struct PlacementRecord: Hashable, Sendable {
     /// A placement's models as the stores keep them, comma-separated: split byte by byte (a comma is one byte in
     /// UTF-8), not character by character, which was a tenth of a placement page's CPU.
     static func models(stored text: String) -> [String] {
-        var models: [String] = []
-        let utf8 = text.utf8
-        var start = utf8.startIndex
-        while let comma = utf8[start...].firstIndex(of: UInt8(ascii: ",")) {
-            if comma > start { models.append(String(text[start..<comma])) }
-            start = utf8.index(after: comma)
+        guard text.utf8.contains(UInt8(ascii: ",")) else { return text.isEmpty ? [] : [text] }
+        var copy = text
+        return copy.withUTF8 { bytes in
+            bytes.split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
         }
-        if start < utf8.endIndex { models.append(start == utf8.startIndex ? text : String(text[start...])) }
-        return models
     }
 
     public var status: PlacementStatus

@@ -201,7 +201,8 @@ extension SQLiteStateStore {
             // Written with the snapshot's rows (`saveSnapshot`), so status pages read one table where they joined
             // two: each declared file's placements counted by state (a `/v1/files` page joined the placements of
             // every file on it), and each placement's unified id and file name (an `/api/v1/placements` page joined
-            // the declared files).
+            // the declared files). And an index of only the listed files that expire, which is all a placement page
+            // looks up in the listings (most providers set no expiry: it is empty or small).
             let count = "(SELECT COUNT(*) FROM placements p WHERE p.file = desired_files.name"
             let declared = "(SELECT d.%@ FROM desired_files d WHERE d.name = placements.file)"
             try db.execute(
@@ -212,6 +213,8 @@ extension SQLiteStateStore {
                     UPDATE desired_files SET placements = \(count)),
                         placements_in_sync = \(count) AND p.state = 'in-sync'),
                         placements_processing = \(count) AND p.state = 'processing');
+                    CREATE INDEX observed_files_expiring ON observed_files (endpoint_id, remote_id)
+                        WHERE expires_at IS NOT NULL;
                     ALTER TABLE placements ADD COLUMN unified_id TEXT;
                     ALTER TABLE placements ADD COLUMN filename TEXT;
                     UPDATE placements SET unified_id = \(declared.replacingOccurrences(of: "%@", with: "unified_id")),

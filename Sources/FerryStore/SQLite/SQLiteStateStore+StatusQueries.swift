@@ -183,7 +183,8 @@ extension SQLiteStateStore {
                 SELECT p.file, p.endpoint_id, p.models, p.state, p.remote_id, p.pending_action, p.detail,
                     e.action, e.message, e.at, e.attempts, p.filename, o.expires_at, p.unified_id
                 FROM placements p LEFT JOIN placement_errors e ON e.file = p.file AND e.endpoint_id = p.endpoint_id
-                LEFT JOIN observed_files o ON o.endpoint_id = p.endpoint_id AND o.remote_id = p.remote_id
+                LEFT JOIN observed_files o INDEXED BY observed_files_expiring
+                    ON o.endpoint_id = p.endpoint_id AND o.remote_id = p.remote_id AND o.expires_at IS NOT NULL
                 """
             var arguments: StatementArguments = []
             var conditions: [String] = []
