@@ -34,7 +34,7 @@ enum JSONValue: Sendable {
         return out.withBytes { ByteBuffer(bytes: $0) }
     }
 
-    private func write(into out: inout ByteWriter) {
+    func write(into out: inout ByteWriter) {
         switch self {
         case .null: out.append("null")
         case .bool(let value): out.append(value ? "true" : "false")
@@ -115,6 +115,45 @@ struct ByteWriter: ~Copyable {
     mutating func append(_ text: String) {
         var text = text
         text.withUTF8 { append($0) }
+    }
+
+    mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { append($0) }
+    }
+
+    // JSON values, for answers written member by member (`StatusView.writePlacement`) rather than built as a
+    // `JSONValue` tree first.
+
+    /// A JSON string, or `null`.
+    mutating func json(_ text: String?) {
+        if let text { Escaping.appendJSONString(text, to: &self) } else { append("null" as StaticString) }
+    }
+
+    /// A JSON number, or `null`.
+    mutating func json(_ number: Int64?) {
+        if let number { Escaping.appendInteger(number, to: &self) } else { append("null" as StaticString) }
+    }
+
+    mutating func json(_ strings: [String]) {
+        append(UInt8(ascii: "["))
+        for index in strings.indices {
+            if index > 0 { append(UInt8(ascii: ",")) }
+            Escaping.appendJSONString(strings[index], to: &self)
+        }
+        append(UInt8(ascii: "]"))
+    }
+
+    mutating func json(_ value: JSONValue) { value.write(into: &self) }
+
+    /// What has been written, with a newline, as a response body.
+    func jsonPayload() -> Payload {
+        var body = withBytes { bytes in
+            var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 1)
+            buffer.writeBytes(bytes)
+            return buffer
+        }
+        body.writeInteger(UInt8(ascii: "\n"))
+        return Payload(status: .ok, contentType: "application/json", body: body)
     }
 
     /// The bytes written so far.

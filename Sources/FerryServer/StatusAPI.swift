@@ -108,15 +108,27 @@ extension StatusView {
             try $0.placementRecords(file: nil, attentionFirst: false, limit: fetch, after: cursor)
         }
         let retries = retrySchedule()
-        var members: [(String, JSONValue)] = []
+        var hasMore: Bool?
         if let limit {
-            let hasMore = placements.count > limit
-            placements = Array(placements.prefix(limit))
-            members.append(("has_more", .bool(hasMore)))
-            members.append(
-                ("next", .string(hasMore ? placements.last.map { PlacementCursor.encode($0.status.placementKey) } : nil)))
+            hasMore = placements.count > limit
+            placements.removeLast(max(0, placements.count - limit))
         }
-        return .json(.object([("placements", .array(placements.map { placementJSON($0, retries: retries) }))] + members))
+        // Written member by member: a page of 100 placements is 1,300 values, and a tree of them cost a tenth of it.
+        var out = ByteWriter(capacity: 400 * placements.count + 256)
+        out.append(#"{"placements":["# as StaticString)
+        for index in placements.indices {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writePlacement(placements[index], retries: retries, into: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        if let hasMore {
+            out.append(#","has_more":"# as StaticString)
+            out.append(hasMore ? "true" : "false" as StaticString)
+            out.append(#","next":"# as StaticString)
+            out.json(hasMore ? placements.last.map { PlacementCursor.encode($0.status.placementKey) } : nil)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out.jsonPayload()
     }
 
     /// The reconcile loop's backoff book, by placement.
@@ -126,29 +138,44 @@ extension StatusView {
             uniquingKeysWith: { a, _ in a })
     }
 
-    func placementJSON(_ record: PlacementRecord, retries: [PlacementKey: PlacementRetryStatus] = [:]) -> JSONValue {
+    /// One placement as the JSON API shows it.
+    func writePlacement(
+        _ record: PlacementRecord, retries: [PlacementKey: PlacementRetryStatus], into out: inout ByteWriter
+    ) {
         let status = record.status
-        var lastError = JSONValue.null
+        out.append(#"{"file":"# as StaticString)
+        out.json(status.file)
+        out.append(#","unifiedID":"# as StaticString)
+        out.json(status.unifiedID)
+        out.append(#","endpointID":"# as StaticString)
+        out.json(status.endpointID)
+        out.append(#","models":"# as StaticString)
+        out.json(status.models)
+        out.append(#","state":"# as StaticString)
+        out.json(status.state.rawValue)
+        out.append(#","displayState":"# as StaticString)
+        out.json(record.displayState)
+        out.append(#","remoteID":"# as StaticString)
+        out.json(status.remoteID)
+        out.append(#","expiresAt":"# as StaticString)
+        out.json(record.expiresAt)
+        out.append(#","pendingAction":"# as StaticString)
+        out.json(status.pendingAction?.rawValue)
+        out.append(#","detail":"# as StaticString)
+        out.json(redact(status.detail))
+        out.append(#","lastError":"# as StaticString)
         if let error = record.error {
-            lastError = .object([
-                ("action", .string(error.action)), ("message", .string(redact.redact(error.message))),
-                ("at", .int(error.at)), ("attempts", .int(error.attempts)),
-            ])
+            out.json(
+                .object([
+                    ("action", .string(error.action)), ("message", .string(redact.redact(error.message))),
+                    ("at", .int(error.at)), ("attempts", .int(error.attempts)),
+                ]))
+        } else {
+            out.append("null" as StaticString)
         }
-        return .object([
-            ("file", .string(status.file)),
-            ("unifiedID", .string(status.unifiedID)),
-            ("endpointID", .string(status.endpointID)),
-            ("models", .strings(status.models)),
-            ("state", .string(status.state.rawValue)),
-            ("displayState", .string(record.displayState)),
-            ("remoteID", .string(status.remoteID)),
-            ("expiresAt", .int(record.expiresAt)),
-            ("pendingAction", .string(status.pendingAction?.rawValue)),
-            ("detail", .string(redact(status.detail))),
-            ("lastError", lastError),
-            ("retry", retryJSON(retries.isEmpty ? nil : retries[PlacementKey(file: status.file, endpointID: status.endpointID)])),
-        ])
+        out.append(#","retry":"# as StaticString)
+        out.json(retryJSON(retries.isEmpty ? nil : retries[PlacementKey(file: status.file, endpointID: status.endpointID)]))
+        out.append(UInt8(ascii: "}"))
     }
 
     /// When the reconcile loop tries a failing placement again; null when it is not backing off.
