@@ -18,22 +18,20 @@ extension SQLiteStateStore {
         let usable = fingerprint.add(plan: plan)
         var desiredRowList: [(name: String, row: [DatabaseValue])] = []
         desiredRowList.reserveCapacity(desired.files.count)
-        let rollUps = Self.rollUps(plan.placements)
         for file in desired.files {
             let models = try encodedModels.text(file.targetModels)
             let labels = try encodedLabels.text(file.labels)
-            let rollUp = rollUps[file.name] ?? PlacementCounts()
             let values: [any DatabaseValueConvertible] = [
                 file.name, file.unifiedID, file.sourcePath, file.bytes, digests[file.sourcePath] ?? "",
                 file.purpose, file.filename, models, labels, file.deletionPolicy.rawValue, file.declaredBy,
-                rollUp.placements, rollUp.inSync, rollUp.processing,
             ]
             let row = values.map(\.databaseValue)
             fingerprint.add(row: row)
             desiredRowList.append((file.name, row))
         }
-        // The placement rows derive from `plan.placements` alone (already in the fingerprint): built only when the
-        // snapshot changed. (Change `SnapshotFingerprint.version` when their derivation changes.)
+        // The placement rows, and the declared files' placement counts, derive from `plan.placements` alone (already
+        // in the fingerprint): built only when the snapshot changed. (Change `SnapshotFingerprint.version` when their
+        // derivation changes.)
         let digest = usable ? fingerprint.hexDigest() : nil
         try writer.write { db in
             // The fingerprint counts only if it was written with the stored plan (same time: a version of Ferry that
@@ -56,7 +54,12 @@ extension SQLiteStateStore {
                 return
             }
             var desiredRows: [String: [DatabaseValue]] = [:]
-            for (name, row) in desiredRowList { desiredRows[name] = row }
+            let rollUps = Self.rollUps(plan.placements)
+            for (name, row) in desiredRowList {
+                let counts = rollUps[name] ?? PlacementCounts()
+                desiredRows[name] =
+                    row + [counts.placements.databaseValue, counts.inSync.databaseValue, counts.processing.databaseValue]
+            }
             var placementRows: [PlacementKey: [DatabaseValue]] = [:]
             let filenames = Dictionary(desired.files.map { ($0.name, $0.filename) }, uniquingKeysWith: { a, _ in a })
             for status in plan.placements {
