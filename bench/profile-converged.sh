@@ -10,31 +10,15 @@
 #   FERRY=.build/release/ferry FILES=1000 bash bench/profile-converged.sh
 #   KEEP=1 bash bench/profile-converged.sh              # also copies callgrind.out here for callgrind_annotate
 #
-# Two workarounds make valgrind 3.19 run Ferry:
-# - the binary is copied without debug info (valgrind gives up on the Swift toolchain's DWARF);
-# - a preloaded shim copies the signal mask `sigsuspend` receives: libdispatch parks the main thread of an async
-#   Swift program in sigsuspend with a mask in read-only memory, which valgrind's wrapper writes to and crashes.
+# valgrind runs Ferry with two workarounds (scripts/lib.sh, ferry_valgrind_prepare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=${FILES:-10000}
 . scripts/lib.sh
 ferry_results_dir
-command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
 FERRY=${FERRY:-$(ferry_binary release ferry)}
 ferry_workdir ferry-profile
-strip --strip-debug "$FERRY" -o "$work/ferry"
-FERRY=$work/ferry
-cat > "$work/shim.c" <<'C'
-#define _GNU_SOURCE
-#include <signal.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int sigsuspend(const sigset_t *mask) {
-    sigset_t copy = *mask;
-    return (int)syscall(SYS_rt_sigsuspend, &copy, (size_t)8);
-}
-C
-cc -shared -fPIC -O2 -o "$work/shim.so" "$work/shim.c"
+ferry_valgrind_prepare
 
 ferry_start_simulator --gcs-auth anonymous
 base=$sim_base
@@ -48,8 +32,8 @@ ferry apply --auto-approve --max-deletes 0 > apply.out 2>&1 || { tail -n 20 appl
 ferry reconcile > warm.out 2>&1 || { tail -n 20 warm.out; exit 1; }
 
 echo "profiling one converged ferry reconcile under callgrind ..." >&2
-LD_PRELOAD=$work/shim.so valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
-    "$FERRY" reconcile --manifests repo --state state.sqlite --no-color > profiled.out 2> valgrind.err \
+LD_PRELOAD=$valgrind_shim valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
+    "$valgrind_ferry" reconcile --manifests repo --state state.sqlite --no-color > profiled.out 2> valgrind.err \
     || { tail -n 30 valgrind.err; exit 1; }
 grep -q "No changes" valgrind.err || { tail -n 20 valgrind.err; echo "the profiled pass was not converged" >&2; exit 1; }
 callgrind_annotate --inclusive=yes "$work/callgrind.out" 2>/dev/null | swift demangle --simplified > annotated.txt

@@ -10,6 +10,8 @@
 #   ferry_private_copy PATH        copy a binary into $work (a concurrent build may replace the original) and echo it
 #   ferry_start_simulator ARGS...  `$FERRY simulator` on a free 127.0.0.1 port: sets $sim_pid, $sim_port, $sim_base
 #   ferry_start_serve ARGS...      `$FERRY serve --listen 127.0.0.1:0`: sets $serve_pid, $serve_port
+#   ferry_valgrind_prepare         valgrind (installed when missing), and what running $FERRY under it takes (below):
+#                                  sets $valgrind_ferry (a copy without debug info) and $valgrind_shim (for LD_PRELOAD)
 #   ferry_results_dir              makes $BENCH_RESULTS absolute (and creates it) when it is set
 #   ferry_three_endpoint_repo DIR FILES BASE
 #                                  DIR: FILES small text sources under docs/ declared by one FileSet for an OpenAI,
@@ -133,6 +135,29 @@ ferry_start_serve() {
     ferry_track "$serve_pid"
     serve_port=$(ferry_printed_port "$work/serve.log" '^Status view on http://127\.0\.0\.1:\([0-9]*\)/.*' \
         "$serve_pid" "ferry serve") || exit 1
+}
+
+ferry_valgrind_prepare() {
+    # Two workarounds make valgrind 3.19 run Ferry:
+    # - the binary is copied without debug info (valgrind gives up on the Swift toolchain's DWARF);
+    # - a preloaded shim copies the signal mask `sigsuspend` receives: libdispatch parks the main thread of an async
+    #   Swift program in sigsuspend with a mask in read-only memory, which valgrind's wrapper writes to and crashes.
+    command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
+    valgrind_ferry=$work/ferry-valgrind
+    valgrind_shim=$work/valgrind-shim.so
+    [ -x "$valgrind_ferry" ] || strip --strip-debug "$FERRY" -o "$valgrind_ferry"
+    [ -f "$valgrind_shim" ] && return 0
+    cat > "$work/valgrind-shim.c" <<'C'
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int sigsuspend(const sigset_t *mask) {
+    sigset_t copy = *mask;
+    return (int)syscall(SYS_rt_sigsuspend, &copy, (size_t)8);
+}
+C
+    cc -shared -fPIC -O2 -o "$valgrind_shim" "$work/valgrind-shim.c"
 }
 
 ferry_three_endpoint_repo() {
