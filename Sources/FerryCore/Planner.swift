@@ -651,44 +651,50 @@ public enum Planner {
     static func fingerprint(
         _ desired: DesiredState, fileDigests: [String], placements: [[(endpoint: Endpoint, models: [String])]]
     ) -> String {
-        // Fed piece by piece (no joined strings); the bytes are those of
+        // Fed piece by piece (no joined strings, no arrays), gathered into blocks; the bytes are those of
         // [name, source, digest, purpose, filename, policy, targets].joined("\u{1}") + "\u{2}", then
         // endpoint + "=" + models.joined(",") + "\u{3}" per placement.
-        var hasher = SHA256Digest()
+        var hasher = BufferedSHA256()
+        let (fieldSeparator, fileEnd, placementEnd) = (UInt8(1), UInt8(2), UInt8(3))
+        let (comma, equals) = (UInt8(ascii: ","), UInt8(ascii: "="))
         for (index, file) in desired.files.enumerated() {
-            for (position, part) in [
-                file.name, file.sourcePath, fileDigests[index], file.purpose, file.filename,
-                file.deletionPolicy.rawValue,
-            ].enumerated() {
-                if position > 0 { hasher.update("\u{1}") }
-                hasher.update(part)
-            }
-            hasher.update("\u{1}")
+            hasher.update(file.name)
+            hasher.update(byte: fieldSeparator)
+            hasher.update(file.sourcePath)
+            hasher.update(byte: fieldSeparator)
+            hasher.update(fileDigests[index])
+            hasher.update(byte: fieldSeparator)
+            hasher.update(file.purpose)
+            hasher.update(byte: fieldSeparator)
+            hasher.update(file.filename)
+            hasher.update(byte: fieldSeparator)
+            hasher.update(file.deletionPolicy.rawValue)
+            hasher.update(byte: fieldSeparator)
             for (position, model) in file.targetModels.enumerated() {
-                if position > 0 { hasher.update(",") }
+                if position > 0 { hasher.update(byte: comma) }
                 hasher.update(model)
             }
-            hasher.update("\u{2}")
+            hasher.update(byte: fileEnd)
             for (endpoint, models) in placements[index] {
                 hasher.update(endpoint.id)
-                hasher.update("=")
+                hasher.update(byte: equals)
                 for (position, model) in models.enumerated() {
-                    if position > 0 { hasher.update(",") }
+                    if position > 0 { hasher.update(byte: comma) }
                     hasher.update(model)
                 }
-                hasher.update("\u{3}")
+                hasher.update(byte: placementEnd)
             }
         }
         // Vector stores (nothing is fed when none is declared, so plans without stores keep their fingerprint).
         for store in desired.vectorStores {
-            hasher.update("\u{4}")
+            hasher.update(byte: 4)
             for part in [
                 store.name, store.displayName, store.targetModels.joined(separator: ","), store.files.joined(separator: ","),
                 store.expiresAfterDays.map(String.init) ?? "", store.chunking.summary,
                 store.metadata.sorted { $0.key < $1.key }.map { $0.key + "=" + $0.value }.joined(separator: ","),
             ] {
                 hasher.update(part)
-                hasher.update("\u{1}")
+                hasher.update(byte: fieldSeparator)
             }
         }
         return hasher.hexDigest()

@@ -49,3 +49,36 @@ public struct SHA256Digest: Sendable {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
+
+/// `SHA256Digest` fed through a buffer, for streams of many short pieces (a plan's fingerprint feeds about 20 per
+/// declared file): each update of swift-crypto's hasher has a fixed cost, so pieces are gathered into blocks of
+/// 64 KiB first. The digest is that of the bytes in order, as if fed one by one.
+public struct BufferedSHA256: Sendable {
+    private var hasher = SHA256Digest()
+    private var buffer: [UInt8] = []
+    private static let block = 1 << 16
+
+    public init() { buffer.reserveCapacity(Self.block + 1_024) }
+
+    public mutating func update(_ string: String) {
+        var string = string
+        string.withUTF8 { buffer.append(contentsOf: $0) }
+        if buffer.count >= Self.block { flush() }
+    }
+
+    public mutating func update(byte: UInt8) {
+        buffer.append(byte)
+    }
+
+    private mutating func flush() {
+        hasher.update(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// The lowercase hex digest of everything fed so far.
+    public func hexDigest() -> String {
+        var copy = hasher
+        copy.update(buffer)
+        return copy.hexDigest()
+    }
+}

@@ -145,6 +145,28 @@ struct ByteWriter: ~Copyable {
 
     mutating func json(_ value: JSONValue) { value.write(into: &self) }
 
+    /// An object member: `key` is its literal text up to the value (`#","id":"#`, with the comma or brace before it),
+    /// then the value.
+    mutating func member(_ key: StaticString, _ value: String?) {
+        append(key)
+        json(value)
+    }
+
+    mutating func member(_ key: StaticString, _ value: Int64?) {
+        append(key)
+        json(value)
+    }
+
+    mutating func member(_ key: StaticString, _ value: [String]) {
+        append(key)
+        json(value)
+    }
+
+    mutating func member(_ key: StaticString, _ value: JSONValue) {
+        append(key)
+        json(value)
+    }
+
     /// What has been written, with a newline, as a response body.
     func jsonPayload() -> Payload {
         var body = withBytes { bytes in

@@ -48,20 +48,13 @@ enum UnifiedFile {
     /// values: written as they go, not built as a `JSONValue` tree first).
     static func writeMembers(_ file: ListedFile, snapshotAt: Double?, into out: inout ByteWriter) {
         let (status, details) = self.status(file.rollUp)
-        out.append(#""id":"# as StaticString)
-        out.json(file.unifiedID)
-        out.append(#","object":"file","bytes":"# as StaticString)
-        out.json(file.bytes)
-        out.append(#","created_at":"# as StaticString)
-        out.json(createdAt(file, snapshotAt: snapshotAt))
-        out.append(#","expires_at":null,"filename":"# as StaticString)
-        out.json(file.filename)
-        out.append(#","purpose":"# as StaticString)
-        out.json(file.purpose)
-        out.append(#","status":"# as StaticString)
-        out.json(status)
-        out.append(#","status_details":"# as StaticString)
-        out.json(details)
+        out.member(#""id":"#, file.unifiedID)
+        out.member(#","object":"file","bytes":"#, file.bytes)
+        out.member(#","created_at":"#, createdAt(file, snapshotAt: snapshotAt))
+        out.member(#","expires_at":null,"filename":"#, file.filename)
+        out.member(#","purpose":"#, file.purpose)
+        out.member(#","status":"#, status)
+        out.member(#","status_details":"#, details)
     }
 }
 
@@ -114,10 +107,8 @@ extension StatusView {
             UnifiedFile.writeMembers(page[index], snapshotAt: snapshotAt, into: &out)
             out.append(UInt8(ascii: "}"))
         }
-        out.append(#"],"first_id":"# as StaticString)
-        out.json(page.first?.unifiedID)
-        out.append(#","last_id":"# as StaticString)
-        out.json(page.last?.unifiedID)
+        out.member(#"],"first_id":"#, page.first?.unifiedID)
+        out.member(#","last_id":"#, page.last?.unifiedID)
         out.append(#","has_more":"# as StaticString)
         out.append(hasMore ? "true}" : "false}" as StaticString)
         return out.jsonPayload()
@@ -146,8 +137,7 @@ extension StatusView {
         var out = ByteWriter(capacity: 1_024)
         out.append(UInt8(ascii: "{"))
         UnifiedFile.writeMembers(file.listed, snapshotAt: snapshotAt, into: &out)
-        out.append(#","provider_files":"# as StaticString)
-        out.json(.object(providerFiles.map { ($0.model, .string($0.remoteID)) }))
+        out.member(#","provider_files":"#, .object(providerFiles.map { ($0.model, .string($0.remoteID)) }))
         out.append(UInt8(ascii: "}"))
         return out.jsonPayload()
     }

@@ -124,8 +124,7 @@ extension StatusView {
         if let hasMore {
             out.append(#","has_more":"# as StaticString)
             out.append(hasMore ? "true" : "false" as StaticString)
-            out.append(#","next":"# as StaticString)
-            out.json(hasMore ? placements.last.map { PlacementCursor.encode($0.status.placementKey) } : nil)
+            out.member(#","next":"#, hasMore ? placements.last.map { PlacementCursor.encode($0.status.placementKey) } : nil)
         }
         out.append(UInt8(ascii: "}"))
         return out.jsonPayload()
@@ -143,38 +142,26 @@ extension StatusView {
         _ record: PlacementRecord, retries: [PlacementKey: PlacementRetryStatus], into out: inout ByteWriter
     ) {
         let status = record.status
-        out.append(#"{"file":"# as StaticString)
-        out.json(status.file)
-        out.append(#","unifiedID":"# as StaticString)
-        out.json(status.unifiedID)
-        out.append(#","endpointID":"# as StaticString)
-        out.json(status.endpointID)
-        out.append(#","models":"# as StaticString)
-        out.json(status.models)
-        out.append(#","state":"# as StaticString)
-        out.json(status.state.rawValue)
-        out.append(#","displayState":"# as StaticString)
-        out.json(record.displayState)
-        out.append(#","remoteID":"# as StaticString)
-        out.json(status.remoteID)
-        out.append(#","expiresAt":"# as StaticString)
-        out.json(record.expiresAt)
-        out.append(#","pendingAction":"# as StaticString)
-        out.json(status.pendingAction?.rawValue)
-        out.append(#","detail":"# as StaticString)
-        out.json(redact(status.detail))
-        out.append(#","lastError":"# as StaticString)
+        out.member(#"{"file":"#, status.file)
+        out.member(#","unifiedID":"#, status.unifiedID)
+        out.member(#","endpointID":"#, status.endpointID)
+        out.member(#","models":"#, status.models)
+        out.member(#","state":"#, status.state.rawValue)
+        out.member(#","displayState":"#, record.displayState)
+        out.member(#","remoteID":"#, status.remoteID)
+        out.member(#","expiresAt":"#, record.expiresAt)
+        out.member(#","pendingAction":"#, status.pendingAction?.rawValue)
+        out.member(#","detail":"#, redact(status.detail))
+        var lastError = JSONValue.null
         if let error = record.error {
-            out.json(
-                .object([
-                    ("action", .string(error.action)), ("message", .string(redact.redact(error.message))),
-                    ("at", .int(error.at)), ("attempts", .int(error.attempts)),
-                ]))
-        } else {
-            out.append("null" as StaticString)
+            lastError = .object([
+                ("action", .string(error.action)), ("message", .string(redact.redact(error.message))),
+                ("at", .int(error.at)), ("attempts", .int(error.attempts)),
+            ])
         }
-        out.append(#","retry":"# as StaticString)
-        out.json(retryJSON(retries.isEmpty ? nil : retries[PlacementKey(file: status.file, endpointID: status.endpointID)]))
+        out.member(#","lastError":"#, lastError)
+        let retry = retries.isEmpty ? nil : retries[PlacementKey(file: status.file, endpointID: status.endpointID)]
+        out.member(#","retry":"#, retryJSON(retry))
         out.append(UInt8(ascii: "}"))
     }
 

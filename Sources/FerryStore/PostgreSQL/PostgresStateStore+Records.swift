@@ -144,14 +144,16 @@ extension PostgresStateStore {
     // MARK: Owned files and intents
 
     static let ownedColumns =
-        "endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy"
+        "endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy, unified_id"
 
+    /// The unified id as recorded with the row (not hashed again from the name for every row).
     static func owned(_ row: PostgresRow) throws -> OwnedFile {
-        let (endpointID, remoteID, file, digest, bytes, filename, purpose, createdAt, policy) = try row.decode(
-            (String, String, String, String, Int64, String, String, Int64, String).self)
+        let (endpointID, remoteID, file, digest, bytes, filename, purpose, createdAt, policy, unifiedID) =
+            try row.decode((String, String, String, String, Int64, String, String, Int64, String, String).self)
         return OwnedFile(
             endpointID: endpointID, remoteID: remoteID, file: file, digest: digest, bytes: bytes, filename: filename,
-            purpose: purpose, createdAt: createdAt, deletionPolicy: DeletionPolicy(rawValue: policy) ?? .delete)
+            purpose: purpose, createdAt: createdAt, deletionPolicy: DeletionPolicy(rawValue: policy) ?? .delete,
+            unifiedID: unifiedID)
     }
 
     func fetchOwned(_ connection: PostgresSession.Connection) throws -> [OwnedFile] {

@@ -201,10 +201,11 @@ extension SQLiteStateStore {
             // Written with the snapshot's rows (`saveSnapshot`), so status pages read one table where they joined
             // two: each declared file's placements counted by state (a `/v1/files` page joined the placements of
             // every file on it), and each placement's unified id and file name (an `/api/v1/placements` page joined
-            // the declared files). And an index of only the listed files that expire, which is all a placement page
-            // looks up in the listings (most providers set no expiry: it is empty or small).
+            // the declared files). The placements are kept in their key's order (WITHOUT ROWID), so a page is read
+            // from one b-tree instead of an index and then the table. And an index of only the listed files that
+            // expire, which is all a placement page looks up in the listings (most providers set no expiry: it is
+            // empty or small).
             let count = "(SELECT COUNT(*) FROM placements p WHERE p.file = desired_files.name"
-            let declared = "(SELECT d.%@ FROM desired_files d WHERE d.name = placements.file)"
             try db.execute(
                 sql: """
                     ALTER TABLE desired_files ADD COLUMN placements INTEGER NOT NULL DEFAULT 0;
@@ -213,12 +214,26 @@ extension SQLiteStateStore {
                     UPDATE desired_files SET placements = \(count)),
                         placements_in_sync = \(count) AND p.state = 'in-sync'),
                         placements_processing = \(count) AND p.state = 'processing');
+                    CREATE TABLE placements_v7 (
+                        file TEXT NOT NULL,
+                        endpoint_id TEXT NOT NULL,
+                        models TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        remote_id TEXT,
+                        pending_action TEXT,
+                        detail TEXT,
+                        unified_id TEXT,
+                        filename TEXT,
+                        PRIMARY KEY (file, endpoint_id)
+                    ) WITHOUT ROWID;
+                    INSERT INTO placements_v7
+                        SELECT p.file, p.endpoint_id, p.models, p.state, p.remote_id, p.pending_action, p.detail,
+                            d.unified_id, d.filename
+                        FROM placements p LEFT JOIN desired_files d ON d.name = p.file;
+                    DROP TABLE placements;
+                    ALTER TABLE placements_v7 RENAME TO placements;
                     CREATE INDEX observed_files_expiring ON observed_files (endpoint_id, remote_id)
                         WHERE expires_at IS NOT NULL;
-                    ALTER TABLE placements ADD COLUMN unified_id TEXT;
-                    ALTER TABLE placements ADD COLUMN filename TEXT;
-                    UPDATE placements SET unified_id = \(declared.replacingOccurrences(of: "%@", with: "unified_id")),
-                        filename = \(declared.replacingOccurrences(of: "%@", with: "filename"));
                     """)
         }
         return migrator

@@ -19,15 +19,16 @@ extension SQLiteStateStore {
         let rows = try Row.fetchCursor(
             db,
             sql: """
-                SELECT endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy
+                SELECT endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy,
+                    unified_id
                 FROM owned_files ORDER BY file, endpoint_id, remote_id
                 """)
         // Sized exactly (same transaction): grown by doubling, 300,000 rows left about 30 MB of spare capacity.
         var files: [OwnedFile] = []
         files.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM owned_files") ?? 0)
-        // Rows come ordered by file: a file's rows on several endpoints share one unified id, hashed once, and its
-        // name, digest and file name are kept once; endpoint ids are kept once each. (300,000 rows hold 4 copies of
-        // the same few strings otherwise: tens of megabytes.)
+        // Rows come ordered by file: a file's rows on several endpoints share one unified id (read once, as recorded
+        // with the row), and its name, digest and file name are kept once; endpoint ids are kept once each.
+        // (300,000 rows hold 4 copies of the same few strings otherwise: tens of megabytes.)
         var previous: OwnedFile?
         var endpoints: [String: String] = [:]
         func same(_ text: String, as kept: String?) -> String { kept == text ? kept! : text }
@@ -40,7 +41,7 @@ extension SQLiteStateStore {
                 endpointID: endpointID, remoteID: row[1], file: sameFile?.file ?? file,
                 digest: same(row[3], as: sameFile?.digest), bytes: row[4], filename: same(row[5], as: sameFile?.filename),
                 purpose: row[6], createdAt: row[7], deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete,
-                unifiedID: sameFile?.unifiedID)
+                unifiedID: sameFile?.unifiedID ?? row[9])
             files.append(record)
             previous = record
         }
