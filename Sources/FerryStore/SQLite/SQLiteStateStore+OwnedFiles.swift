@@ -75,13 +75,15 @@ extension SQLiteStateStore {
         endpointID: String, file: String, digest: String, bytes: Int64, filename: String, purpose: String,
         deletionPolicy: DeletionPolicy, startedAt: Int64
     ) throws -> Int64 {
+        // Cached statements (here and in `recordOwned`): a first apply of 2,000 small files compiled these 6,000
+        // times, and SQLite's authorizer callbacks alone were 4 % of its CPU.
         try writer.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO intents (endpoint_id, file, digest, bytes, filename, purpose, deletion_policy, started_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [endpointID, file, digest, bytes, filename, purpose, deletionPolicy.rawValue, startedAt])
+                    """
+            ).execute(arguments: [endpointID, file, digest, bytes, filename, purpose, deletionPolicy.rawValue, startedAt])
             return db.lastInsertedRowID
         }
     }
@@ -90,19 +92,20 @@ extension SQLiteStateStore {
     /// Also used to adopt an upload found for an intent.
     public func recordOwned(_ owned: OwnedFile, closingIntent intentID: Int64?, at now: Int64) throws {
         try writer.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO owned_files (endpoint_id, remote_id, file, unified_id, digest, bytes, filename,
                         purpose, created_at, deletion_policy, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    owned.endpointID, owned.remoteID, owned.file, owned.unifiedID, owned.digest, owned.bytes,
-                    owned.filename, owned.purpose, owned.createdAt, owned.deletionPolicy.rawValue, now,
-                ])
-            if let intentID { try db.execute(sql: "DELETE FROM intents WHERE id = ?", arguments: [intentID]) }
-            try db.execute(
-                sql: "DELETE FROM placement_errors WHERE file = ? AND endpoint_id = ?",
-                arguments: [owned.file, owned.endpointID])
+                    """
+            ).execute(arguments: [
+                owned.endpointID, owned.remoteID, owned.file, owned.unifiedID, owned.digest, owned.bytes,
+                owned.filename, owned.purpose, owned.createdAt, owned.deletionPolicy.rawValue, now,
+            ])
+            if let intentID {
+                try db.cachedStatement(sql: "DELETE FROM intents WHERE id = ?").execute(arguments: [intentID])
+            }
+            try db.cachedStatement(sql: "DELETE FROM placement_errors WHERE file = ? AND endpoint_id = ?")
+                .execute(arguments: [owned.file, owned.endpointID])
         }
     }
 
