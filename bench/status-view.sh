@@ -85,14 +85,9 @@ LD_PRELOAD=$valgrind_shim valgrind --tool=callgrind --callgrind-out-file="$work/
     "$valgrind_ferry" serve --listen 127.0.0.1:0 --state "$work/state.sqlite" --cache-seconds 0 >"$work/serve.log" 2>&1 &
 serve_pid=$!
 ferry_track "$serve_pid"
-port=""
-for attempt in $(seq 1 600); do
-    port=$(sed -n 's#^Status view on http://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$work/serve.log")
-    [ -n "$port" ] && break
-    kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/serve.log" >&2; echo "ferry serve did not start under valgrind" >&2; exit 1; }
+# Under valgrind, starting takes seconds: a minute is allowed.
+port=$(ferry_printed_port "$work/serve.log" '^Status view on http://127\.0\.0\.1:\([0-9]*\)/.*' "$serve_pid" \
+    "ferry serve under valgrind" 60) || exit 1
 dump=0
 for path in "/v1/files?limit=100" "/api/v1/placements?limit=100"; do
     for attempt in $(seq 1 20); do curl -fsS -o /dev/null "http://127.0.0.1:$port$path"; done

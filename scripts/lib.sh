@@ -103,10 +103,10 @@ ferry_results_dir() {
 }
 
 # Prints the port a process started in the background printed to LOG (the sed PATTERN's one group), once it has;
-# fails when the process PID exits first or nothing comes within 10 s.
+# fails when the process PID exits first or nothing comes within SECONDS (5th argument, default 10).
 ferry_printed_port() {
-    local log=$1 pattern=$2 pid=$3 name=$4 port attempt
-    for attempt in $(seq 1 200); do
+    local log=$1 pattern=$2 pid=$3 name=$4 seconds=${5:-10} port attempt
+    for attempt in $(seq 1 $((seconds * 20))); do
         port=$(sed -n "s#$pattern#\1#p" "$log")
         [ -n "$port" ] && { echo "$port"; return 0; }
         kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$name exited" >&2; return 1; }

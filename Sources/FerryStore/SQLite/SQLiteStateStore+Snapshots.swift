@@ -56,7 +56,7 @@ extension SQLiteStateStore {
             var desiredRows: [String: [DatabaseValue]] = [:]
             let rollUps = Self.rollUps(plan.placements)
             for (name, row) in desiredRowList {
-                let counts = rollUps[name] ?? PlacementCounts()
+                let counts = rollUps[name] ?? PlacementRollUp()
                 desiredRows[name] =
                     row + [counts.placements.databaseValue, counts.inSync.databaseValue, counts.processing.databaseValue]
             }
@@ -106,35 +106,13 @@ extension SQLiteStateStore {
         }
     }
 
-    /// A declared file's placements counted by state, as `desired_files` keeps them (migration v7).
-    struct PlacementCounts {
-        var placements = 0
-        var inSync = 0
-        var processing = 0
-
-        mutating func add(_ other: PlacementCounts) {
-            placements += other.placements
-            inSync += other.inSync
-            processing += other.processing
-        }
-    }
-
-    /// The placement counts of every file with placements, by file name. The statuses come grouped by file (in
-    /// (file, endpoint) order), so each file is looked up once.
-    static func rollUps(_ statuses: [PlacementStatus]) -> [String: PlacementCounts] {
-        var rollUps: [String: PlacementCounts] = [:]
-        var index = statuses.startIndex
-        while index < statuses.endIndex {
-            let file = statuses[index].file
-            var counts = PlacementCounts()
-            while index < statuses.endIndex, statuses[index].file == file {
-                counts.placements += 1
-                if statuses[index].state == .inSync { counts.inSync += 1 }
-                if statuses[index].state == .processing { counts.processing += 1 }
-                index += 1
-            }
-            // (Merged, should a file's statuses ever not be adjacent.)
-            rollUps[file, default: PlacementCounts()].add(counts)
+    /// The placements of every file that has any, counted by state as `desired_files` keeps them (migration v7;
+    /// failures are not kept there, they change between snapshots).
+    static func rollUps(_ statuses: [PlacementStatus]) -> [String: PlacementRollUp] {
+        var rollUps: [String: PlacementRollUp] = [:]
+        for status in statuses {
+            rollUps[status.file, default: PlacementRollUp()]
+                .count(placementState: status.state.rawValue, lastAttemptFailed: false)
         }
         return rollUps
     }
