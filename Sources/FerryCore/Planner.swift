@@ -93,8 +93,6 @@ public enum Planner {
     /// `parallel`: nil decides by the amount of work; tests force either way to prove both give the same plan.
     static func plan(_ input: PlanInput, policy: PlanPolicy, parallel: Bool?) -> Plan {
         var actions: [PlannedAction] = []
-        // Each endpoint's statuses with their files' ranks in name order, put in (file, endpoint) order at the end.
-        var segments: [StatusSegment] = []
         var summaries: [EndpointSummary] = []
         var warnings: [String] = []
         var blocked: [String] = []
@@ -105,17 +103,58 @@ public enum Planner {
         // Placements of every file, resolved once (the fingerprint needs them too).
         let placements = input.desired.resolvedPlacements()
         let files = input.desired.files
-        var fileRanks = [Int](repeating: 0, count: files.count)
-        for (rank, index) in files.indices.sorted(by: { files[$0].name < files[$1].name }).enumerated() {
-            fileRanks[index] = rank
+        // Statuses go straight to their place in (file name, endpoint id) order: a file's placements are in endpoint
+        // id order already, so its k-th placement's slot is the file's first slot plus k. (`DesiredState` keeps its
+        // files in name order: checked, not assumed.)
+        let byName =
+            files.indices.dropFirst().allSatisfy { files[$0 - 1].name < files[$0].name }
+            ? Array(files.indices) : files.indices.sorted { files[$0].name < files[$1].name }
+        var firstSlot = [Int](repeating: 0, count: files.count)
+        var slotCount = 0
+        for index in byName {
+            firstSlot[index] = slotCount
+            slotCount += placements[index].count
         }
-        // Desired placements grouped by endpoint.
-        var desiredByEndpoint: [String: [Wanted]] = [:]
+        // Desired placements grouped by endpoint, each group in an array of its exact size. Files with the same
+        // targets share one placement list (`resolvedPlacements`), so endpoints are numbered once per distinct list
+        // (by the list's storage), not looked up by id for each placement.
+        var endpointNumbers: [String: Int] = [:]
+        var numbersByList: [UnsafeRawPointer?: [Int]] = [:]
+        func numbers(_ list: [(endpoint: Endpoint, models: [String])]) -> [Int] {
+            let key = list.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+            if let known = numbersByList[key] { return known }
+            let made = list.map { placement in
+                if let number = endpointNumbers[placement.endpoint.id] { return number }
+                endpointNumbers[placement.endpoint.id] = endpointNumbers.count
+                return endpointNumbers.count - 1
+            }
+            numbersByList[key] = made
+            return made
+        }
+        var counts: [Int] = []
         for index in files.indices {
-            for (endpoint, models) in placements[index] {
-                desiredByEndpoint[endpoint.id, default: []].append(Wanted(file: index, models: models, rank: fileRanks[index]))
+            for number in numbers(placements[index]) {
+                if number == counts.count { counts.append(0) }
+                counts[number] += 1
             }
         }
+        var groups = counts.map { count in
+            var group: [Wanted] = []
+            group.reserveCapacity(count)
+            return group
+        }
+        for index in files.indices {
+            for (position, number) in numbers(placements[index]).enumerated() {
+                groups[number].append(
+                    Wanted(
+                        file: Int32(index), slot: Int32(firstSlot[index] + position),
+                        models: placements[index][position].models))
+            }
+        }
+        var desiredByEndpoint: [String: [Wanted]] = [:]
+        for (endpointID, number) in endpointNumbers { desiredByEndpoint[endpointID] = groups[number] }
+        groups = []
+        firstSlot = []
         // Owned files by endpoint, as indices into `input.owned` (no copies of the records).
         var ownedByEndpoint: [String: [Int]] = [:]
         for (index, record) in input.owned.enumerated() { ownedByEndpoint[record.endpointID, default: []].append(index) }
@@ -139,13 +178,14 @@ public enum Planner {
         for endpointID in endpointIDs.sorted() {
             let owned = ownedByEndpoint[endpointID] ?? []
             let intents = (intentsByEndpoint[endpointID] ?? []).sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
-            var wanted = desiredByEndpoint[endpointID] ?? []
-            if !wanted.indices.dropFirst().allSatisfy({ wanted[$0 - 1].rank < wanted[$0].rank }) {
-                wanted.sort { $0.rank < $1.rank }
+            var wanted = desiredByEndpoint.removeValue(forKey: endpointID) ?? []
+            if !wanted.indices.dropFirst().allSatisfy({ wanted[$0 - 1].slot < wanted[$0].slot }) {
+                wanted.sort { $0.slot < $1.slot }
             }
             guard let observation = input.observations[endpointID], let listing = observation.files,
                 knownEndpoints[endpointID] != nil
             else {
+                desiredByEndpoint[endpointID] = wanted
                 ordered.append((endpointID, nil))
                 continue
             }
@@ -155,74 +195,86 @@ public enum Planner {
                     endpointID: endpointID, wanted: wanted, listing: listing, observedAt: observation.observedAt,
                     owned: owned, intents: intents, keepsPurpose: knownEndpoints[endpointID]?.kind.keepsPurpose ?? true))
         }
-        // One slot per job, each written by exactly one iteration before any is read.
-        struct Slots: @unchecked Sendable { let buffer: UnsafeMutableBufferPointer<EndpointResult> }
-        let slots = Slots(buffer: .allocate(capacity: jobs.count))
-        defer { slots.buffer.deinitialize().deallocate() }
-        let results = slots.buffer
+        // One result per job, each written by exactly one iteration before any is read.
+        struct Results: @unchecked Sendable { let buffer: UnsafeMutableBufferPointer<EndpointResult> }
+        let results = Results(buffer: .allocate(capacity: jobs.count))
+        defer { results.buffer.deinitialize().deallocate() }
         let work = jobs.reduce(0) { $0 + $1.wanted.count + $1.listing.count }
-        let run: @Sendable (Int) -> Void = { [jobs] index in
-            let job = jobs[index]
-            (slots.buffer.baseAddress! + index).initialize(
-                to: planEndpoint(
-                    endpointID: job.endpointID, files: files, wanted: job.wanted, listing: job.listing,
-                    observedAt: job.observedAt,
-                    allOwned: input.owned, owned: job.owned, intents: job.intents, digests: fileDigests, now: input.now,
-                    policy: policy, keepsPurpose: job.keepsPurpose))
-        }
-        if jobs.count > 1, parallel ?? (work >= parallelThreshold) {
-            DispatchQueue.concurrentPerform(iterations: jobs.count, execute: run)
-        } else {
-            for index in jobs.indices { run(index) }
-        }
 
-        for (endpointID, job) in ordered {
-            let owned = ownedByEndpoint[endpointID] ?? []
-            guard let endpoint = knownEndpoints[endpointID] else {
-                if !owned.isEmpty {
-                    warnings.append(
-                        "\(owned.count) owned file(s) on \(endpointID) are left in place: no model in the model list "
-                            + "resolves to that endpoint any more; restore it to let Ferry prune them")
-                }
-                continue
+        // Every placement's status is written once, in place, by whoever plans its endpoint.
+        let statuses = [PlacementStatus](unsafeUninitializedCapacity: slotCount) { buffer, count in
+            let slots = StatusSlots(base: buffer.baseAddress)
+            let run: @Sendable (Int) -> Void = { [jobs] index in
+                let job = jobs[index]
+                (results.buffer.baseAddress! + index).initialize(
+                    to: planEndpoint(
+                        endpointID: job.endpointID, files: files, wanted: job.wanted, listing: job.listing,
+                        observedAt: job.observedAt, allOwned: input.owned, owned: job.owned, intents: job.intents,
+                        digests: fileDigests, now: input.now, policy: policy, keepsPurpose: job.keepsPurpose,
+                        statuses: slots))
             }
-            guard let job else {
-                let error = input.observations[endpointID]?.error ?? "not observed"
-                var segment = StatusSegment()
-                for entry in (desiredByEndpoint[endpointID] ?? []).sorted(by: { $0.rank < $1.rank }) {
-                    segment.statuses.append(
-                        PlacementStatus(
-                            file: files[entry.file].name, unifiedID: files[entry.file].unifiedID, endpointID: endpointID,
-                            models: entry.models, state: .unknown, detail: "listing failed: \(error)"))
-                    segment.fileRanks.append(entry.rank)
+            if jobs.count > 1, parallel ?? (work >= parallelThreshold) {
+                DispatchQueue.concurrentPerform(iterations: jobs.count, execute: run)
+            } else {
+                for index in jobs.indices { run(index) }
+            }
+            var written = jobs.reduce(0) { $0 + $1.wanted.count }
+
+            for (endpointID, job) in ordered {
+                let owned = ownedByEndpoint[endpointID] ?? []
+                guard let job else {
+                    // Not listed (or, which a validated model list never gives, not an endpoint of any model):
+                    // nothing is known of its placements.
+                    let error =
+                        knownEndpoints[endpointID] == nil
+                        ? "no model resolves to this endpoint" : input.observations[endpointID]?.error ?? "not observed"
+                    for entry in desiredByEndpoint[endpointID] ?? [] {
+                        slots.put(
+                            PlacementStatus(
+                                file: files[entry.file].name, unifiedID: files[entry.file].unifiedID,
+                                endpointID: endpointID, models: entry.models, state: .unknown,
+                                detail: "listing failed: \(error)"),
+                            at: entry.slot)
+                        written += 1
+                    }
+                    guard let endpoint = knownEndpoints[endpointID] else {
+                        if !owned.isEmpty {
+                            warnings.append(
+                                "\(owned.count) owned file(s) on \(endpointID) are left in place: no model in the model "
+                                    + "list resolves to that endpoint any more; restore it to let Ferry prune them")
+                        }
+                        continue
+                    }
+                    summaries.append(
+                        EndpointSummary(
+                            endpointID: endpointID, displayName: endpoint.displayName, kind: endpoint.kind, listed: nil,
+                            owned: owned.count, unmanaged: [], error: error))
+                    continue
                 }
-                segments.append(segment)
+                let endpoint = knownEndpoints[endpointID]!  // (jobs are made for known endpoints only)
+                var result = results.buffer[job]
+                // Emptied as it is taken.
+                results.buffer[job] = EndpointResult()
+                if !policy.scope.isEverything {
+                    result.untracked.removeAll { !policy.scope.includes($0.file) }
+                }
+                actions += result.actions
+                if !result.untracked.isEmpty {
+                    untracked += result.untracked
+                    blocked.append(
+                        "\(endpoint.displayName) already holds \(result.untracked.count) file(s) matching declared "
+                            + "files by name, size and purpose that this state has no record of (a new or lost "
+                            + "state?); adopt them with 'ferry import', or upload again anyway with --allow-duplicates")
+                }
                 summaries.append(
                     EndpointSummary(
-                        endpointID: endpointID, displayName: endpoint.displayName, kind: endpoint.kind, listed: nil,
-                        owned: owned.count, unmanaged: [], error: error))
-                continue
+                        endpointID: endpointID, displayName: endpoint.displayName, kind: endpoint.kind,
+                        listed: jobs[job].listing.count, owned: result.ownedCount, unmanaged: result.unmanaged,
+                        error: nil))
             }
-            var result = results[job]
-            // Emptied as it is taken: the segments below are then the only holders of the statuses, released as
-            // soon as they are in order.
-            results[job] = EndpointResult()
-            if !policy.scope.isEverything {
-                result.untracked.removeAll { !policy.scope.includes($0.file) }
-            }
-            actions += result.actions
-            segments.append(result.placed)
-            if !result.untracked.isEmpty {
-                untracked += result.untracked
-                blocked.append(
-                    "\(endpoint.displayName) already holds \(result.untracked.count) file(s) matching declared files "
-                        + "by name, size and purpose that this state has no record of (a new or lost state?); "
-                        + "adopt them with 'ferry import', or upload again anyway with --allow-duplicates")
-            }
-            summaries.append(
-                EndpointSummary(
-                    endpointID: endpointID, displayName: endpoint.displayName, kind: endpoint.kind,
-                    listed: jobs[job].listing.count, owned: result.ownedCount, unmanaged: result.unmanaged, error: nil))
+            // Each placement is wanted on exactly one endpoint, and every wanted entry gets its status.
+            precondition(written == slotCount, "planner wrote \(written) of \(slotCount) placement statuses")
+            count = slotCount
         }
 
         if !input.deferredDigests.isEmpty {
@@ -241,10 +293,6 @@ public enum Planner {
                 "targeting is in effect (\(policy.scope.flags)): only matching files are planned"
                     + (touched.isEmpty ? "" : "; \(touched.count) other file(s) with changes are left for a later run"))
         }
-        // (file, endpoint) order: endpoints were visited in order, so order by file rank, then by position.
-        let statuses = StatusSegment.inFileOrder(segments, fileCount: files.count)
-        segments = []
-
         // A declared lifetime within the refresh margin would have every new copy replaced again on the next pass.
         let margin = policy.refreshBeforeExpirySeconds
         for file in input.desired.files where (file.expiresAfterSeconds ?? .max) <= margin {
@@ -282,46 +330,34 @@ public enum Planner {
 
     /// One desired placement on the endpoint being planned.
     struct Wanted: Sendable {
-        /// Index in `desired.files`.
-        var file: Int
+        /// Index in `desired.files` (32 bits: 300,000 of these are held while a large workspace is planned).
+        private var fileIndex: Int32
+        /// Where its status goes in the plan's placements ((file name, endpoint id) order): increasing with the
+        /// file's name on any one endpoint.
+        private var slotIndex: Int32
         var models: [String]
-        /// The file's position in name order.
-        var rank: Int
+
+        init(file: Int32, slot: Int32, models: [String]) {
+            fileIndex = file
+            slotIndex = slot
+            self.models = models
+        }
+
+        var file: Int { Int(fileIndex) }
+        var slot: Int { Int(slotIndex) }
     }
 
-    /// Placement statuses of one endpoint, each with its file's rank in name order (`Wanted.rank`).
-    struct StatusSegment {
-        var statuses: [PlacementStatus] = []
-        /// In step with `statuses`.
-        var fileRanks: [Int] = []
+    /// The plan's placement statuses while they are written: each slot initialised exactly once (endpoints are
+    /// planned in parallel, on disjoint slots).
+    struct StatusSlots: @unchecked Sendable {
+        /// nil when there are no placements (and so no slot).
+        let base: UnsafeMutablePointer<PlacementStatus>?
 
-        /// The statuses of all segments in (file rank, segment, position) order, written once into an array of the
-        /// exact size by a counting sort over the ranks (each below `fileCount`). Concatenating the segments and
-        /// sorting a copy held three copies of every status at once: about 100 MB at 300,000 placements.
-        static func inFileOrder(_ segments: [StatusSegment], fileCount: Int) -> [PlacementStatus] {
-            // next[rank]: where the next status of a file of that rank goes.
-            var next = [Int](repeating: 0, count: fileCount + 1)
-            for segment in segments {
-                for rank in segment.fileRanks { next[rank + 1] += 1 }
-            }
-            for rank in 0..<fileCount { next[rank + 1] += next[rank] }
-            let total = next[fileCount]
-            return [PlacementStatus](unsafeUninitializedCapacity: total) { buffer, count in
-                for segment in segments {
-                    for (status, rank) in zip(segment.statuses, segment.fileRanks) {
-                        (buffer.baseAddress! + next[rank]).initialize(to: status)
-                        next[rank] += 1
-                    }
-                }
-                count = total
-            }
-        }
+        func put(_ status: PlacementStatus, at slot: Int) { (base! + slot).initialize(to: status) }
     }
 
     struct EndpointResult {
         var actions: [PlannedAction] = []
-        /// The endpoint's placement statuses.
-        var placed = StatusSegment()
         var unmanaged: [RemoteFile] = []
         var ownedCount = 0
         /// Unmanaged files that match a placement with nothing owned (no create was planned for it).
@@ -342,20 +378,29 @@ public enum Planner {
         var expiresAt: Int64? = nil
     }
 
+    /// What is held under names not wanted on the endpoint (or taken over by a renamed file), with the policy the
+    /// state recorded for the name.
+    struct HeldName {
+        var held: [Holding]
+        var policy: DeletionPolicy?
+    }
+
+    /// Plans one endpoint; writes the status of each of `wanted` (in name order) into `statuses`.
+    ///
+    /// Owned files and wanted placements are both in name order, so they are walked side by side (a merge) rather
+    /// than gathered into tables by name: at 100,000 files per endpoint those tables were tens of megabytes and
+    /// most of the planning time. Only names held but not wanted, renamed files and adopted uploads (none in a
+    /// converged pass) go into tables.
     static func planEndpoint(
         endpointID: String, files: [DesiredFile], wanted: [Wanted], listing: [RemoteFile], observedAt: Int64,
         allOwned: [OwnedFile], owned ownedIndices: [Int], intents: [CreateIntent], digests: [String], now: Int64,
-        policy: PlanPolicy, keepsPurpose: Bool = true
+        policy: PlanPolicy, keepsPurpose: Bool = true, statuses: StatusSlots
     ) -> EndpointResult {
         // A placement's purpose: the declared one, or none where the provider keeps none (Anthropic).
         func purpose(_ file: DesiredFile) -> String { keepsPurpose ? file.purpose : "" }
         var result = EndpointResult()
-        var listed = [String: RemoteFileStatus](minimumCapacity: listing.count)
-        var expiries: [String: Int64] = [:]
-        for remote in listing where listed[remote.id] == nil {
-            listed[remote.id] = remote.status
-            if let expires = remote.expiresAt { expiries[remote.id] = expires }
-        }
+        // Each listed id's first position (a listing can repeat an id: its first entry counts).
+        var listed = ListingIndex(listing)
         // A copy about to be deleted by the provider is no longer current: it is replaced (create first, then
         // delete), like changed content. Not when the copy's whole lifetime is within the margin: a new one would be
         // "about to expire" too (the margin is validated against fixed lifetimes, `Expiry.marginProblem`).
@@ -364,32 +409,30 @@ public enum Planner {
             guard let expires = holding.expiresAt, expires - holding.createdAt > margin else { return false }
             return expires - now <= margin
         }
-        let owned = ownedIndices.count
-        var holdings = [String: [Holding]](minimumCapacity: owned)  // by desired file name
-        var ownedPolicies = [String: DeletionPolicy](minimumCapacity: owned)
 
-        // Owned files: present, missing but maybe not yet listed, or gone. (The store returns them in this order
-        // already; check before paying for a sort.)
+        // Owned files in (name, remote id) order. (The store returns them so already; check before paying for a
+        // sort.)
         func ownedOrder(_ a: Int, _ b: Int) -> Bool {
             (allOwned[a].file, allOwned[a].remoteID) < (allOwned[b].file, allOwned[b].remoteID)
         }
         let inOrder = ownedIndices.indices.dropFirst().allSatisfy { !ownedOrder(ownedIndices[$0], ownedIndices[$0 - 1]) }
-        var ownedIDs = Set<String>(minimumCapacity: owned)
-        for index in inOrder ? ownedIndices : ownedIndices.sorted(by: ownedOrder) {
+        let order = inOrder ? ownedIndices : ownedIndices.sorted(by: ownedOrder)
+        func name(at position: Int) -> String { allOwned[order[position]].file }
+
+        // Owned files: present (their listing position), missing but maybe not yet listed, or gone (forgotten).
+        let (notListed, forgotten) = (Int32(-1), Int32(-2))
+        var listedPosition = [Int32](repeating: forgotten, count: order.count)  // by position in `order`
+        var ownedListing = [Bool](repeating: false, count: listing.count)  // by listing position
+        var live = 0
+        for (position, index) in order.enumerated() {
             let record = allOwned[index]
-            ownedIDs.insert(record.remoteID)
-            ownedPolicies[record.file] = record.deletionPolicy
-            if let status = listed[record.remoteID] {
-                holdings[record.file, default: []].append(
-                    Holding(
-                        remote: status, digest: record.digest, filename: record.filename, purpose: record.purpose,
-                        createdAt: record.createdAt, remoteID: record.remoteID, adopted: false,
-                        expiresAt: expiries.isEmpty ? nil : expiries[record.remoteID]))
+            if let at = listed.position(of: record.remoteID) {
+                listedPosition[position] = Int32(at)
+                ownedListing[at] = true
+                live += 1
             } else if record.createdAt >= observedAt - policy.listingGraceSeconds {
-                holdings[record.file, default: []].append(
-                    Holding(
-                        remote: nil, digest: record.digest, filename: record.filename, purpose: record.purpose,
-                        createdAt: record.createdAt, remoteID: record.remoteID, adopted: false))
+                listedPosition[position] = notListed
+                live += 1
             } else {
                 result.actions.append(
                     PlannedAction(
@@ -397,10 +440,52 @@ public enum Planner {
                         endpointID: endpointID, remoteID: record.remoteID))
             }
         }
+        /// The owned files still held from `run` (positions in `order`), appended to `held`.
+        func holdings(_ run: Range<Int>, into held: inout [Holding]) {
+            for position in run where listedPosition[position] != forgotten {
+                let record = allOwned[order[position]]
+                let at = listedPosition[position]
+                let remote = at == notListed ? nil : listing[Int(at)]
+                held.append(
+                    Holding(
+                        remote: remote?.status, digest: record.digest, filename: record.filename,
+                        purpose: record.purpose, createdAt: record.createdAt, remoteID: record.remoteID, adopted: false,
+                        expiresAt: remote?.expiresAt))
+            }
+        }
+        /// The positions from `start` whose owned files have the name of the one at `start`.
+        func run(from start: Int) -> Range<Int> {
+            let first = name(at: start)
+            var end = start + 1
+            while end < order.count, name(at: end) == first { end += 1 }
+            return start..<end
+        }
+        /// The policy the state holds for the name of `run`'s files: its last row's (nil for an empty run).
+        func recordedPolicy(_ run: Range<Int>) -> DeletionPolicy? {
+            run.isEmpty ? nil : allOwned[order[run.upperBound - 1]].deletionPolicy
+        }
+        /// The run of owned files named `name` (empty when there is none).
+        func run(named wanted: String) -> Range<Int> {
+            var (low, high) = (0, order.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if name(at: middle) < wanted { low = middle + 1 } else { high = middle }
+            }
+            return low < order.count && name(at: low) == wanted ? run(from: low) : low..<low
+        }
 
         // Write-ahead intents: each claims at most one unowned upload that matches it.
         var claimed = Set<String>()
-        let unowned = listing.filter { !ownedIDs.contains($0.id) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        var unowned: [RemoteFile] = []
+        for (position, remote) in listing.enumerated() where !ownedListing[listed.firstPosition(of: position)] {
+            unowned.append(remote)
+        }
+        ownedListing = []
+        listed = ListingIndex([])
+        unowned.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        var adopted: [String: [Holding]] = [:]
+        // The policy of the first adopted upload of each name (the owned files' own, when there are any, prevails).
+        var adoptedPolicies: [String: DeletionPolicy] = [:]
         for intent in intents {
             let window = policy.uploadWindow(startedAt: intent.startedAt, bytes: intent.bytes)
             let match = unowned.first { remote in
@@ -409,13 +494,13 @@ public enum Planner {
             }
             if let match {
                 claimed.insert(match.id)
-                ownedPolicies[intent.file] = ownedPolicies[intent.file] ?? intent.deletionPolicy
+                if adoptedPolicies[intent.file] == nil { adoptedPolicies[intent.file] = intent.deletionPolicy }
                 result.actions.append(
                     PlannedAction(
                         kind: .adopt, reason: .crashedUpload, file: intent.file, endpointID: endpointID,
                         remoteID: match.id, digest: intent.digest, bytes: intent.bytes, filename: intent.filename,
                         purpose: intent.purpose, deletionPolicy: intent.deletionPolicy, intentID: intent.id))
-                holdings[intent.file, default: []].append(
+                adopted[intent.file, default: []].append(
                     Holding(
                         remote: match.status, digest: intent.digest, filename: intent.filename, purpose: intent.purpose,
                         createdAt: match.createdAt, remoteID: match.id, adopted: true, expiresAt: match.expiresAt))
@@ -427,52 +512,97 @@ public enum Planner {
             }
         }
         result.unmanaged = unowned.filter { !claimed.contains($0.id) }
-        result.ownedCount = holdings.values.reduce(0) { $0 + $1.count }
+        unowned = []
+        result.ownedCount = live + adopted.values.reduce(0) { $0 + $1.count }
+
+        // Names held here but not wanted here (pruned, released, or taken over by a renamed file below), and the
+        // wanted files with nothing held here (positions in `wanted`): both empty in a converged pass.
+        var orphans: [String: HeldName] = [:]
+        var unheld: [Int] = []
+        var cursor = 0
+        func skipUnwanted(before limit: String?) {
+            while cursor < order.count, limit.map({ name(at: cursor) < $0 }) ?? true {
+                let skipped = run(from: cursor)
+                var held: [Holding] = []
+                holdings(skipped, into: &held)
+                if !held.isEmpty { orphans[name(at: cursor)] = HeldName(held: held, policy: recordedPolicy(skipped)) }
+                cursor = skipped.upperBound
+            }
+        }
+        for (position, entry) in wanted.enumerated() {
+            let wantedName = files[entry.file].name
+            skipUnwanted(before: wantedName)
+            var holds = !adopted.isEmpty && adopted[wantedName] != nil
+            if cursor < order.count, name(at: cursor) == wantedName {
+                let own = run(from: cursor)
+                holds = holds || listedPosition[own].contains { $0 != forgotten }
+                cursor = own.upperBound
+            }
+            if !holds { unheld.append(position) }
+        }
+        skipUnwanted(before: nil)
+        if !adopted.isEmpty {
+            let wantedNames = Set(wanted.map { files[$0.file].name })
+            for (adoptedName, held) in adopted where !wantedNames.contains(adoptedName) {
+                if orphans[adoptedName] != nil {
+                    orphans[adoptedName]!.held += held
+                } else {
+                    orphans[adoptedName] = HeldName(
+                        held: held, policy: recordedPolicy(run(named: adoptedName)) ?? adoptedPolicies[adoptedName])
+                }
+            }
+        }
 
         // Renames: a declared file with nothing held here takes over the holdings of a name no longer wanted here,
         // when that name is in its `previousNames`, or when they hold exactly its content (same digest, file name
         // and purpose). The remote file stays; only the state's record moves, so nothing is uploaded or deleted.
-        var moved = Set<String>()
-        // Only a wanted file with nothing held here can take anything over: in a converged pass there is none.
-        if !holdings.isEmpty, wanted.contains(where: { holdings[files[$0.file].name] == nil }) {
-            let wantedNames = Set(wanted.map { files[$0.file].name })
-            var orphans = Set(holdings.keys.filter { !wantedNames.contains($0) })
-            for entry in wanted where !orphans.isEmpty && holdings[files[entry.file].name] == nil {
+        var renamed: [String: HeldName] = [:]
+        if !orphans.isEmpty, !unheld.isEmpty {
+            var candidates = orphans.keys.sorted()  // the names not taken yet, in order
+            for position in unheld where !candidates.isEmpty {
+                let entry = wanted[position]
                 let file = files[entry.file]
                 let digest = digests[entry.file]
                 let from =
-                    file.previousNames.first { orphans.contains($0) }
-                    ?? orphans.sorted().first { name in
-                        holdings[name]!.contains {
+                    file.previousNames.first { orphans[$0] != nil }
+                    ?? candidates.first { name in
+                        orphans[name]!.held.contains {
                             $0.digest == digest && $0.filename == file.filename && $0.purpose == purpose(file)
                                 && ($0.remote?.isUsable ?? true)
                         }
                     }
-                guard let from, let taken = holdings.removeValue(forKey: from) else { continue }
-                orphans.remove(from)
-                moved.insert(file.name)
-                for holding in taken.sorted(by: { $0.remoteID < $1.remoteID }) {
+                guard let from, let taken = orphans.removeValue(forKey: from) else { continue }
+                candidates.removeAll { $0 == from }
+                for holding in taken.held.sorted(by: { $0.remoteID < $1.remoteID }) {
                     var action = PlannedAction(
                         kind: .move, reason: .renamed, file: file.name, unifiedID: file.unifiedID, endpointID: endpointID,
                         remoteID: holding.remoteID)
                     action.previousName = from
                     result.actions.append(action)
                 }
-                holdings[file.name] = taken
-                if let policy = ownedPolicies.removeValue(forKey: from) { ownedPolicies[file.name] = policy }
+                renamed[file.name] = taken
             }
         }
 
-        // Desired placements.
+        // Desired placements, walked beside the owned files of their names.
         var untrackedTaken = Set<String>()
-        result.placed.statuses.reserveCapacity(wanted.count)
-        result.placed.fileRanks.reserveCapacity(wanted.count)
+        var held: [Holding] = []
+        cursor = 0
         for entry in wanted {
             let file = files[entry.file]
             let models = entry.models
             let digest = digests[entry.file]
-            // Taken out, so what is left afterwards is held for files no longer wanted here.
-            let held = holdings.removeValue(forKey: file.name) ?? []
+            while cursor < order.count, name(at: cursor) < file.name { cursor += 1 }
+            let own = cursor < order.count && name(at: cursor) == file.name ? run(from: cursor) : cursor..<cursor
+            cursor = own.upperBound
+            held.removeAll(keepingCapacity: true)
+            let takenOver = renamed.isEmpty ? nil : renamed[file.name]
+            if let takenOver {
+                held = takenOver.held
+            } else {
+                holdings(own, into: &held)
+                if !adopted.isEmpty, let uploads = adopted[file.name] { held += uploads }
+            }
             func isSame(_ holding: Holding) -> Bool {
                 holding.digest == digest && holding.filename == file.filename && holding.purpose == purpose(file)
                     && (holding.remote?.isUsable ?? true)
@@ -486,8 +616,10 @@ public enum Planner {
             let extras = current.count <= 1 ? [] : current.filter { $0.remoteID != keep?.remoteID }
 
             // The policy the state holds governs deletes: protection lasts until an apply records its removal.
-            let recorded = ownedPolicies[file.name]
+            let recorded =
+                takenOver?.policy ?? recordedPolicy(own) ?? (adoptedPolicies.isEmpty ? nil : adoptedPolicies[file.name])
             let protected = recorded == .protect
+            let status: PlacementStatus
             if let keep {
                 for extra in extras {
                     result.actions.append(
@@ -508,17 +640,16 @@ public enum Planner {
                             kind: .setPolicy, reason: .policyChanged, file: file.name, unifiedID: file.unifiedID,
                             endpointID: endpointID, deletionPolicy: file.deletionPolicy))
                 }
-                let wasMoved = moved.contains(file.name)
+                let wasMoved = takenOver != nil
                 let pending = !extras.isEmpty || !stale.isEmpty || keep.adopted || policyChanged || wasMoved
                 let processing = keep.remote.map { $0 != .processed && $0 != .unknown } ?? false
-                result.placed.statuses.append(
-                    PlacementStatus(
-                        file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
-                        state: pending ? .outOfSync : (processing ? .processing : .inSync), remoteID: keep.remoteID,
-                        pendingAction: pending
-                            ? (keep.adopted ? .adopt : wasMoved ? .move : policyChanged && stale.isEmpty && extras.isEmpty ? .setPolicy : .delete)
-                            : nil,
-                        detail: processing ? "provider status: \(keep.remote?.rawValue ?? "")" : nil))
+                status = PlacementStatus(
+                    file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
+                    state: pending ? .outOfSync : (processing ? .processing : .inSync), remoteID: keep.remoteID,
+                    pendingAction: pending
+                        ? (keep.adopted ? .adopt : wasMoved ? .move : policyChanged && stale.isEmpty && extras.isEmpty ? .setPolicy : .delete)
+                        : nil,
+                    detail: processing ? "provider status: \(keep.remote?.rawValue ?? "")" : nil)
             } else if stale.isEmpty, !policy.allowDuplicates,
                 let match = untrackedMatch(
                     for: file, purpose: purpose(file), in: result.unmanaged, taken: &untrackedTaken)
@@ -526,11 +657,10 @@ public enum Planner {
                 // Invariant 9: the file looks like Ferry's own upload, made under a state that is now lost. Uploading
                 // again would leave two copies; refuse and point to `ferry import`.
                 result.untracked.append(UntrackedFile(file: file.name, endpointID: endpointID, remote: match))
-                result.placed.statuses.append(
-                    PlacementStatus(
-                        file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
-                        state: .outOfSync, remoteID: match.id,
-                        detail: "\(match.id) matches this file but the state has no record of it: run 'ferry import'"))
+                status = PlacementStatus(
+                    file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
+                    state: .outOfSync, remoteID: match.id,
+                    detail: "\(match.id) matches this file but the state has no record of it: run 'ferry import'")
             } else {
                 let failed = stale.contains { $0.remote.map { !$0.isUsable } ?? false }
                 // Only expiry makes the held copy stale: a fresh copy of the same content replaces it.
@@ -555,22 +685,21 @@ public enum Planner {
                 action.expiresAt = stale.compactMap(\.expiresAt).min()
                 action.expiresAfterSeconds = file.expiresAfterSeconds
                 result.actions.append(action)
-                result.placed.statuses.append(
-                    PlacementStatus(
-                        file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
-                        state: .outOfSync, remoteID: stale.first?.remoteID, pendingAction: kind,
-                        detail: failed
-                            ? "the provider reports the current file as failed"
-                            : refresh ? "the provider deletes the current copy within the refresh margin" : nil))
+                status = PlacementStatus(
+                    file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
+                    state: .outOfSync, remoteID: stale.first?.remoteID, pendingAction: kind,
+                    detail: failed
+                        ? "the provider reports the current file as failed"
+                        : refresh ? "the provider deletes the current copy within the refresh margin" : nil)
             }
-            result.placed.fileRanks.append(entry.rank)
+            statuses.put(status, at: entry.slot)
         }
 
         // Owned files whose declaration (or this endpoint's part in it) went away.
-        for name in holdings.keys.sorted() {
-            let held = holdings[name] ?? []
-            let policy = ownedPolicies[name] ?? .delete
-            for holding in held.sorted(by: { $0.remoteID < $1.remoteID }) {
+        for name in orphans.keys.sorted() {
+            let orphan = orphans[name]!
+            let policy = orphan.policy ?? .delete
+            for holding in orphan.held.sorted(by: { $0.remoteID < $1.remoteID }) {
                 result.actions.append(
                     PlannedAction(
                         kind: policy.keepsRemote ? .release : .delete,

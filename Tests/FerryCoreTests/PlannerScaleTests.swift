@@ -92,29 +92,20 @@ struct PlannerScaleTests {
         #expect(plan.actions == plan.actions.sorted(by: PlannedAction.sortKey))
     }
 
-    /// The counting sort that puts the endpoints' statuses in file order gives what a stable sort by rank of their
-    /// concatenation gives: ties keep segment order, then position, and a segment need not be sorted itself.
-    @Test func statusSegmentsMergeLikeAStableSortByRank() {
-        func status(_ file: String, _ endpoint: String) -> PlacementStatus {
-            PlacementStatus(file: file, endpointID: endpoint, models: ["m"], state: .inSync)
+    /// Statuses are written straight into (file name, endpoint id) order; files not kept in name order (the
+    /// `files` of a `DesiredState` can be set) give the same statuses and actions as sorted ones.
+    @Test func filesOutOfNameOrderPlanAlike() {
+        let input = Self.input(files: 1_000)
+        var shuffled = input
+        shuffled.desired.files.reverse()
+        let policy = PlanPolicy(maxDeletes: nil)
+        for parallel in [false, true] {
+            let expected = Planner.plan(input, policy: policy, parallel: parallel)
+            let plan = Planner.plan(shuffled, policy: policy, parallel: parallel)
+            #expect(plan.placements == expected.placements)
+            #expect(plan.actions == expected.actions)
+            #expect(plan.endpoints == expected.endpoints)
         }
-        var segments: [Planner.StatusSegment] = []
-        var concatenated: [(rank: Int, status: PlacementStatus)] = []
-        for (segment, ranks) in [[0, 2, 2, 5], [], [5, 1, 0], [3], [2, 4, 1, 1]].enumerated() {
-            var built = Planner.StatusSegment()
-            for (position, rank) in ranks.enumerated() {
-                let item = status("f\(rank)", "e\(segment)-\(position)")
-                built.statuses.append(item)
-                built.fileRanks.append(rank)
-                concatenated.append((rank, item))
-            }
-            segments.append(built)
-        }
-        let expected = concatenated.indices.sorted { (concatenated[$0].rank, $0) < (concatenated[$1].rank, $1) }
-            .map { concatenated[$0].status }
-        #expect(Planner.StatusSegment.inFileOrder(segments, fileCount: 6) == expected)
-        #expect(Planner.StatusSegment.inFileOrder([], fileCount: 0).isEmpty)
-        #expect(Planner.StatusSegment.inFileOrder([Planner.StatusSegment()], fileCount: 3).isEmpty)
     }
 
     @Test func fingerprintMatchesTheJoinedDefinition() {
