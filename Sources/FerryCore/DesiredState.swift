@@ -52,11 +52,18 @@ public struct DesiredFile: Hashable, Codable, Sendable {
         self.bytes = bytes
         self.purpose = purpose
         self.filename = filename
-        self.targetModels = Array(Set(targetModels)).sorted()
+        self.targetModels = Self.normalizedTargets(targetModels)
         self.labels = labels
         self.deletionPolicy = deletionPolicy
         self.declaredBy = declaredBy
         self.origin = origin
+    }
+}
+
+extension DesiredFile {
+    /// Model names sorted and unique: `targets` itself when it already is (so files given one array share it).
+    static func normalizedTargets(_ targets: [String]) -> [String] {
+        targets.indices.dropFirst().allSatisfy { targets[$0 - 1] < targets[$0] } ? targets : Array(Set(targets)).sorted()
     }
 }
 

@@ -6,12 +6,13 @@ import Foundation
 extension SourceDigester {
     /// Digests the cache holds for `paths` with their current stamp; the paths it does not hold are left to hash.
     func cachedDigests(for paths: [String]) throws -> (digests: [String: String], unhashed: [String], report: Report) {
-        let cache = try store.cachedDigests()
+        let wanted = Set(paths)
+        let cache = try store.cachedDigests(for: wanted)
         var digests: [String: String] = [:]
         var unhashed: [String] = []
         var report = Report()
         digests.reserveCapacity(paths.count)
-        for path in Set(paths) {
+        for path in wanted {
             if let (cachedStamp, digest) = cache[path], cachedStamp == (try stamp(path)) {
                 digests[path] = digest
                 report.cached += 1

@@ -335,7 +335,10 @@ public final class Engine: Sendable {
     func planInput(_ inputs: LoadedInputs, _ round: ObservationRound) throws -> PlanInput {
         // Read after the listings, owned files and intents together: an upload another process finished while the
         // providers were listed is then either owned or still claimed by its intent (`plan` runs without the lease).
-        let (owned, intents) = try store.ownedFilesAndIntents()
+        let (owned, intents) = try store.ownedFilesAndIntents(
+            sharing: OwnedFile.SharedStrings(
+                desired: inputs.desired, digests: inputs.digests,
+                listings: round.observations.compactMapValues(\.files)))
         var input = PlanInput(
             desired: inputs.desired, digests: inputs.digests, observations: round.observations,
             owned: owned, intents: intents, now: nowSeconds)

@@ -46,12 +46,13 @@ public struct SourceDigester: Sendable {
 
     /// Digests of every path, by path.
     public func digests(for paths: [String]) async throws -> ([String: String], Report) {
-        let cache = try store.cachedDigests()
-        var result: [String: String] = [:]
+        let wanted = Set(paths)
+        let cache = try store.cachedDigests(for: wanted)
+        var result = [String: String](minimumCapacity: wanted.count)
         var fresh: [String: (FileStamp, String)] = [:]
         var report = Report()
         var toHash: [(String, FileStamp)] = []
-        for path in Set(paths).sorted() {
+        for path in wanted.sorted() {
             let stamp = try stamp(path)
             if let (cachedStamp, digest) = cache[path], cachedStamp == stamp {
                 result[path] = digest

@@ -239,7 +239,7 @@ struct ProviderTransport: Sendable {
         }
         logger.debug(
             "listed endpoint", metadata: ["ferry.files": "\(pager.files.count)", "ferry.pages": "\(pager.pages)"])
-        return Listing(files: pager.files, pages: pager.pages)
+        return Listing(files: pager.exactFiles, pages: pager.pages)
     }
 
     /// Uploads a file in one multipart request (`form` around the source's bytes) and decodes the answer.

@@ -114,6 +114,17 @@ struct SnapshotFingerprint {
         }
     }
 
+    /// The `desired_files` row of a declared file, up to its placement counts: what both stores fingerprint, and
+    /// SQLite stores. `models` and `labels` are the JSON of `targetModels` and `labels`.
+    static func desiredRow(_ file: DesiredFile, digest: String, models: String, labels: String) -> [DatabaseValue] {
+        [
+            file.name.databaseValue, file.unifiedID.databaseValue, file.sourcePath.databaseValue,
+            file.bytes.databaseValue, digest.databaseValue, file.purpose.databaseValue, file.filename.databaseValue,
+            models.databaseValue, labels.databaseValue, file.deletionPolicy.rawValue.databaseValue,
+            file.declaredBy.databaseValue,
+        ]
+    }
+
     /// Adds one row of database values.
     mutating func add(row: [DatabaseValue]) {
         sink.byte(0x52)  // R

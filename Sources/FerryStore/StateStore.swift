@@ -22,6 +22,9 @@ public protocol StateStore: AnyObject, Sendable {
 
     /// Cached digests by path, with the stamp they were computed for.
     func cachedDigests() throws -> [String: (FileStamp, String)]
+    /// The cached digests of `paths` only, keyed by the strings of `paths` themselves (a pass then holds each path
+    /// once).
+    func cachedDigests(for paths: Set<String>) throws -> [String: (FileStamp, String)]
     /// Stores freshly computed digests.
     func storeDigests(_ digests: [String: (FileStamp, String)]) throws
 
@@ -68,8 +71,8 @@ public protocol StateStore: AnyObject, Sendable {
     /// Every owned file.
     func ownedFiles() throws -> [OwnedFile]
     /// Owned files and open intents read in one transaction, so an upload recorded by another process between two
-    /// reads cannot be missing from both.
-    func ownedFilesAndIntents() throws -> (owned: [OwnedFile], intents: [CreateIntent])
+    /// reads cannot be missing from both. Each owned file is handed to `sharing`, when given, as it is read.
+    func ownedFilesAndIntents(sharing: OwnedFile.SharedStrings?) throws -> (owned: [OwnedFile], intents: [CreateIntent])
     /// Open write-ahead intents.
     func intents() throws -> [CreateIntent]
     /// Records, durably, that an upload is about to be sent. Returns the intent's id.
@@ -215,5 +218,20 @@ extension StateStore {
     /// The placement records of one declared file, sorted by endpoint.
     public func placementRecords(file: String) throws -> [PlacementRecord] {
         try placementRecords(file: file, attentionFirst: false, limit: nil)
+    }
+}
+
+extension StateStore {
+    public func cachedDigests(for paths: Set<String>) throws -> [String: (FileStamp, String)] {
+        var result: [String: (FileStamp, String)] = [:]
+        for (path, entry) in try cachedDigests() {
+            if let index = paths.firstIndex(of: path) { result[paths[index]] = entry }
+        }
+        return result
+    }
+
+    /// Owned files and open intents read in one transaction, with their own strings.
+    public func ownedFilesAndIntents() throws -> (owned: [OwnedFile], intents: [CreateIntent]) {
+        try ownedFilesAndIntents(sharing: nil)
     }
 }

@@ -90,6 +90,18 @@ import Testing
         #expect(pager.pages == 3)
     }
 
+    /// A finished listing is handed over in an array of its own size, not the one grown by doubling.
+    @Test func listingIsRightSized() throws {
+        var pager = ListPager(maxPages: 100)
+        for start in stride(from: 0, to: 1_100, by: 100) {
+            try pager.absorb(page((start..<start + 100).map { "f\($0)" }, hasMore: start < 1_000))
+        }
+        #expect(pager.files.capacity >= 1_100 + 1_100 / 16)  // (the doubling left spare room; else nothing to show)
+        let files = pager.exactFiles
+        #expect(files == pager.files)
+        #expect(files.capacity < 1_100 + 1_100 / 16)
+    }
+
     /// A server that hands back the same cursor twice (ignores `after`) is stopped, not followed forever.
     @Test func repeatedCursorStalls() throws {
         var pager = ListPager(maxPages: 100)

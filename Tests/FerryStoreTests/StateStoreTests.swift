@@ -13,6 +13,12 @@ func temporaryDatabasePath() -> String {
 
 let endpoint = Endpoint(kind: .openai, baseURL: "http://127.0.0.1:1/v1", credential: .environment("K"))
 
+/// Where a (native, heap) string's bytes live: equal for two strings that share one storage.
+func storage(of text: String) -> UInt? {
+    var text = text
+    return text.withUTF8 { UInt(bitPattern: $0.baseAddress) }
+}
+
 @Suite("State store")
 struct StateStoreTests {
     /// A new file gets the v1 schema, WAL mode and Ferry's application id; it passes integrity_check.
@@ -287,6 +293,54 @@ struct StateStoreTests {
         let cached = try store.cachedDigests()
         #expect(cached["a.md"]?.0 == stamp)
         #expect(cached["a.md"]?.1 == "abc")
+        // Asked for some paths: only those, keyed by the caller's own strings.
+        try store.storeDigests(["b.md": (stamp, "def"), "c.md": (stamp, "ghi")])
+        let wanted: Set<String> = [String(repeating: "x", count: 20) + "/a.md", "a.md", "c.md"]
+        let some = try store.cachedDigests(for: wanted)
+        #expect(some.keys.sorted() == ["a.md", "c.md"])
+        #expect(some["c.md"]?.1 == "ghi")
+        let long = String(repeating: "y", count: 40) + ".md"
+        try store.storeDigests([long: (stamp, "jkl")])
+        let mine = String(repeating: "y", count: 40) + ".md"
+        let found = try store.cachedDigests(for: [mine])
+        #expect(found.count == 1)
+        #expect(storage(of: found.keys.first!) == storage(of: mine))
+    }
+
+    /// Owned files read with the pass's strings share them: a declared file's name, unified id, digest, and the
+    /// listed file's id are the same storage as the desired state's and the listing's, and equal in value.
+    @Test(arguments: StateBackend.all) func ownedFilesShareThePassStrings(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
+        let name = "knowledge-base/chapter-\(UUID().uuidString)"
+        let digest = String(repeating: "ab", count: 32)
+        let remoteID = "file-" + UUID().uuidString
+        for (id, file) in [(remoteID, name), ("file-" + UUID().uuidString, "undeclared/file-name-long-enough")] {
+            try store.recordOwned(
+                OwnedFile(
+                    endpointID: endpoint.id, remoteID: id, file: file, digest: digest, bytes: 3, filename: "c.md",
+                    purpose: "assistants", createdAt: 100, deletionPolicy: .delete),
+                closingIntent: nil, at: 101)
+        }
+        let model = ModelDefinition(name: "m", model: "m", provider: "openai", endpoint: endpoint, origin: "")
+        let desired = DesiredState(
+            files: [
+                DesiredFile(
+                    name: name, sourcePath: "docs/c.md", bytes: 3, purpose: "assistants", filename: "c.md",
+                    targetModels: ["m"])
+            ], models: [model])
+        let digests = ["docs/c.md": String(repeating: "ab", count: 32)]
+        let listing = [RemoteFile(id: String(remoteID), filename: "c.md", bytes: 3, purpose: "assistants", createdAt: 100)]
+        let sharing = OwnedFile.SharedStrings(desired: desired, digests: digests, listings: [endpoint.id: listing])
+        let plain = try store.ownedFilesAndIntents().owned
+        let shared = try store.ownedFilesAndIntents(sharing: sharing).owned
+        #expect(shared == plain)
+        let declared = try #require(shared.first { $0.file == name })
+        #expect(storage(of: declared.file) == storage(of: desired.files[0].name))
+        #expect(storage(of: declared.unifiedID) == storage(of: desired.files[0].unifiedID))
+        #expect(storage(of: declared.digest) == storage(of: digests["docs/c.md"]!))
+        #expect(storage(of: declared.remoteID) == storage(of: listing[0].id))
+        let other = try #require(shared.first { $0.file != name })
+        #expect(storage(of: other.file) != storage(of: desired.files[0].name))
     }
 
     /// Runs are recorded with outcome and counts, newest first.

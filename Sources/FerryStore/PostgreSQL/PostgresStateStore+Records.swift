@@ -157,10 +157,19 @@ extension PostgresStateStore {
     }
 
     func fetchOwned(_ connection: PostgresSession.Connection) throws -> [OwnedFile] {
-        try connection.query(
+        try fetchOwned(connection, sharing: nil)
+    }
+
+    func fetchOwned(_ connection: PostgresSession.Connection, sharing: OwnedFile.SharedStrings?) throws -> [OwnedFile] {
+        var sharing = sharing
+        return try connection.query(
             "SELECT \(Self.ownedColumns) FROM owned_files WHERE workspace = $1 ORDER BY file, endpoint_id, remote_id",
             binds(workspace)
-        ).map(Self.owned)
+        ).map { row in
+            var record = try Self.owned(row)
+            sharing?.share(&record)
+            return record
+        }
     }
 
     func fetchIntents(_ connection: PostgresSession.Connection) throws -> [CreateIntent] {
@@ -181,12 +190,14 @@ extension PostgresStateStore {
         try session.withConnection(fetchOwned)
     }
 
-    public func ownedFilesAndIntents() throws -> (owned: [OwnedFile], intents: [CreateIntent]) {
+    public func ownedFilesAndIntents(sharing: OwnedFile.SharedStrings?) throws
+        -> (owned: [OwnedFile], intents: [CreateIntent])
+    {
         // REPEATABLE READ: both lists from one snapshot, like SQLite's single read transaction.
         try session.withConnection { connection in
             try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
             do {
-                let result = (try fetchOwned(connection), try fetchIntents(connection))
+                let result = (try fetchOwned(connection, sharing: sharing), try fetchIntents(connection))
                 try connection.execute("COMMIT")
                 return result
             } catch {

@@ -22,11 +22,7 @@ extension PostgresStateStore {
             let models = try encodedModels.text(file.targetModels)
             let labels = try encodedLabels.text(file.labels)
             let digest = digests[file.sourcePath] ?? ""
-            let values: [any DatabaseValueConvertible] = [
-                file.name, file.unifiedID, file.sourcePath, file.bytes, digest, file.purpose, file.filename, models,
-                labels, file.deletionPolicy.rawValue, file.declaredBy,
-            ]
-            fingerprint.add(row: values.map(\.databaseValue))
+            fingerprint.add(row: SnapshotFingerprint.desiredRow(file, digest: digest, models: models, labels: labels))
             let texts = [
                 file.name, file.unifiedID, file.sourcePath, "", digest, file.purpose, file.filename, models, labels,
                 file.deletionPolicy.rawValue, file.declaredBy,

@@ -10,11 +10,13 @@ extension SQLiteStateStore {
 
     /// Owned files and open intents read in one transaction, so an upload recorded by another process between two
     /// reads cannot be missing from both (the planner must see it either as owned or through its intent).
-    public func ownedFilesAndIntents() throws -> (owned: [OwnedFile], intents: [CreateIntent]) {
-        try writer.read { db in (try Self.fetchOwnedFiles(db), try Self.fetchIntents(db)) }
+    public func ownedFilesAndIntents(sharing: OwnedFile.SharedStrings?) throws
+        -> (owned: [OwnedFile], intents: [CreateIntent])
+    {
+        try writer.read { db in (try Self.fetchOwnedFiles(db, sharing: sharing), try Self.fetchIntents(db)) }
     }
 
-    static func fetchOwnedFiles(_ db: Database) throws -> [OwnedFile] {
+    static func fetchOwnedFiles(_ db: Database, sharing: OwnedFile.SharedStrings? = nil) throws -> [OwnedFile] {
         // Columns read by position: a name lookup compares names case-insensitively, for each of 30,000 rows.
         let rows = try Row.fetchCursor(
             db,
@@ -30,6 +32,7 @@ extension SQLiteStateStore {
         // with the row), and its name, digest and file name are kept once; endpoint ids are kept once each.
         // (300,000 rows hold 4 copies of the same few strings otherwise: tens of megabytes.)
         var previous: OwnedFile?
+        var sharing = sharing
         var endpoints: [String: String] = [:]
         func same(_ text: String, as kept: String?) -> String { kept == text ? kept! : text }
         while let row = try rows.next() {
@@ -37,11 +40,12 @@ extension SQLiteStateStore {
             let sameFile = previous?.file == file ? previous : nil
             var endpointID: String = row[0]
             if let kept = endpoints[endpointID] { endpointID = kept } else { endpoints[endpointID] = endpointID }
-            let record = OwnedFile(
+            var record = OwnedFile(
                 endpointID: endpointID, remoteID: row[1], file: sameFile?.file ?? file,
                 digest: same(row[3], as: sameFile?.digest), bytes: row[4], filename: same(row[5], as: sameFile?.filename),
                 purpose: row[6], createdAt: row[7], deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete,
                 unifiedID: sameFile?.unifiedID ?? row[9])
+            sharing?.share(&record)
             files.append(record)
             previous = record
         }

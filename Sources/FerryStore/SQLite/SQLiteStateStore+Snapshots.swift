@@ -16,19 +16,14 @@ extension SQLiteStateStore {
         var encodedLabels = EncodedOnce<[String: String]>(encoder: encoder)
         var fingerprint = SnapshotFingerprint()
         let usable = fingerprint.add(plan: plan)
-        var desiredRowList: [(name: String, row: [DatabaseValue])] = []
-        desiredRowList.reserveCapacity(desired.files.count)
-        for file in desired.files {
-            let models = try encodedModels.text(file.targetModels)
-            let labels = try encodedLabels.text(file.labels)
-            let values: [any DatabaseValueConvertible] = [
-                file.name, file.unifiedID, file.sourcePath, file.bytes, digests[file.sourcePath] ?? "",
-                file.purpose, file.filename, models, labels, file.deletionPolicy.rawValue, file.declaredBy,
-            ]
-            let row = values.map(\.databaseValue)
-            fingerprint.add(row: row)
-            desiredRowList.append((file.name, row))
+        // Each declared file's row is made twice when the snapshot changed (here, then again to be written), rather
+        // than kept: 100,000 rows held while a converged pass checks its fingerprint were 32 MB of its peak.
+        func desiredRow(_ file: DesiredFile) throws -> [DatabaseValue] {
+            SnapshotFingerprint.desiredRow(
+                file, digest: digests[file.sourcePath] ?? "", models: try encodedModels.text(file.targetModels),
+                labels: try encodedLabels.text(file.labels))
         }
+        for file in desired.files { fingerprint.add(row: try desiredRow(file)) }
         // The placement rows, and the declared files' placement counts, derive from `plan.placements` alone (already
         // in the fingerprint): built only when the snapshot changed. (Change `SnapshotFingerprint.version` when their
         // derivation changes.)
@@ -55,10 +50,11 @@ extension SQLiteStateStore {
             }
             var desiredRows: [String: [DatabaseValue]] = [:]
             let rollUps = Self.rollUps(plan.placements)
-            for (name, row) in desiredRowList {
-                let counts = rollUps[name] ?? PlacementRollUp()
-                desiredRows[name] =
-                    row + [counts.placements.databaseValue, counts.inSync.databaseValue, counts.processing.databaseValue]
+            for file in desired.files {
+                let counts = rollUps[file.name] ?? PlacementRollUp()
+                desiredRows[file.name] =
+                    try desiredRow(file)
+                    + [counts.placements.databaseValue, counts.inSync.databaseValue, counts.processing.databaseValue]
             }
             var placementRows: [PlacementKey: [DatabaseValue]] = [:]
             let filenames = Dictionary(desired.files.map { ($0.name, $0.filename) }, uniquingKeysWith: { a, _ in a })
