@@ -156,8 +156,24 @@ public enum Planner {
         groups = []
         firstSlot = []
         // Owned files by endpoint, as indices into `input.owned` (no copies of the records).
-        var ownedByEndpoint: [String: [Int]] = [:]
-        for (index, record) in input.owned.enumerated() { ownedByEndpoint[record.endpointID, default: []].append(index) }
+        // The endpoints are few: each record's is found by a scan (its id is mostly the very string of the others on
+        // that endpoint, which compares at once), and each group is made at its exact size.
+        var ownedGroups: [(endpointID: String, count: Int)] = []
+        func group(_ record: OwnedFile) -> Int {
+            if let known = ownedGroups.firstIndex(where: { $0.endpointID == record.endpointID }) { return known }
+            ownedGroups.append((record.endpointID, 0))
+            return ownedGroups.count - 1
+        }
+        for record in input.owned { ownedGroups[group(record)].count += 1 }
+        var ownedIndices = ownedGroups.map { group in
+            var indices: [Int32] = []
+            indices.reserveCapacity(group.count)
+            return indices
+        }
+        for (index, record) in input.owned.enumerated() { ownedIndices[group(record)].append(Int32(index)) }
+        var ownedByEndpoint: [String: [Int32]] = [:]
+        for (number, group) in ownedGroups.enumerated() { ownedByEndpoint[group.endpointID] = ownedIndices[number] }
+        ownedIndices = []
         let fileDigests = files.map { input.digests[$0.sourcePath] ?? "" }
         let intentsByEndpoint = Dictionary(grouping: input.intents, by: \.endpointID)
         let endpointIDs = Set(desiredByEndpoint.keys).union(ownedByEndpoint.keys).union(intentsByEndpoint.keys)
@@ -169,7 +185,7 @@ public enum Planner {
             var wanted: [Wanted]
             var listing: [RemoteFile]
             var observedAt: Int64
-            var owned: [Int]
+            var owned: [Int32]
             var intents: [CreateIntent]
             var keepsPurpose: Bool
         }
@@ -393,7 +409,7 @@ public enum Planner {
     /// converged pass) go into tables.
     static func planEndpoint(
         endpointID: String, files: [DesiredFile], wanted: [Wanted], listing: [RemoteFile], observedAt: Int64,
-        allOwned: [OwnedFile], owned ownedIndices: [Int], intents: [CreateIntent], digests: [String], now: Int64,
+        allOwned: [OwnedFile], owned ownedIndices: [Int32], intents: [CreateIntent], digests: [String], now: Int64,
         policy: PlanPolicy, keepsPurpose: Bool = true, statuses: StatusSlots
     ) -> EndpointResult {
         // A placement's purpose: the declared one, or none where the provider keeps none (Anthropic).
@@ -412,12 +428,13 @@ public enum Planner {
 
         // Owned files in (name, remote id) order. (The store returns them so already; check before paying for a
         // sort.)
-        func ownedOrder(_ a: Int, _ b: Int) -> Bool {
-            (allOwned[a].file, allOwned[a].remoteID) < (allOwned[b].file, allOwned[b].remoteID)
+        func ownedOrder(_ a: Int32, _ b: Int32) -> Bool {
+            let (a, b) = (Int(a), Int(b))
+            return (allOwned[a].file, allOwned[a].remoteID) < (allOwned[b].file, allOwned[b].remoteID)
         }
         let inOrder = ownedIndices.indices.dropFirst().allSatisfy { !ownedOrder(ownedIndices[$0], ownedIndices[$0 - 1]) }
         let order = inOrder ? ownedIndices : ownedIndices.sorted(by: ownedOrder)
-        func name(at position: Int) -> String { allOwned[order[position]].file }
+        func name(at position: Int) -> String { allOwned[Int(order[position])].file }
 
         // Owned files: present (their listing position), missing but maybe not yet listed, or gone (forgotten).
         let (notListed, forgotten) = (Int32(-1), Int32(-2))
@@ -425,7 +442,7 @@ public enum Planner {
         var ownedListing = [Bool](repeating: false, count: listing.count)  // by listing position
         var live = 0
         for (position, index) in order.enumerated() {
-            let record = allOwned[index]
+            let record = allOwned[Int(index)]
             if let at = listed.position(of: record.remoteID) {
                 listedPosition[position] = Int32(at)
                 ownedListing[at] = true
@@ -443,7 +460,7 @@ public enum Planner {
         /// The owned files still held from `run` (positions in `order`), appended to `held`.
         func holdings(_ run: Range<Int>, into held: inout [Holding]) {
             for position in run where listedPosition[position] != forgotten {
-                let record = allOwned[order[position]]
+                let record = allOwned[Int(order[position])]
                 let at = listedPosition[position]
                 let remote = at == notListed ? nil : listing[Int(at)]
                 held.append(
@@ -462,7 +479,7 @@ public enum Planner {
         }
         /// The policy the state holds for the name of `run`'s files: its last row's (nil for an empty run).
         func recordedPolicy(_ run: Range<Int>) -> DeletionPolicy? {
-            run.isEmpty ? nil : allOwned[order[run.upperBound - 1]].deletionPolicy
+            run.isEmpty ? nil : allOwned[Int(order[run.upperBound - 1])].deletionPolicy
         }
         /// The run of owned files named `name` (empty when there is none).
         func run(named wanted: String) -> Range<Int> {

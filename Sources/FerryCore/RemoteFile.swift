@@ -26,7 +26,6 @@ public struct RemoteFile: Hashable, Codable, Sendable {
     public var purpose: String
     /// Unix seconds.
     public var createdAt: Int64
-    public var status: RemoteFileStatus
     public var statusDetails: String?
     /// SHA-256 (hex) of the content, when the provider keeps Ferry's metadata with the file (Cloud Storage objects
     /// uploaded by Ferry carry `ferry-sha256`); nil otherwise.
@@ -36,6 +35,8 @@ public struct RemoteFile: Hashable, Codable, Sendable {
     /// Unix seconds when the provider will delete the file by itself (Gemini's `expirationTime`, OpenAI and
     /// Azure's `expires_at`); nil when it keeps the file until it is deleted.
     public var expiresAt: Int64?
+    // (Last: 128 bytes a file instead of 136; a pass over a large workspace holds 300,000.)
+    public var status: RemoteFileStatus
 
     /// The custom-metadata key holding the declared name Ferry uploaded a file for.
     public static let declaredNameKey = "ferry-name"

@@ -38,8 +38,9 @@ struct SnapshotFingerprint {
         return true
     }
 
-    /// The names of `PlacementStatus`'s stored properties, in order, that `add(placements:)` covers. A test compares
-    /// them with the type's own (by reflection), so a field added later cannot be left out of the fingerprint.
+    /// The names of `PlacementStatus`'s stored properties, in the order `add(placements:)` writes them. A test
+    /// compares them with the type's own (by reflection), so a field added later cannot be left out of the
+    /// fingerprint.
     static let placementFields = [
         "file", "unifiedID", "endpointID", "models", "state", "remoteID", "pendingAction", "detail",
     ]

@@ -108,6 +108,13 @@ struct PlannerScaleTests {
         }
     }
 
+    /// A plan over 100,000 files on 3 endpoints holds 300,000 of each: their size is part of a large pass's peak.
+    @Test func recordsStaySmall() {
+        #expect(MemoryLayout<PlacementStatus>.stride <= 96, "keep PlacementStatus's one-byte fields last")
+        #expect(MemoryLayout<RemoteFile>.stride <= 128, "keep RemoteFile's one-byte fields last")
+        #expect(MemoryLayout<Planner.Wanted>.stride <= 16)
+    }
+
     @Test func fingerprintMatchesTheJoinedDefinition() {
         let input = Self.input(files: 500)
         var hasher = SHA256Digest()

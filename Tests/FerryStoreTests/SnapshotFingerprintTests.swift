@@ -25,7 +25,7 @@ struct SnapshotFingerprintTests {
     func coversEveryField() {
         let labels = Mirror(reflecting: Self.status).children.compactMap(\.label)
         #expect(
-            labels == SnapshotFingerprint.placementFields,
+            labels.sorted() == SnapshotFingerprint.placementFields.sorted(),
             "PlacementStatus changed: add the new field to SnapshotFingerprint.add(placements:) and placementFields")
     }
 
