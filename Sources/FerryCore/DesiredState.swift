@@ -127,12 +127,17 @@ public struct DesiredState: Sendable, Hashable {
     }
 
     public init(files: [DesiredFile], models: [ModelDefinition]) {
-        self.files = files.sorted { $0.name < $1.name }
+        self.files =
+            files.indices.dropFirst().allSatisfy { files[$0 - 1].name < files[$0].name }
+            ? files : files.sorted { $0.name < $1.name }
         self.models = models
         self.knownEndpoints = Array(Set(models.compactMap(\.endpoint))).sorted()
         self.endpoints = []
         var targeted = Set<Endpoint>()
-        for placements in resolvedPlacements() { targeted.formUnion(placements.map(\.endpoint)) }
+        var seen = Set<UnsafeRawPointer>()  // placement lists, shared by files with one target list
+        for placements in resolvedPlacements() where seen.insert(Self.identity(of: placements)).inserted {
+            targeted.formUnion(placements.map(\.endpoint))
+        }
         self.endpoints = targeted.sorted()
     }
 
@@ -147,12 +152,28 @@ public struct DesiredState: Sendable, Hashable {
             }
         }
         var cache: [[String]: [(endpoint: Endpoint, models: [String])]] = [:]
+        // Files of one declaration share their target list (the same array): the previous file's answer is taken
+        // without hashing the list again.
+        var previous: (targets: UnsafeRawPointer, placements: [(endpoint: Endpoint, models: [String])])?
         return files.map { file in
-            if let known = cache[file.targetModels] { return known }
-            let resolved = Self.placements(targeting: file.targetModels) { endpointsByModel[$0] ?? [] }
-            cache[file.targetModels] = resolved
+            let targets = Self.identity(of: file.targetModels)
+            if let previous, previous.targets == targets { return previous.placements }
+            let resolved: [(endpoint: Endpoint, models: [String])]
+            if let known = cache[file.targetModels] {
+                resolved = known
+            } else {
+                resolved = Self.placements(targeting: file.targetModels) { endpointsByModel[$0] ?? [] }
+                cache[file.targetModels] = resolved
+            }
+            previous = (targets, resolved)
             return resolved
         }
+    }
+
+    /// The storage of an array: equal for two arrays that share it (and so hold the same elements). Arrays that do
+    /// not share storage may still be equal: this only finds the common case fast.
+    static func identity<Element>(of array: [Element]) -> UnsafeRawPointer {
+        array.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } ?? UnsafeRawPointer(bitPattern: 1)!
     }
 
     /// Endpoints (by id) that a model name resolves to. A model name listed several times

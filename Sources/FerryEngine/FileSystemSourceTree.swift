@@ -56,10 +56,19 @@ public struct FileSystemSourceTree: SourceTree {
             resolved = real
             guard stat(resolved, &info) == 0 else { return .missing }
         }
-        guard resolved == root || resolved.hasPrefix(root + "/") else { return .escapesRoot(resolved: resolved) }
+        guard resolved == root || (resolved.hasPrefix(root) && resolved.utf8.dropFirst(root.utf8.count).first == UInt8(ascii: "/"))
+        else { return .escapesRoot(resolved: resolved) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { return .notRegularFile }
-        guard access(resolved, R_OK) == 0 else { return .unreadable(reason: "permission denied") }
+        guard Self.readable(info) || access(resolved, R_OK) == 0 else { return .unreadable(reason: "permission denied") }
         return .file(bytes: Int64(info.st_size))
+    }
+
+    /// Whether a file is readable by this process from its stat alone, without an `access` call per source: always
+    /// for root (as `access` answers), and for the file's owner exactly when the owner may read it (the owner's bits
+    /// are the only ones that apply to the owner, ACLs included). Otherwise `access` decides.
+    static func readable(_ info: stat) -> Bool {
+        let user = geteuid()
+        return user == 0 || (info.st_uid == user && info.st_mode & S_IRUSR != 0)
     }
 
     public func files(under directory: String) -> [String] {

@@ -236,7 +236,8 @@ extension LoadContext {
                     guard let relative, pattern.matches(relative), !exclude.contains(where: { $0.matches(relative) })
                     else { continue }
                     matched += 1
-                    guard seen.insert(candidate).inserted else { continue }
+                    // (A walk lists each file once: only several patterns can name one twice.)
+                    guard include.count == 1 || seen.insert(candidate).inserted else { continue }
                     guard let checked = checkSource(relative, base: base, place: place, tree: tree) else { continue }
                     // Members are named by their path below the glob's literal folder: `faq/*.md` → `<set>/billing.md`.
                     let memberPath = Self.relative(candidate, to: prefix) ?? relative
