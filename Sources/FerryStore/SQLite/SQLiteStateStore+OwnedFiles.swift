@@ -28,26 +28,32 @@ extension SQLiteStateStore {
         // Sized exactly (same transaction): grown by doubling, 300,000 rows left about 30 MB of spare capacity.
         var files: [OwnedFile] = []
         files.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM owned_files") ?? 0)
-        // Rows come ordered by file: a file's rows on several endpoints share one unified id (read once, as recorded
-        // with the row), and its name, digest and file name are kept once; endpoint ids are kept once each.
-        // (300,000 rows hold 4 copies of the same few strings otherwise: tens of megabytes.)
-        var previous: OwnedFile?
+        // Each endpoint id is kept once (there are few: found by a scan). With the pass's strings (`sharing`), each
+        // record takes them as it is read; without, rows come ordered by file and a file's rows on several endpoints
+        // share the first one's strings. (300,000 rows hold 4 copies of the same few strings otherwise: tens of
+        // megabytes.)
         var sharing = sharing
-        var endpoints: [String: String] = [:]
-        func same(_ text: String, as kept: String?) -> String { kept == text ? kept! : text }
+        var endpoints: [String] = []
         while let row = try rows.next() {
-            let file: String = row[2]
-            let sameFile = previous?.file == file ? previous : nil
             var endpointID: String = row[0]
-            if let kept = endpoints[endpointID] { endpointID = kept } else { endpoints[endpointID] = endpointID }
+            if let kept = endpoints.first(where: { $0 == endpointID }) {
+                endpointID = kept
+            } else {
+                endpoints.append(endpointID)
+            }
             var record = OwnedFile(
-                endpointID: endpointID, remoteID: row[1], file: sameFile?.file ?? file,
-                digest: same(row[3], as: sameFile?.digest), bytes: row[4], filename: same(row[5], as: sameFile?.filename),
-                purpose: row[6], createdAt: row[7], deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete,
-                unifiedID: sameFile?.unifiedID ?? row[9])
-            sharing?.share(&record)
+                endpointID: endpointID, remoteID: row[1], file: row[2], digest: row[3], bytes: row[4],
+                filename: row[5], purpose: row[6], createdAt: row[7],
+                deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete, unifiedID: row[9])
+            if sharing != nil {
+                sharing!.share(&record)
+            } else if let last = files.indices.last, files[last].file == record.file {
+                record.file = files[last].file
+                if files[last].unifiedID == record.unifiedID { record.unifiedID = files[last].unifiedID }
+                if files[last].digest == record.digest { record.digest = files[last].digest }
+                if files[last].filename == record.filename { record.filename = files[last].filename }
+            }
             files.append(record)
-            previous = record
         }
         return files
     }
