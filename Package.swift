@@ -110,7 +110,7 @@ let package = Package(
             ],
             path: "Tests/FerryTestSupport"
         ),
-        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore"]),
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerryTestSupport"]),
         .testTarget(
             name: "FerryStoreTests",
             dependencies: [

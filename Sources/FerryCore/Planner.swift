@@ -159,18 +159,21 @@ public enum Planner {
         // The endpoints are few: each record's is found by a scan (its id is mostly the very string of the others on
         // that endpoint, which compares at once), and each group is made at its exact size.
         var ownedGroups: [(endpointID: String, count: Int)] = []
-        func group(_ record: OwnedFile) -> Int {
-            if let known = ownedGroups.firstIndex(where: { $0.endpointID == record.endpointID }) { return known }
-            ownedGroups.append((record.endpointID, 0))
+        // (Records are not copied out of the array: each copy retains and releases seven strings.)
+        func group(_ endpointID: String) -> Int {
+            if let known = ownedGroups.firstIndex(where: { $0.endpointID == endpointID }) { return known }
+            ownedGroups.append((endpointID, 0))
             return ownedGroups.count - 1
         }
-        for record in input.owned { ownedGroups[group(record)].count += 1 }
+        for index in input.owned.indices { ownedGroups[group(input.owned[index].endpointID)].count += 1 }
         var ownedIndices = ownedGroups.map { group in
             var indices: [Int32] = []
             indices.reserveCapacity(group.count)
             return indices
         }
-        for (index, record) in input.owned.enumerated() { ownedIndices[group(record)].append(Int32(index)) }
+        for index in input.owned.indices {
+            ownedIndices[group(input.owned[index].endpointID)].append(Int32(index))
+        }
         var ownedByEndpoint: [String: [Int32]] = [:]
         for (number, group) in ownedGroups.enumerated() { ownedByEndpoint[group.endpointID] = ownedIndices[number] }
         ownedIndices = []
@@ -442,15 +445,16 @@ public enum Planner {
         var ownedListing = [Bool](repeating: false, count: listing.count)  // by listing position
         var live = 0
         for (position, index) in order.enumerated() {
-            let record = allOwned[Int(index)]
-            if let at = listed.position(of: record.remoteID) {
+            let index = Int(index)
+            if let at = listed.position(of: allOwned[index].remoteID) {
                 listedPosition[position] = Int32(at)
                 ownedListing[at] = true
                 live += 1
-            } else if record.createdAt >= observedAt - policy.listingGraceSeconds {
+            } else if allOwned[index].createdAt >= observedAt - policy.listingGraceSeconds {
                 listedPosition[position] = notListed
                 live += 1
             } else {
+                let record = allOwned[index]
                 result.actions.append(
                     PlannedAction(
                         kind: .forget, reason: .missingRemotely, file: record.file, unifiedID: record.unifiedID,
@@ -460,14 +464,13 @@ public enum Planner {
         /// The owned files still held from `run` (positions in `order`), appended to `held`.
         func holdings(_ run: Range<Int>, into held: inout [Holding]) {
             for position in run where listedPosition[position] != forgotten {
-                let record = allOwned[Int(order[position])]
-                let at = listedPosition[position]
-                let remote = at == notListed ? nil : listing[Int(at)]
+                let (index, at) = (Int(order[position]), Int(listedPosition[position]))
                 held.append(
                     Holding(
-                        remote: remote?.status, digest: record.digest, filename: record.filename,
-                        purpose: record.purpose, createdAt: record.createdAt, remoteID: record.remoteID, adopted: false,
-                        expiresAt: remote?.expiresAt))
+                        remote: at < 0 ? nil : listing[at].status, digest: allOwned[index].digest,
+                        filename: allOwned[index].filename, purpose: allOwned[index].purpose,
+                        createdAt: allOwned[index].createdAt, remoteID: allOwned[index].remoteID, adopted: false,
+                        expiresAt: at < 0 ? nil : listing[at].expiresAt))
             }
         }
         /// The positions from `start` whose owned files have the name of the one at `start`.

@@ -1,4 +1,5 @@
 @testable import FerryCore
+import FerryTestSupport
 import Testing
 
 /// Random inputs mixing every case the planner knows (owned files declared or not, listed, missing or listed twice,
@@ -9,19 +10,8 @@ import Testing
 /// gave the same bytes.)
 @Suite("Planner on random inputs")
 struct PlannerRandomTests {
-    struct RNG: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func randomInput(seed: UInt64) -> (PlanInput, PlanPolicy) {
-        var rng = RNG(state: seed)
+        var rng = SplitMix64(seed: seed)
         let endpoints = PlannerScaleTests.endpoints
         let models = [
             ModelDefinition(name: "a", model: "a", provider: "openai", endpoint: endpoints[0], origin: ""),

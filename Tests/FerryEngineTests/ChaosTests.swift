@@ -9,18 +9,6 @@ import Testing
     import Glibc
 #endif
 
-/// A small deterministic generator, so a failing chaos round can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// What a chaos run found.
 struct ChaosReport: CustomStringConvertible {
     var rounds = 0
@@ -35,7 +23,7 @@ struct ChaosReport: CustomStringConvertible {
 /// Rounds of `ferry reconcile` under random provider faults, killed with SIGKILL at random moments, each followed by
 /// one clean reconcile; after every round the invariants are checked against the simulator's real contents.
 func runChaos(rounds: Int, seed: UInt64, backend: StateBackend = .sqlite) async throws -> ChaosReport {
-    var random = SplitMix64(state: seed)
+    var random = SplitMix64(seed: seed)
     var report = ChaosReport()
     let workspace = try await Workspace(gcsAuthentication: .anonymous, backend: backend)
     defer { Task { await workspace.close() } }

@@ -1,3 +1,4 @@
+import FerryTestSupport
 import Testing
 
 @testable import FerryProviders
@@ -64,7 +65,7 @@ import Testing
     /// Full jitter: every delay lies in `0...ceiling`, and the draws spread over that range.
     @Test func jitterStaysWithinBounds() {
         let policy = RetryPolicy()
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         for retry in 1...10 {
             let ceiling = policy.ceiling(beforeRetry: retry)
             let delays = (0..<500).compactMap { _ in
@@ -81,7 +82,7 @@ import Testing
     /// A provider's Retry-After is used exactly; one longer than `maxRetryAfter` ends the retries.
     @Test func retryAfterIsHonouredUpToTheLimit() {
         let policy = RetryPolicy(maxRetryAfter: .seconds(60))
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         #expect(policy.delay(beforeRetry: 3, retryAfter: .seconds(2), using: &generator) == .seconds(2))
         #expect(policy.delay(beforeRetry: 1, retryAfter: .seconds(60), using: &generator) == .seconds(60))
         #expect(policy.delay(beforeRetry: 1, retryAfter: .seconds(61), using: &generator) == nil)
