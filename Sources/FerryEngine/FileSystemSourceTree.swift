@@ -56,11 +56,17 @@ public struct FileSystemSourceTree: SourceTree {
             resolved = real
             guard stat(resolved, &info) == 0 else { return .missing }
         }
-        guard resolved == root || (resolved.hasPrefix(root) && resolved.utf8.dropFirst(root.utf8.count).first == UInt8(ascii: "/"))
-        else { return .escapesRoot(resolved: resolved) }
+        guard isInsideRoot(resolved) else { return .escapesRoot(resolved: resolved) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { return .notRegularFile }
         guard Self.readable(info) || access(resolved, R_OK) == 0 else { return .unreadable(reason: "permission denied") }
         return .file(bytes: Int64(info.st_size))
+    }
+
+    /// Whether an absolute, symlink-free path is the root or below it (compared as bytes, without making
+    /// `root + "/"` for each source).
+    func isInsideRoot(_ path: String) -> Bool {
+        path.utf8.starts(with: root.utf8)
+            && (path.utf8.count == root.utf8.count || path.utf8.dropFirst(root.utf8.count).first == UInt8(ascii: "/"))
     }
 
     /// Whether a file is readable by this process from its stat alone, without an `access` call per source: always

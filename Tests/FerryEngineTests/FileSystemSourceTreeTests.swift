@@ -1,7 +1,8 @@
 import FerryCore
-import FerryEngine
 import Foundation
 import Testing
+
+@testable import FerryEngine
 
 /// The manifest root on a real disk: the walk that feeds manifest discovery and FileSet globs, and the shared walk of
 /// `walkingOnce()` that must answer exactly as a fresh walk of each folder would.
@@ -74,5 +75,11 @@ struct FileSystemSourceTreeTests {
             Issue.record("a symlink to a file outside the root must be refused: \(tree.inspect("link.md"))")
             return
         }
+        // Inside means the root itself or below it: a sibling whose name starts like the root's is outside.
+        #expect(tree.isInsideRoot(tree.root))
+        #expect(tree.isInsideRoot(tree.root + "/a.md"))
+        #expect(!tree.isInsideRoot(tree.root + "-other/a.md"))
+        #expect(!tree.isInsideRoot(tree.root + "x"))
+        #expect(!tree.isInsideRoot(String(tree.root.dropLast())))
     }
 }
