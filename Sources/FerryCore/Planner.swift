@@ -119,9 +119,9 @@ public enum Planner {
         // targets share one placement list (`resolvedPlacements`), so endpoints are numbered once per distinct list
         // (by the list's storage), not looked up by id for each placement.
         var endpointNumbers: [String: Int] = [:]
-        var numbersByList: [UnsafeRawPointer?: [Int]] = [:]
+        var numbersByList: [UnsafeRawPointer: [Int]] = [:]
         func numbers(_ list: [(endpoint: Endpoint, models: [String])]) -> [Int] {
-            let key = list.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+            let key = DesiredState.identity(of: list)
             if let known = numbersByList[key] { return known }
             let made = list.map { placement in
                 if let number = endpointNumbers[placement.endpoint.id] { return number }

@@ -156,10 +156,7 @@ extension PostgresStateStore {
             unifiedID: unifiedID)
     }
 
-    func fetchOwned(_ connection: PostgresSession.Connection) throws -> [OwnedFile] {
-        try fetchOwned(connection, sharing: nil)
-    }
-
+    /// Every owned file, each handed to `sharing` (when given) as it is made.
     func fetchOwned(_ connection: PostgresSession.Connection, sharing: OwnedFile.SharedStrings?) throws -> [OwnedFile] {
         var sharing = sharing
         return try connection.query(
@@ -187,7 +184,7 @@ extension PostgresStateStore {
     }
 
     public func ownedFiles() throws -> [OwnedFile] {
-        try session.withConnection(fetchOwned)
+        try session.withConnection { try fetchOwned($0, sharing: nil) }
     }
 
     public func ownedFilesAndIntents(sharing: OwnedFile.SharedStrings?) throws
