@@ -116,6 +116,40 @@ struct ManifestLoaderTests {
         #expect(loaded.desired.files.map(\.sourcePath) == ["docs/faq/a.md", "docs/faq/sub/b.md"])
     }
 
+    /// A FileSet large enough to be matched and inspected on several threads gives its members in name order and its
+    /// problems in the order of the walk, as a sequential pass does, for two patterns naming some files twice.
+    @Test func largeFileSetInParallel() throws {
+        // Over three times the loader's threshold for parallel work (512 sources).
+        let count = 1_553
+        func name(_ index: Int) -> String {
+            let digits = String(index)
+            return "f" + String(repeating: "0", count: 5 - digits.count) + digits + ".md"
+        }
+        var tree = FakeTree()
+        for index in 0..<count { tree.files["docs/set/" + name(index)] = Int64(index + 1) }
+        tree.files["docs/set/skip.txt"] = 1
+        let escaping = [7, count / 2, count - 1].map { "docs/set/" + name($0) }
+        for path in escaping { tree.escaping[path] = "/etc/passwd" }
+        let manifest = """
+            kind: FileSet
+            metadata: {name: big}
+            spec:
+              sources: ["docs/set/*.md", "docs/set/f000*.md"]
+              purpose: assistants
+              targetModels: [gpt-4o-mini]
+            """
+        let found = diagnostics(["sets.yaml": manifest], tree: tree)
+        #expect(found.count == escaping.count)
+        for (line, path) in zip(found, escaping) {
+            #expect(line.contains("source '\(path)' is a symlink that leaves the manifest root"))
+        }
+        for path in escaping { tree.escaping[path] = nil }
+        let loaded = try load(["sets.yaml": manifest], tree: tree)
+        let names = (0..<count).map { "big/" + name($0) }
+        #expect(loaded.desired.files.map(\.name) == names)
+        #expect(loaded.desired.files.map(\.bytes) == (1...count).map(Int64.init))
+    }
+
     /// Every problem of a run is reported at once, each with file, line, column and a hint.
     @Test func collectsEveryProblem() {
         let found = diagnostics([

@@ -105,3 +105,49 @@ struct SnapshotFingerprintTests {
         #expect(fingerprint.hexDigest() == base)
     }
 }
+
+/// The byte stream is only compared with itself (a snapshot's previous fingerprint), but it may not change by
+/// accident: a change that is not a version bump would make every stored snapshot look different once, and a
+/// faster writer must produce the same bytes as the one it replaces. A change here goes with a new
+/// `SnapshotFingerprint.version`.
+@Suite("Snapshot fingerprint stream")
+struct SnapshotFingerprintStreamTests {
+    @Test("rows, placements and listings give the recorded digest")
+    func recordedDigest() throws {
+        var fingerprint = SnapshotFingerprint()
+        let placements = (0..<300).map { index in
+            PlacementStatus(
+                file: "kb/\(index).md", endpointID: SnapshotFingerprintTests.status.endpointID,
+                models: index % 3 == 0 ? [] : ["gpt-4o", "m\(index)"], state: index % 2 == 0 ? .inSync : .outOfSync,
+                remoteID: index % 5 == 0 ? nil : "file-\(index)", pendingAction: index % 7 == 0 ? .replace : nil,
+                detail: index % 4 == 0 ? "détail \(index)" : "")
+        }
+        let plan = Plan(
+            actions: [], placements: placements, endpoints: [], blocked: [], warnings: ["w"], desiredFingerprint: "d")
+        let usable = fingerprint.add(plan: plan)
+        #expect(usable)
+        for index in 0..<200 {
+            let file = DesiredFile(
+                name: "kb/\(index).md", sourcePath: "docs/\(index).md", bytes: Int64(index * 1_000),
+                purpose: "assistants", filename: "\(index).md",
+                targetModels: ["gpt-4o"], labels: index % 2 == 0 ? [:] : ["team": "t\(index)"],
+                deletionPolicy: index % 3 == 0 ? .retain : .delete, declaredBy: "manifests/kb.yaml", origin: "kb")
+            fingerprint.add(
+                row: SnapshotFingerprint.desiredRow(
+                    file, digest: index % 2 == 0 ? "sha256:\(index)" : "", models: "[\"gpt-4o\"]",
+                    labels: index % 2 == 0 ? "{}" : "{\"team\":\"t\(index)\"}"))
+        }
+        var listing: [RemoteFile] = []
+        for index in 0..<250 {
+            let status: RemoteFileStatus = index % 2 == 0 ? .processed : .uploaded
+            let details: String? = index % 9 == 0 ? "why" : nil
+            let expires: Int64? = index % 11 == 0 ? Int64(index) : nil
+            listing.append(
+                RemoteFile(
+                    id: "file-\(index)", filename: "\(index).md", bytes: Int64(index), purpose: "assistants",
+                    createdAt: Int64(1_700_000_000 + index), status: status, statusDetails: details, expiresAt: expires))
+        }
+        fingerprint.add(listing: listing)
+        #expect(fingerprint.hexDigest() == "sha256:aaa1229480f56a4883d85a729b77050366cbef1e285e390709bdbc02bf54661f")
+    }
+}

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Cross-document checks: models to endpoints, sources to files, names, purposes and secrets.
 extension LoadContext {
     /// Largest single file each provider accepts through its files endpoint.
@@ -229,20 +231,28 @@ extension LoadContext {
                         hint: "sources must stay inside the repository")
                     continue
                 }
-                var matched = 0
                 let base = declaration.manifestDirectory
-                for candidate in tree.files(under: prefix) {
-                    let relative = Self.relative(candidate, to: base)
-                    guard let relative, pattern.matches(relative), !exclude.contains(where: { $0.matches(relative) })
-                    else { continue }
+                let candidates = tree.files(under: prefix)
+                // Matching and inspecting a file (a `stat`) depend on that file alone: done on every core for a large
+                // set, then taken in order here, so members and problems come out as a sequential pass gives them.
+                let checked = Self.inParallel(candidates.count, minimum: Self.parallelSources) { index in
+                    let candidate = candidates[index]
+                    guard let relative = Self.relative(candidate, to: base), pattern.matches(relative),
+                        !exclude.contains(where: { $0.matches(relative) })
+                    else { return nil as (relative: String, check: SourceCheck)? }
+                    return (relative, Self.resolveSource(relative, base: base, tree: tree))
+                }
+                var matched = 0
+                for (index, candidate) in candidates.enumerated() {
+                    guard let (relative, check) = checked[index] else { continue }
                     matched += 1
                     // (A walk lists each file once: only several patterns can name one twice.)
                     guard include.count == 1 || seen.insert(candidate).inserted else { continue }
-                    guard let checked = checkSource(relative, base: base, place: place, tree: tree) else { continue }
+                    guard let found = report(check, path: relative, place: place) else { continue }
                     // Members are named by their path below the glob's literal folder: `faq/*.md` → `<set>/billing.md`.
                     let memberPath = Self.relative(candidate, to: prefix) ?? relative
                     members.append(
-                        Member(name: declaration.name + "/" + memberPath, path: checked.0, bytes: checked.1, place: place))
+                        Member(name: declaration.name + "/" + memberPath, path: found.0, bytes: found.1, place: place))
                 }
                 if matched == 0 {
                     error(
@@ -254,44 +264,85 @@ extension LoadContext {
         }
     }
 
+    /// Sources a FileSet must have before its files are matched and inspected on every core.
+    static let parallelSources = 512
+
+    /// `body` for each index in `0..<count`, results in index order; on every core when `count` reaches `minimum`.
+    static func inParallel<Result>(_ count: Int, minimum: Int, _ body: @escaping @Sendable (Int) -> Result) -> [Result] {
+        guard count >= minimum else { return (0..<count).map(body) }
+        return [Result](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let slots = ParallelSlots(base: buffer.baseAddress!)
+            // Chunks of consecutive indices: one job per chunk, not per file.
+            let chunk = 256
+            DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { job in
+                for index in job * chunk..<min(count, (job + 1) * chunk) {
+                    (slots.base + index).initialize(to: body(index))
+                }
+            }
+            initialized = count
+        }
+    }
+
     static func relative(_ path: String, to base: String) -> String? {
         if base.isEmpty { return path }
         guard path.hasPrefix(base + "/") else { return nil }
         return String(path.dropFirst(base.count + 1))
     }
 
+    /// What checking a source path found: its normalised path and size, or a problem (message and hint).
+    enum SourceCheck {
+        case file(path: String, bytes: Int64)
+        case problem(String, hint: String)
+    }
+
     /// Checks one source path; returns its normalised path and size.
     mutating func checkSource(_ path: String, base: String, place: Place, tree: some SourceTree) -> (String, Int64)? {
-        if path.isEmpty {
-            error(place, "source path is empty", hint: "give a path relative to this manifest")
+        report(Self.resolveSource(path, base: base, tree: tree), path: path, place: place)
+    }
+
+    /// The normalised path and size of a good source; a problem is reported at `place` (nil).
+    mutating func report(_ check: SourceCheck, path: String, place: Place) -> (String, Int64)? {
+        switch check {
+        case .file(let normalized, let bytes): return (normalized, bytes)
+        case .problem(let message, let hint):
+            error(place, message, hint: hint)
             return nil
+        }
+    }
+
+    /// Checks one source path (relative to the manifest's folder `base`) against the tree, changing nothing: safe to
+    /// call from several threads.
+    static func resolveSource(_ path: String, base: String, tree: some SourceTree) -> SourceCheck {
+        if path.isEmpty {
+            return .problem("source path is empty", hint: "give a path relative to this manifest")
         }
         if path.hasPrefix("/") || path.hasPrefix("~") {
-            error(
-                place, "source '\(path)' is an absolute path",
-                hint: "use a path relative to this manifest, inside the repository")
-            return nil
+            return .problem(
+                "source '\(path)' is an absolute path", hint: "use a path relative to this manifest, inside the repository")
         }
         guard let normalized = RelativePath.normalize(path, relativeTo: base), !normalized.isEmpty else {
-            error(
-                place, "source '\(path)' is outside the manifest root",
+            return .problem(
+                "source '\(path)' is outside the manifest root",
                 hint: "sources must stay inside the repository; move the file under the manifest root")
-            return nil
         }
         switch tree.inspect(normalized) {
         case .file(let bytes):
-            return (normalized, bytes)
+            return .file(path: normalized, bytes: bytes)
         case .missing:
-            error(place, "source '\(path)' does not exist", hint: "check the path; it is relative to this manifest")
+            return .problem("source '\(path)' does not exist", hint: "check the path; it is relative to this manifest")
         case .notRegularFile:
-            error(place, "source '\(path)' is not a regular file", hint: "point source at a file, or use a FileSet glob")
+            return .problem("source '\(path)' is not a regular file", hint: "point source at a file, or use a FileSet glob")
         case .escapesRoot(let resolved):
-            error(
-                place, "source '\(path)' is a symlink that leaves the manifest root (to \(resolved))",
+            return .problem(
+                "source '\(path)' is a symlink that leaves the manifest root (to \(resolved))",
                 hint: "sources must stay inside the repository")
         case .unreadable(let reason):
-            error(place, "source '\(path)' cannot be read: \(reason)", hint: "check its permissions")
+            return .problem("source '\(path)' cannot be read: \(reason)", hint: "check its permissions")
         }
-        return nil
     }
+}
+
+/// Where parallel iterations write their results: each slot by exactly one iteration, before any is read.
+struct ParallelSlots<Element>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Element>
 }
