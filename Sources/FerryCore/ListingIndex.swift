@@ -16,15 +16,16 @@ struct ListingIndex: Sendable {
         while size < files.count * 2 { size <<= 1 }
         mask = size - 1
         slots = [Int32](repeating: -1, count: size)
-        for (position, file) in files.enumerated() {
-            var slot = file.id.hashValue & mask
+        // By index: `enumerated()` would copy each file (retaining and releasing its strings).
+        for position in files.indices {
+            var slot = files[position].id.hashValue & mask
             while true {
                 let taken = slots[slot]
                 if taken < 0 {
                     slots[slot] = Int32(position)
                     break
                 }
-                if files[Int(taken)].id == file.id {
+                if files[Int(taken)].id == files[position].id {
                     repeats[position] = taken
                     break
                 }

@@ -89,6 +89,10 @@ public struct OwnedFile: Hashable, Codable, Sendable {
             let match: (index: Int, digest: String?)
             if let previous, files[previous.index].name == record.file {
                 match = previous
+            } else if let previous, previous.index + 1 < files.count, files[previous.index + 1].name == record.file {
+                // The stores return rows in name order, like the desired files: the next record is most often the
+                // next file, found by one comparison instead of a lookup by name.
+                match = (previous.index + 1, digests[files[previous.index + 1].sourcePath])
             } else if let index = byName[record.file] {
                 match = (index, digests[files[index].sourcePath])
             } else {
@@ -96,11 +100,12 @@ public struct OwnedFile: Hashable, Codable, Sendable {
                 return
             }
             previous = match
-            let file = files[match.index]
-            record.file = file.name
-            if record.unifiedID == file.unifiedID { record.unifiedID = file.unifiedID }
-            if record.filename == file.filename { record.filename = file.filename }
-            if record.purpose == file.purpose { record.purpose = file.purpose }
+            // Fields read in place: a copy of the declared file would retain and release all of its strings.
+            let index = match.index
+            record.file = files[index].name
+            if record.unifiedID == files[index].unifiedID { record.unifiedID = files[index].unifiedID }
+            if record.filename == files[index].filename { record.filename = files[index].filename }
+            if record.purpose == files[index].purpose { record.purpose = files[index].purpose }
             if let digest = match.digest, record.digest == digest { record.digest = digest }
         }
     }

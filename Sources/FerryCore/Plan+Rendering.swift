@@ -61,7 +61,9 @@ extension Plan {
                 return "Nothing uploaded: \(untracked.count) of \(total) placements already have a file this state "
                     + "has no record of."
             }
-            let unknown = placements.filter { $0.state == .unknown }.count
+            // Counted by index: `filter` would copy each status it is handed.
+            var unknown = 0
+            for index in placements.indices where placements[index].state == .unknown { unknown += 1 }
             if unknown > 0 {
                 return "No changes planned, but \(unknown) of \(total) placements could not be checked."
             }

@@ -497,8 +497,8 @@ public enum Planner {
         // Write-ahead intents: each claims at most one unowned upload that matches it.
         var claimed = Set<String>()
         var unowned: [RemoteFile] = []
-        for (position, remote) in listing.enumerated() where !ownedListing[listed.firstPosition(of: position)] {
-            unowned.append(remote)
+        for position in listing.indices where !ownedListing[listed.firstPosition(of: position)] {
+            unowned.append(listing[position])
         }
         ownedListing = []
         listed = ListingIndex([])
@@ -806,20 +806,22 @@ public enum Planner {
         var hasher = BufferedSHA256()
         let (fieldSeparator, fileEnd, placementEnd) = (UInt8(1), UInt8(2), UInt8(3))
         let (comma, equals) = (UInt8(ascii: ","), UInt8(ascii: "="))
-        for (index, file) in desired.files.enumerated() {
-            hasher.update(file.name)
+        let files = desired.files
+        // Fields read in place, by index: a copy of each file would retain and release all of its strings.
+        for index in files.indices {
+            hasher.update(files[index].name)
             hasher.update(byte: fieldSeparator)
-            hasher.update(file.sourcePath)
+            hasher.update(files[index].sourcePath)
             hasher.update(byte: fieldSeparator)
             hasher.update(fileDigests[index])
             hasher.update(byte: fieldSeparator)
-            hasher.update(file.purpose)
+            hasher.update(files[index].purpose)
             hasher.update(byte: fieldSeparator)
-            hasher.update(file.filename)
+            hasher.update(files[index].filename)
             hasher.update(byte: fieldSeparator)
-            hasher.update(file.deletionPolicy.rawValue)
+            hasher.update(files[index].deletionPolicy.rawValue)
             hasher.update(byte: fieldSeparator)
-            for (position, model) in file.targetModels.enumerated() {
+            for (position, model) in files[index].targetModels.enumerated() {
                 if position > 0 { hasher.update(byte: comma) }
                 hasher.update(model)
             }

@@ -343,6 +343,51 @@ struct StateStoreTests {
         #expect(storage(of: other.file) != storage(of: desired.files[0].name))
     }
 
+    /// Many declared files, each on two endpoints, read in name order with undeclared names among them: every
+    /// declared row shares its file's strings (whether found as the next file or by name), and the undeclared keep
+    /// their own.
+    @Test(arguments: StateBackend.all) func ownedFilesShareAlongTheNames(_ backend: StateBackend) throws {
+        let store = try backend.makeStore().store
+        let run = UUID().uuidString
+        let other = Endpoint(kind: .azure, baseURL: "http://127.0.0.1:2", credential: .environment("A"))
+        let names = (0..<40).map { "set-\(run)/doc-\(100 + $0).md" }
+        let declared = names.enumerated().filter { $0.offset % 5 != 3 }.map(\.element)
+        for name in names {
+            for target in [endpoint, other] {
+                try store.recordOwned(
+                    OwnedFile(
+                        endpointID: target.id, remoteID: "file-" + UUID().uuidString, file: name,
+                        digest: String(repeating: "cd", count: 32), bytes: 3, filename: "doc.md", purpose: "assistants",
+                        createdAt: 100, deletionPolicy: .delete),
+                    closingIntent: nil, at: 101)
+            }
+        }
+        let model = ModelDefinition(name: "m", model: "m", provider: "openai", endpoint: endpoint, origin: "")
+        let desired = DesiredState(
+            files: declared.map { name in
+                DesiredFile(
+                    name: name, sourcePath: "docs/" + name, bytes: 3, purpose: "assistants", filename: "doc.md",
+                    targetModels: ["m"])
+            }, models: [model])
+        let digests = Dictionary(uniqueKeysWithValues: declared.map { ("docs/" + $0, String(repeating: "cd", count: 32)) })
+        let plain = try store.ownedFilesAndIntents().owned.filter { $0.file.hasPrefix("set-\(run)/") }
+        let shared = try store.ownedFilesAndIntents(sharing: OwnedFile.SharedStrings(desired: desired, digests: digests))
+            .owned.filter { $0.file.hasPrefix("set-\(run)/") }
+        #expect(shared == plain)
+        #expect(shared.count == names.count * 2)
+        let byName = Dictionary(uniqueKeysWithValues: desired.files.map { ($0.name, $0) })
+        for record in shared {
+            if let file = byName[record.file] {
+                #expect(storage(of: record.file) == storage(of: file.name), "\(record.file) was not shared")
+                #expect(storage(of: record.unifiedID) == storage(of: file.unifiedID))
+                #expect(storage(of: record.digest) == storage(of: digests[file.sourcePath]!))
+            } else {
+                #expect(!declared.contains(record.file))
+                #expect(desired.files.allSatisfy { storage(of: $0.name) != storage(of: record.file) })
+            }
+        }
+    }
+
     /// Runs are recorded with outcome and counts, newest first.
     @Test(arguments: StateBackend.all) func runs(_ backend: StateBackend) throws {
         let store = try backend.makeStore().store
