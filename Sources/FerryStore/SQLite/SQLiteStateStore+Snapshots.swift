@@ -23,7 +23,9 @@ extension SQLiteStateStore {
                 file, digest: digests[file.sourcePath] ?? "", models: try encodedModels.text(file.targetModels),
                 labels: try encodedLabels.text(file.labels))
         }
-        for file in desired.files { fingerprint.add(row: try desiredRow(file)) }
+        // By index: `for file in` would copy each declared file (retaining and releasing its strings).
+        let files = desired.files
+        for index in files.indices { fingerprint.add(row: try desiredRow(files[index])) }
         // The placement rows, and the declared files' placement counts, derive from `plan.placements` alone (already
         // in the fingerprint): built only when the snapshot changed. (Change `SnapshotFingerprint.version` when their
         // derivation changes.)
