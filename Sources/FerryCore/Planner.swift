@@ -608,111 +608,115 @@ public enum Planner {
         var untrackedTaken = Set<String>()
         var held: [Holding] = []
         cursor = 0
-        for entry in wanted {
-            let file = files[entry.file]
-            let models = entry.models
-            let digest = digests[entry.file]
-            while cursor < order.count, name(at: cursor) < file.name { cursor += 1 }
-            let own = cursor < order.count && name(at: cursor) == file.name ? run(from: cursor) : cursor..<cursor
-            cursor = own.upperBound
-            held.removeAll(keepingCapacity: true)
-            let takenOver = renamed.isEmpty ? nil : renamed[file.name]
-            if let takenOver {
-                held = takenOver.held
-            } else {
-                holdings(own, into: &held)
-                if !adopted.isEmpty, let uploads = adopted[file.name] { held += uploads }
-            }
-            func isSame(_ holding: Holding) -> Bool {
-                holding.digest == digest && holding.filename == file.filename && holding.purpose == purpose(file)
-                    && (holding.remote?.isUsable ?? true)
-            }
-            func isCurrent(_ holding: Holding) -> Bool { isSame(holding) && !expiring(holding) }
-            // The common case, one current file: no intermediate arrays.
-            let current = held.count == 1 && isCurrent(held[0]) ? held : held.filter(isCurrent)
-            // Keep the longest-serving current file: it is the one models already use.
-            let keep = current.count == 1 ? current[0] : current.min { ($0.adopted ? 1 : 0, $0.createdAt, $0.remoteID) < ($1.adopted ? 1 : 0, $1.createdAt, $1.remoteID) }
-            let stale = current.count == held.count ? [] : held.filter { holding in !current.contains { $0.remoteID == holding.remoteID } }
-            let extras = current.count <= 1 ? [] : current.filter { $0.remoteID != keep?.remoteID }
+        // Each declared file is read in place, through a pointer: `let file = files[i]` copied it (retaining and
+        // releasing all of its strings) for every placement.
+        files.withUnsafeBufferPointer { files in
+            for entry in wanted {
+                let file = files.baseAddress! + entry.file
+                let models = entry.models
+                let digest = digests[entry.file]
+                while cursor < order.count, name(at: cursor) < file.pointee.name { cursor += 1 }
+                let own = cursor < order.count && name(at: cursor) == file.pointee.name ? run(from: cursor) : cursor..<cursor
+                cursor = own.upperBound
+                held.removeAll(keepingCapacity: true)
+                let takenOver = renamed.isEmpty ? nil : renamed[file.pointee.name]
+                if let takenOver {
+                    held = takenOver.held
+                } else {
+                    holdings(own, into: &held)
+                    if !adopted.isEmpty, let uploads = adopted[file.pointee.name] { held += uploads }
+                }
+                func isSame(_ holding: Holding) -> Bool {
+                    holding.digest == digest && holding.filename == file.pointee.filename && holding.purpose == purpose(file.pointee)
+                        && (holding.remote?.isUsable ?? true)
+                }
+                func isCurrent(_ holding: Holding) -> Bool { isSame(holding) && !expiring(holding) }
+                // The common case, one current file: no intermediate arrays.
+                let current = held.count == 1 && isCurrent(held[0]) ? held : held.filter(isCurrent)
+                // Keep the longest-serving current file: it is the one models already use.
+                let keep = current.count == 1 ? current[0] : current.min { ($0.adopted ? 1 : 0, $0.createdAt, $0.remoteID) < ($1.adopted ? 1 : 0, $1.createdAt, $1.remoteID) }
+                let stale = current.count == held.count ? [] : held.filter { holding in !current.contains { $0.remoteID == holding.remoteID } }
+                let extras = current.count <= 1 ? [] : current.filter { $0.remoteID != keep?.remoteID }
 
-            // The policy the state holds governs deletes: protection lasts until an apply records its removal.
-            let recorded =
-                takenOver?.policy ?? recordedPolicy(own) ?? (adoptedPolicies.isEmpty ? nil : adoptedPolicies[file.name])
-            let protected = recorded == .protect
-            let status: PlacementStatus
-            if let keep {
-                for extra in extras {
-                    result.actions.append(
-                        PlannedAction(
-                            kind: protected ? .release : .delete, reason: protected ? .protected : .duplicate,
-                            file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, remoteID: extra.remoteID))
-                }
-                for old in stale {
-                    result.actions.append(
-                        PlannedAction(
-                            kind: protected ? .release : .delete, reason: protected ? .protected : .superseded,
-                            file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, remoteID: old.remoteID))
-                }
-                let policyChanged = !keep.adopted && recorded != nil && recorded != file.deletionPolicy
-                if policyChanged {
-                    result.actions.append(
-                        PlannedAction(
-                            kind: .setPolicy, reason: .policyChanged, file: file.name, unifiedID: file.unifiedID,
-                            endpointID: endpointID, deletionPolicy: file.deletionPolicy))
-                }
-                let wasMoved = takenOver != nil
-                let pending = !extras.isEmpty || !stale.isEmpty || keep.adopted || policyChanged || wasMoved
-                let processing = keep.remote.map { $0 != .processed && $0 != .unknown } ?? false
-                status = PlacementStatus(
-                    file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
-                    state: pending ? .outOfSync : (processing ? .processing : .inSync), remoteID: keep.remoteID,
-                    pendingAction: pending
-                        ? (keep.adopted ? .adopt : wasMoved ? .move : policyChanged && stale.isEmpty && extras.isEmpty ? .setPolicy : .delete)
-                        : nil,
-                    detail: processing ? "provider status: \(keep.remote?.rawValue ?? "")" : nil)
-            } else if stale.isEmpty, !policy.allowDuplicates,
-                let match = untrackedMatch(
-                    for: file, purpose: purpose(file), in: result.unmanaged, taken: &untrackedTaken)
-            {
-                // Invariant 9: the file looks like Ferry's own upload, made under a state that is now lost. Uploading
-                // again would leave two copies; refuse and point to `ferry import`.
-                result.untracked.append(UntrackedFile(file: file.name, endpointID: endpointID, remote: match))
-                status = PlacementStatus(
-                    file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
-                    state: .outOfSync, remoteID: match.id,
-                    detail: "\(match.id) matches this file but the state has no record of it: run 'ferry import'")
-            } else {
-                let failed = stale.contains { $0.remote.map { !$0.isUsable } ?? false }
-                // Only expiry makes the held copy stale: a fresh copy of the same content replaces it.
-                let refresh = !stale.isEmpty && stale.allSatisfy { isSame($0) && expiring($0) }
-                let kind: PlannedAction.Kind = stale.isEmpty ? .create : .replace
-                let reason: PlannedAction.Reason =
-                    stale.isEmpty ? .new : (failed ? .failedRemotely : refresh ? .expiring : .changed)
-                if protected {
-                    // The old files stay on the provider: released, not deleted by the replace.
-                    for old in stale.sorted(by: { $0.remoteID < $1.remoteID }) {
+                // The policy the state holds governs deletes: protection lasts until an apply records its removal.
+                let recorded =
+                    takenOver?.policy ?? recordedPolicy(own) ?? (adoptedPolicies.isEmpty ? nil : adoptedPolicies[file.pointee.name])
+                let protected = recorded == .protect
+                let status: PlacementStatus
+                if let keep {
+                    for extra in extras {
                         result.actions.append(
                             PlannedAction(
-                                kind: .release, reason: .protected, file: file.name, unifiedID: file.unifiedID,
-                                endpointID: endpointID, remoteID: old.remoteID))
+                                kind: protected ? .release : .delete, reason: protected ? .protected : .duplicate,
+                                file: file.pointee.name, unifiedID: file.pointee.unifiedID, endpointID: endpointID, remoteID: extra.remoteID))
                     }
+                    for old in stale {
+                        result.actions.append(
+                            PlannedAction(
+                                kind: protected ? .release : .delete, reason: protected ? .protected : .superseded,
+                                file: file.pointee.name, unifiedID: file.pointee.unifiedID, endpointID: endpointID, remoteID: old.remoteID))
+                    }
+                    let policyChanged = !keep.adopted && recorded != nil && recorded != file.pointee.deletionPolicy
+                    if policyChanged {
+                        result.actions.append(
+                            PlannedAction(
+                                kind: .setPolicy, reason: .policyChanged, file: file.pointee.name, unifiedID: file.pointee.unifiedID,
+                                endpointID: endpointID, deletionPolicy: file.pointee.deletionPolicy))
+                    }
+                    let wasMoved = takenOver != nil
+                    let pending = !extras.isEmpty || !stale.isEmpty || keep.adopted || policyChanged || wasMoved
+                    let processing = keep.remote.map { $0 != .processed && $0 != .unknown } ?? false
+                    status = PlacementStatus(
+                        file: file.pointee.name, unifiedID: file.pointee.unifiedID, endpointID: endpointID, models: models,
+                        state: pending ? .outOfSync : (processing ? .processing : .inSync), remoteID: keep.remoteID,
+                        pendingAction: pending
+                            ? (keep.adopted ? .adopt : wasMoved ? .move : policyChanged && stale.isEmpty && extras.isEmpty ? .setPolicy : .delete)
+                            : nil,
+                        detail: processing ? "provider status: \(keep.remote?.rawValue ?? "")" : nil)
+                } else if stale.isEmpty, !policy.allowDuplicates,
+                    let match = untrackedMatch(
+                        for: file.pointee, purpose: purpose(file.pointee), in: result.unmanaged, taken: &untrackedTaken)
+                {
+                    // Invariant 9: the file looks like Ferry's own upload, made under a state that is now lost. Uploading
+                    // again would leave two copies; refuse and point to `ferry import`.
+                    result.untracked.append(UntrackedFile(file: file.pointee.name, endpointID: endpointID, remote: match))
+                    status = PlacementStatus(
+                        file: file.pointee.name, unifiedID: file.pointee.unifiedID, endpointID: endpointID, models: models,
+                        state: .outOfSync, remoteID: match.id,
+                        detail: "\(match.id) matches this file but the state has no record of it: run 'ferry import'")
+                } else {
+                    let failed = stale.contains { $0.remote.map { !$0.isUsable } ?? false }
+                    // Only expiry makes the held copy stale: a fresh copy of the same content replaces it.
+                    let refresh = !stale.isEmpty && stale.allSatisfy { isSame($0) && expiring($0) }
+                    let kind: PlannedAction.Kind = stale.isEmpty ? .create : .replace
+                    let reason: PlannedAction.Reason =
+                        stale.isEmpty ? .new : (failed ? .failedRemotely : refresh ? .expiring : .changed)
+                    if protected {
+                        // The old files stay on the provider: released, not deleted by the replace.
+                        for old in stale.sorted(by: { $0.remoteID < $1.remoteID }) {
+                            result.actions.append(
+                                PlannedAction(
+                                    kind: .release, reason: .protected, file: file.pointee.name, unifiedID: file.pointee.unifiedID,
+                                    endpointID: endpointID, remoteID: old.remoteID))
+                        }
+                    }
+                    var action = PlannedAction(
+                        kind: kind, reason: reason, file: file.pointee.name, unifiedID: file.pointee.unifiedID, endpointID: endpointID,
+                        replaces: protected ? [] : stale.map(\.remoteID).sorted(), sourcePath: file.pointee.sourcePath, digest: digest,
+                        bytes: file.pointee.bytes, filename: file.pointee.filename, purpose: purpose(file.pointee),
+                        deletionPolicy: file.pointee.deletionPolicy)
+                    action.expiresAt = stale.compactMap(\.expiresAt).min()
+                    action.expiresAfterSeconds = file.pointee.expiresAfterSeconds
+                    result.actions.append(action)
+                    status = PlacementStatus(
+                        file: file.pointee.name, unifiedID: file.pointee.unifiedID, endpointID: endpointID, models: models,
+                        state: .outOfSync, remoteID: stale.first?.remoteID, pendingAction: kind,
+                        detail: failed
+                            ? "the provider reports the current file as failed"
+                            : refresh ? "the provider deletes the current copy within the refresh margin" : nil)
                 }
-                var action = PlannedAction(
-                    kind: kind, reason: reason, file: file.name, unifiedID: file.unifiedID, endpointID: endpointID,
-                    replaces: protected ? [] : stale.map(\.remoteID).sorted(), sourcePath: file.sourcePath, digest: digest,
-                    bytes: file.bytes, filename: file.filename, purpose: purpose(file),
-                    deletionPolicy: file.deletionPolicy)
-                action.expiresAt = stale.compactMap(\.expiresAt).min()
-                action.expiresAfterSeconds = file.expiresAfterSeconds
-                result.actions.append(action)
-                status = PlacementStatus(
-                    file: file.name, unifiedID: file.unifiedID, endpointID: endpointID, models: models,
-                    state: .outOfSync, remoteID: stale.first?.remoteID, pendingAction: kind,
-                    detail: failed
-                        ? "the provider reports the current file as failed"
-                        : refresh ? "the provider deletes the current copy within the refresh margin" : nil)
+                statuses.put(status, at: entry.slot)
             }
-            statuses.put(status, at: entry.slot)
         }
 
         // Owned files whose declaration (or this endpoint's part in it) went away.
