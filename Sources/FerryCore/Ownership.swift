@@ -46,12 +46,14 @@ public struct OwnedFile: Hashable, Codable, Sendable {
         private let files: [DesiredFile]
         private let byName: [String: Int]
         private let digests: [String: String]
-        private let listings: [String: [RemoteFile]]
         /// The match of the previous record: the stores return a file's rows together.
         private var previous: (index: Int, digest: String?)?
-        /// Each listing with its positions by id, made when a record of its endpoint first comes (a few endpoints:
-        /// a list).
-        private var listed: [(endpointID: String, index: ListingIndex)] = []
+        /// Each listing with its positions by id (a few endpoints: a list), made once: copies of this value (one per
+        /// thread sharing a part of the rows) use the same tables.
+        private let listed: [(endpointID: String, index: ListingIndex)]
+        /// The endpoint of the previous record and its entry in `listed` (nil: not listed). A store gives each
+        /// endpoint id once, so the next record's id is most often the same string and compares at once.
+        private var previousEndpoint: (id: String, slot: Int?)?
 
         /// - Parameter listings: files listed by endpoint id (only their ids are shared).
         public init(desired: DesiredState, digests: [String: String], listings: [String: [RemoteFile]] = [:]) {
@@ -60,7 +62,9 @@ public struct OwnedFile: Hashable, Codable, Sendable {
             for (index, file) in files.enumerated() { byName[file.name] = index }
             self.byName = byName
             self.digests = digests
-            self.listings = listings
+            let endpoints = listings.keys.sorted()
+            let indexes = Parallel.map(endpoints.count, minimum: 2, chunk: 1) { ListingIndex(listings[endpoints[$0]]!) }
+            listed = Array(zip(endpoints, indexes))
         }
 
         /// Makes `record` refer to the desired state's and the listing's strings where they are equal (an undeclared
@@ -71,18 +75,16 @@ public struct OwnedFile: Hashable, Codable, Sendable {
         }
 
         private mutating func shareRemoteID(_ record: inout OwnedFile) {
-            guard !listings.isEmpty else { return }
-            let slot: Int
-            if let known = listed.firstIndex(where: { $0.endpointID == record.endpointID }) {
-                slot = known
+            guard !listed.isEmpty else { return }
+            let slot: Int?
+            if let previousEndpoint, previousEndpoint.id == record.endpointID {
+                slot = previousEndpoint.slot
             } else {
-                guard let files = listings[record.endpointID] else { return }
-                listed.append((record.endpointID, ListingIndex(files)))
-                slot = listed.count - 1
+                slot = listed.firstIndex { $0.endpointID == record.endpointID }
+                previousEndpoint = (record.endpointID, slot)
             }
-            if let position = listed[slot].index.position(of: record.remoteID) {
-                record.remoteID = listed[slot].index.files[position].id
-            }
+            guard let slot, let position = listed[slot].index.position(of: record.remoteID) else { return }
+            record.remoteID = listed[slot].index.files[position].id
         }
 
         private mutating func shareDeclared(_ record: inout OwnedFile) {

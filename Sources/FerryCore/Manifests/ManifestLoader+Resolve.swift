@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Cross-document checks: models to endpoints, sources to files, names, purposes and secrets.
 extension LoadContext {
     /// Largest single file each provider accepts through its files endpoint.
@@ -235,7 +233,7 @@ extension LoadContext {
                 let candidates = tree.files(under: prefix)
                 // Matching and inspecting a file (a `stat`) depend on that file alone: done on every core for a large
                 // set, then taken in order here, so members and problems come out as a sequential pass gives them.
-                let checked = Self.inParallel(candidates.count, minimum: Self.parallelSources) { index in
+                let checked = Parallel.map(candidates.count, minimum: Self.parallelSources) { index in
                     let candidate = candidates[index]
                     guard let relative = Self.relative(candidate, to: base), pattern.matches(relative),
                         !exclude.contains(where: { $0.matches(relative) })
@@ -266,22 +264,6 @@ extension LoadContext {
 
     /// Sources a FileSet must have before its files are matched and inspected on every core.
     static let parallelSources = 512
-
-    /// `body` for each index in `0..<count`, results in index order; on every core when `count` reaches `minimum`.
-    static func inParallel<Result>(_ count: Int, minimum: Int, _ body: @escaping @Sendable (Int) -> Result) -> [Result] {
-        guard count >= minimum else { return (0..<count).map(body) }
-        return [Result](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let slots = ParallelSlots(base: buffer.baseAddress!)
-            // Chunks of consecutive indices: one job per chunk, not per file.
-            let chunk = 256
-            DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { job in
-                for index in job * chunk..<min(count, (job + 1) * chunk) {
-                    (slots.base + index).initialize(to: body(index))
-                }
-            }
-            initialized = count
-        }
-    }
 
     static func relative(_ path: String, to base: String) -> String? {
         if base.isEmpty { return path }
@@ -342,7 +324,3 @@ extension LoadContext {
     }
 }
 
-/// Where parallel iterations write their results: each slot by exactly one iteration, before any is read.
-struct ParallelSlots<Element>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Element>
-}

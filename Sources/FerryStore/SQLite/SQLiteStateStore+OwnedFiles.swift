@@ -16,6 +16,11 @@ extension SQLiteStateStore {
         try writer.read { db in (try Self.fetchOwnedFiles(db, sharing: sharing), try Self.fetchIntents(db)) }
     }
 
+    /// Rows a read must have before their strings are shared on other threads while the next rows are read.
+    static let parallelSharingRows = 8_192
+    /// Rows handed to one sharing job.
+    static let sharingChunk = 2_048
+
     static func fetchOwnedFiles(_ db: Database, sharing: OwnedFile.SharedStrings? = nil) throws -> [OwnedFile] {
         // Columns read by position: a name lookup compares names case-insensitively, for each of 30,000 rows.
         let rows = try Row.fetchCursor(
@@ -26,36 +31,80 @@ extension SQLiteStateStore {
                 FROM owned_files ORDER BY file, endpoint_id, remote_id
                 """)
         // Sized exactly (same transaction): grown by doubling, 300,000 rows left about 30 MB of spare capacity.
-        var files: [OwnedFile] = []
-        files.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM owned_files") ?? 0)
-        // Each endpoint id is kept once (there are few: found by a scan). With the pass's strings (`sharing`), each
-        // record takes them as it is read; without, rows come ordered by file and a file's rows on several endpoints
-        // share the first one's strings. (300,000 rows hold 4 copies of the same few strings otherwise: tens of
-        // megabytes.)
-        var sharing = sharing
+        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM owned_files") ?? 0
+        // Each endpoint id is kept once (there are few: found by a scan).
         var endpoints: [String] = []
-        while let row = try rows.next() {
+        func record(_ row: Row) -> OwnedFile {
             var endpointID: String = row[0]
             if let kept = endpoints.first(where: { $0 == endpointID }) {
                 endpointID = kept
             } else {
                 endpoints.append(endpointID)
             }
-            var record = OwnedFile(
+            return OwnedFile(
                 endpointID: endpointID, remoteID: row[1], file: row[2], digest: row[3], bytes: row[4],
                 filename: row[5], purpose: row[6], createdAt: row[7],
                 deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete, unifiedID: row[9])
-            if sharing != nil {
-                sharing!.share(&record)
-            } else if let last = files.indices.last, files[last].file == record.file {
-                record.file = files[last].file
-                if files[last].unifiedID == record.unifiedID { record.unifiedID = files[last].unifiedID }
-                if files[last].digest == record.digest { record.digest = files[last].digest }
-                if files[last].filename == record.filename { record.filename = files[last].filename }
-            }
-            files.append(record)
         }
-        return files
+        guard let sharing, count >= parallelSharingRows else {
+            // With the pass's strings (`sharing`), each record takes them as it is read; without, rows come ordered
+            // by file and a file's rows on several endpoints share the first one's strings. (300,000 rows hold 4
+            // copies of the same few strings otherwise: tens of megabytes.)
+            var sharing = sharing
+            var files: [OwnedFile] = []
+            files.reserveCapacity(count)
+            while let row = try rows.next() {
+                var record = record(row)
+                if sharing != nil {
+                    sharing!.share(&record)
+                } else if let last = files.indices.last, files[last].file == record.file {
+                    record.file = files[last].file
+                    if files[last].unifiedID == record.unifiedID { record.unifiedID = files[last].unifiedID }
+                    if files[last].digest == record.digest { record.digest = files[last].digest }
+                    if files[last].filename == record.filename { record.filename = files[last].filename }
+                }
+                files.append(record)
+            }
+            return files
+        }
+        // A large read: this thread steps SQLite and makes the records, in place in the result; each run of
+        // `sharingChunk` rows is then shared on another thread (looking up names and listed ids is most of the
+        // work) while the next rows are read. Chunks are shared as soon as they are read, so the rows' own copies
+        // are freed while the read goes on and their memory is taken again by the next rows.
+        return try [OwnedFile](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let slots = Parallel.Slots(base: buffer.baseAddress!)
+            let jobs = DispatchGroup()
+            let queue = DispatchQueue.global(qos: .userInitiated)
+            func share(_ range: Range<Int>) {
+                guard !range.isEmpty else { return }
+                queue.async(group: jobs) {
+                    var sharing = sharing
+                    for index in range { sharing.share(&slots.base[index]) }
+                }
+            }
+            var read = 0
+            var chunkStart = 0
+            do {
+                while let row = try rows.next() {
+                    guard read < count else {
+                        throw DatabaseError(message: "owned_files changed during a read transaction")
+                    }
+                    (slots.base + read).initialize(to: record(row))
+                    read += 1
+                    if read - chunkStart == sharingChunk {
+                        share(chunkStart..<read)
+                        chunkStart = read
+                    }
+                }
+                share(chunkStart..<read)
+            } catch {
+                jobs.wait()
+                initialized = read
+                throw error
+            }
+            jobs.wait()
+            initialized = read
+        }
     }
 
     static func owned(_ row: Row) -> OwnedFile {
