@@ -28,6 +28,23 @@ public struct SHA256Digest: Sendable {
         Self.hex(of: hasher.finalize())
     }
 
+    /// `prefix` followed by the lowercase hex of the digest's first `bytes` bytes, made in one string.
+    public func hexDigest(prefix: StaticString, bytes: Int) -> String {
+        let digest = hasher.finalize()
+        return digest.withUnsafeBytes { digest in
+            let count = min(bytes, digest.count)
+            return String(unsafeUninitializedCapacity: prefix.utf8CodeUnitCount + count * 2) { out in
+                let start = prefix.utf8CodeUnitCount
+                prefix.withUTF8Buffer { text in _ = out.initialize(fromContentsOf: text) }
+                for index in 0..<count {
+                    out[start + index * 2] = Self.hexDigits[Int(digest[index] >> 4)]
+                    out[start + index * 2 + 1] = Self.hexDigits[Int(digest[index] & 0xf)]
+                }
+                return start + count * 2
+            }
+        }
+    }
+
     /// Convenience: the hex digest of one string.
     public static func hex(_ string: String) -> String {
         var hasher = SHA256Digest()

@@ -294,6 +294,12 @@ struct PlannerTests {
         #expect(UnifiedID.make(for: "a") != UnifiedID.make(for: "b"))
         #expect(UnifiedID.make(for: "a").hasPrefix("file-ferry-"))
         #expect(UnifiedID.make(for: "a").count == "file-ferry-".count + 24)
+        // Recorded values (Python: "file-ferry-" + sha256(b"ferry.unified-id.v1\0" + name).hexdigest()[:24]): ids
+        // are stored in state and handed to LiteLLM clients, so they may never change.
+        #expect(UnifiedID.make(for: "employee-handbook") == "file-ferry-fd077e0e728086da98010c1b")
+        #expect(UnifiedID.make(for: "kb/faq/billing.md") == "file-ferry-c0de09cba5a15953dafd89bd")
+        #expect(UnifiedID.make(for: "données/été.md") == "file-ferry-7440e26fd9182d04adcd5f6d")
+        #expect(UnifiedID.make(for: "") == "file-ferry-2c94a6e7766718880557ae3b")
     }
 
     /// The in-core SHA-256 matches the standard test vectors.

@@ -20,6 +20,8 @@ extension SQLiteStateStore {
     static let parallelSharingRows = 8_192
     /// Rows handed to one sharing job.
     static let sharingChunk = 2_048
+    /// Chunks read and not yet shared, at most.
+    static let sharingAhead = 3
 
     static func fetchOwnedFiles(_ db: Database, sharing: OwnedFile.SharedStrings? = nil) throws -> [OwnedFile] {
         // Columns read by position: a name lookup compares names case-insensitively, for each of 30,000 rows.
@@ -69,17 +71,21 @@ extension SQLiteStateStore {
         }
         // A large read: this thread steps SQLite and makes the records, in place in the result; each run of
         // `sharingChunk` rows is then shared on another thread (looking up names and listed ids is most of the
-        // work) while the next rows are read. Chunks are shared as soon as they are read, so the rows' own copies
-        // are freed while the read goes on and their memory is taken again by the next rows.
+        // work) while the next rows are read. At most `sharingAhead` chunks wait to be shared: the rows' own copies
+        // are freed while the read goes on, so their memory is taken again by the next rows (held to the end, the
+        // copies of 300,000 rows would be tens of megabytes of the pass's peak).
         return try [OwnedFile](unsafeUninitializedCapacity: count) { buffer, initialized in
             let slots = Parallel.Slots(base: buffer.baseAddress!)
             let jobs = DispatchGroup()
+            let ahead = DispatchSemaphore(value: sharingAhead)
             let queue = DispatchQueue.global(qos: .userInitiated)
             func share(_ range: Range<Int>) {
                 guard !range.isEmpty else { return }
+                ahead.wait()
                 queue.async(group: jobs) {
                     var sharing = sharing
                     for index in range { sharing.share(&slots.base[index]) }
+                    ahead.signal()
                 }
             }
             var read = 0
