@@ -219,11 +219,22 @@ public enum Planner {
         let results = Results(buffer: .allocate(capacity: jobs.count))
         defer { results.buffer.deinitialize().deallocate() }
         let work = jobs.reduce(0) { $0 + $1.wanted.count + $1.listing.count }
+        // The desired state's fingerprint depends on nothing planned: one more job beside the endpoints'.
+        let fingerprintSlot = Parallel.Slots(base: UnsafeMutablePointer<String>.allocate(capacity: 1))
+        defer {
+            fingerprintSlot.base.deinitialize(count: 1)
+            fingerprintSlot.base.deallocate()
+        }
 
         // Every placement's status is written once, in place, by whoever plans its endpoint.
         let statuses = [PlacementStatus](unsafeUninitializedCapacity: slotCount) { buffer, count in
             let slots = StatusSlots(base: buffer.baseAddress)
             let run: @Sendable (Int) -> Void = { [jobs] index in
+                guard index < jobs.count else {
+                    fingerprintSlot.base.initialize(
+                        to: fingerprint(input.desired, fileDigests: fileDigests, placements: placements))
+                    return
+                }
                 let job = jobs[index]
                 (results.buffer.baseAddress! + index).initialize(
                     to: planEndpoint(
@@ -233,9 +244,9 @@ public enum Planner {
                         statuses: slots))
             }
             if jobs.count > 1, parallel ?? (work >= parallelThreshold) {
-                DispatchQueue.concurrentPerform(iterations: jobs.count, execute: run)
+                DispatchQueue.concurrentPerform(iterations: jobs.count + 1, execute: run)
             } else {
-                for index in jobs.indices { run(index) }
+                for index in 0...jobs.count { run(index) }
             }
             var written = jobs.reduce(0) { $0 + $1.wanted.count }
 
@@ -334,7 +345,7 @@ public enum Planner {
         }
         var plan = Plan(
             actions: actions, placements: statuses, endpoints: summaries, blocked: blocked, warnings: warnings,
-            desiredFingerprint: fingerprint(input.desired, fileDigests: fileDigests, placements: placements))
+            desiredFingerprint: fingerprintSlot.base.pointee)
         plan.untracked = untracked.isEmpty ? nil : untracked
         plan.scope = policy.scope.isEverything ? nil : policy.scope
         if !input.desired.vectorStores.isEmpty || input.vectorStores.values.contains(where: { !($0.stores ?? []).isEmpty }) {
@@ -372,7 +383,8 @@ public enum Planner {
         /// nil when there are no placements (and so no slot).
         let base: UnsafeMutablePointer<PlacementStatus>?
 
-        func put(_ status: PlacementStatus, at slot: Int) { (base! + slot).initialize(to: status) }
+        /// Takes the status (the caller's last use of it): moved into its slot, not copied.
+        func put(_ status: consuming PlacementStatus, at slot: Int) { (base! + slot).initialize(to: status) }
     }
 
     struct EndpointResult {
