@@ -31,6 +31,8 @@ let package = Package(
             name: "FerryStore",
             dependencies: [
                 "FerryCore", .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for reading text columns as bytes (`fetchOwnedFiles`).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

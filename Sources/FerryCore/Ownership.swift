@@ -51,9 +51,10 @@ public struct OwnedFile: Hashable, Codable, Sendable {
         /// Each listing with its positions by id (a few endpoints: a list), made once: copies of this value (one per
         /// thread sharing a part of the rows) use the same tables.
         private let listed: [(endpointID: String, index: ListingIndex)]
-        /// The endpoint of the previous record and its entry in `listed` (nil: not listed). A store gives each
-        /// endpoint id once, so the next record's id is most often the same string and compares at once.
-        private var previousEndpoint: (id: String, slot: Int?)?
+        /// Endpoint ids seen so far, each with its entry in `listed` (nil: not listed). There are few, and a store
+        /// gives each id as one string for all its rows, so a record's id is found by identity, not by comparing
+        /// its bytes with each listing's key.
+        private var seenEndpoints: [(id: String, slot: Int?)] = []
 
         /// - Parameter listings: files listed by endpoint id (only their ids are shared).
         public init(desired: DesiredState, digests: [String: String], listings: [String: [RemoteFile]] = [:]) {
@@ -74,14 +75,16 @@ public struct OwnedFile: Hashable, Codable, Sendable {
             shareDeclared(&record)
         }
 
-        private mutating func shareRemoteID(_ record: inout OwnedFile) {
+        /// Makes `record`'s remote id the listing's string where its endpoint's listing has it. (Apart from
+        /// `record(_:)`: the lookup is most of the work of a large read, which a store can do on other threads.)
+        public mutating func shareRemoteID(_ record: inout OwnedFile) {
             guard !listed.isEmpty else { return }
             let slot: Int?
-            if let previousEndpoint, previousEndpoint.id == record.endpointID {
-                slot = previousEndpoint.slot
+            if let seen = seenEndpoints.first(where: { $0.id == record.endpointID }) {
+                slot = seen.slot
             } else {
                 slot = listed.firstIndex { $0.endpointID == record.endpointID }
-                previousEndpoint = (record.endpointID, slot)
+                seenEndpoints.append((record.endpointID, slot))
             }
             guard let slot, let position = listed[slot].index.position(of: record.remoteID) else { return }
             record.remoteID = listed[slot].index.files[position].id
@@ -109,6 +112,94 @@ public struct OwnedFile: Hashable, Codable, Sendable {
             if record.filename == files[index].filename { record.filename = files[index].filename }
             if record.purpose == files[index].purpose { record.purpose = files[index].purpose }
             if let digest = match.digest, record.digest == digest { record.digest = digest }
+        }
+
+        /// One owned row as a store reads it, its text columns as UTF-8 bytes (valid while the store's row is):
+        /// `record(_:)` makes strings only of what differs from the pass's own.
+        public struct Columns {
+            public var endpointID: UnsafeBufferPointer<UInt8>
+            public var remoteID: UnsafeBufferPointer<UInt8>
+            public var file: UnsafeBufferPointer<UInt8>
+            public var unifiedID: UnsafeBufferPointer<UInt8>
+            public var digest: UnsafeBufferPointer<UInt8>
+            public var filename: UnsafeBufferPointer<UInt8>
+            public var purpose: UnsafeBufferPointer<UInt8>
+            public var bytes: Int64
+            public var createdAt: Int64
+            public var deletionPolicy: DeletionPolicy
+
+            public init(
+                endpointID: UnsafeBufferPointer<UInt8>, remoteID: UnsafeBufferPointer<UInt8>,
+                file: UnsafeBufferPointer<UInt8>, unifiedID: UnsafeBufferPointer<UInt8>,
+                digest: UnsafeBufferPointer<UInt8>, filename: UnsafeBufferPointer<UInt8>,
+                purpose: UnsafeBufferPointer<UInt8>, bytes: Int64, createdAt: Int64, deletionPolicy: DeletionPolicy
+            ) {
+                self.endpointID = endpointID
+                self.remoteID = remoteID
+                self.file = file
+                self.unifiedID = unifiedID
+                self.digest = digest
+                self.filename = filename
+                self.purpose = purpose
+                self.bytes = bytes
+                self.createdAt = createdAt
+                self.deletionPolicy = deletionPolicy
+            }
+        }
+
+        /// The record of one row: where a column's bytes are those of the pass's string (its declared file's name,
+        /// unified id, file name, purpose and digest; an endpoint id seen before) the record takes that string and
+        /// no copy is made; other columns become strings of their own. Equal to the record `share(_:)` gives for the
+        /// same row, but a large read makes about a fifth of the strings. The remote id is left to
+        /// `shareRemoteID(_:)`.
+        public mutating func record(_ columns: Columns) -> OwnedFile {
+            func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+            let endpointID: String
+            if let seen = seenEndpoints.first(where: { Self.equal($0.id, columns.endpointID) }) {
+                endpointID = seen.id
+            } else {
+                endpointID = text(columns.endpointID)
+                seenEndpoints.append((endpointID, listed.firstIndex { $0.endpointID == endpointID }))
+            }
+            // The declared file: the previous record's, the next one in name order, or found by name.
+            var index: Int?
+            var name: String?
+            if let previous, Self.equal(files[previous.index].name, columns.file) {
+                index = previous.index
+            } else if let previous, previous.index + 1 < files.count,
+                Self.equal(files[previous.index + 1].name, columns.file)
+            {
+                index = previous.index + 1
+                self.previous = (previous.index + 1, digests[files[previous.index + 1].sourcePath])
+            } else {
+                name = text(columns.file)
+                index = byName[name!]
+                self.previous = index.map { ($0, digests[files[$0].sourcePath]) }
+            }
+            guard let index, let previous else {
+                return OwnedFile(
+                    endpointID: endpointID, remoteID: text(columns.remoteID), file: name ?? text(columns.file),
+                    digest: text(columns.digest), bytes: columns.bytes, filename: text(columns.filename),
+                    purpose: text(columns.purpose), createdAt: columns.createdAt,
+                    deletionPolicy: columns.deletionPolicy, unifiedID: text(columns.unifiedID))
+            }
+            func shared(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> String {
+                Self.equal(string, bytes) ? string : text(bytes)
+            }
+            let digest = previous.digest.map { shared($0, columns.digest) } ?? text(columns.digest)
+            return OwnedFile(
+                endpointID: endpointID, remoteID: text(columns.remoteID), file: files[index].name, digest: digest,
+                bytes: columns.bytes, filename: shared(files[index].filename, columns.filename),
+                purpose: shared(files[index].purpose, columns.purpose), createdAt: columns.createdAt,
+                deletionPolicy: columns.deletionPolicy, unifiedID: shared(files[index].unifiedID, columns.unifiedID))
+        }
+
+        /// Whether a string's UTF-8 bytes are `bytes` (a byte comparison: a string equal only by Unicode
+        /// equivalence is made anew, which gives an equal record).
+        static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard string.utf8.count == bytes.count else { return false }
+            return string.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) }
+                ?? string.utf8.elementsEqual(bytes)
         }
     }
 }

@@ -323,4 +323,3 @@ extension LoadContext {
         }
     }
 }
-

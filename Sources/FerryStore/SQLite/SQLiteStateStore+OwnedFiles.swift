@@ -1,6 +1,7 @@
 import FerryCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 extension SQLiteStateStore {
     /// Every owned file.
@@ -24,42 +25,35 @@ extension SQLiteStateStore {
     static let sharingAhead = 3
 
     static func fetchOwnedFiles(_ db: Database, sharing: OwnedFile.SharedStrings? = nil) throws -> [OwnedFile] {
-        // Columns read by position: a name lookup compares names case-insensitively, for each of 30,000 rows.
-        let rows = try Row.fetchCursor(
-            db,
+        let statement = try db.makeStatement(
             sql: """
                 SELECT endpoint_id, remote_id, file, digest, bytes, filename, purpose, created_at, deletion_policy,
                     unified_id
                 FROM owned_files ORDER BY file, endpoint_id, remote_id
                 """)
+        let rows = try Row.fetchCursor(statement)
         // Sized exactly (same transaction): grown by doubling, 300,000 rows left about 30 MB of spare capacity.
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM owned_files") ?? 0
-        // Each endpoint id is kept once (there are few: found by a scan).
-        var endpoints: [String] = []
-        func record(_ row: Row) -> OwnedFile {
-            var endpointID: String = row[0]
-            if let kept = endpoints.first(where: { $0 == endpointID }) {
-                endpointID = kept
-            } else {
-                endpoints.append(endpointID)
-            }
-            return OwnedFile(
-                endpointID: endpointID, remoteID: row[1], file: row[2], digest: row[3], bytes: row[4],
-                filename: row[5], purpose: row[6], createdAt: row[7],
-                deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete, unifiedID: row[9])
-        }
-        guard let sharing, count >= parallelSharingRows else {
-            // With the pass's strings (`sharing`), each record takes them as it is read; without, rows come ordered
-            // by file and a file's rows on several endpoints share the first one's strings. (300,000 rows hold 4
-            // copies of the same few strings otherwise: tens of megabytes.)
-            var sharing = sharing
+        guard var sharing else {
+            // Rows come ordered by file, and a file's rows on several endpoints share the first one's strings; each
+            // endpoint id is kept once (there are few: found by a scan). (300,000 rows hold 4 copies of the same
+            // few strings otherwise: tens of megabytes.) Columns are read by position: a name lookup compares names
+            // case-insensitively.
             var files: [OwnedFile] = []
             files.reserveCapacity(count)
+            var endpoints: [String] = []
             while let row = try rows.next() {
-                var record = record(row)
-                if sharing != nil {
-                    sharing!.share(&record)
-                } else if let last = files.indices.last, files[last].file == record.file {
+                var endpointID: String = row[0]
+                if let kept = endpoints.first(where: { $0 == endpointID }) {
+                    endpointID = kept
+                } else {
+                    endpoints.append(endpointID)
+                }
+                var record = OwnedFile(
+                    endpointID: endpointID, remoteID: row[1], file: row[2], digest: row[3], bytes: row[4],
+                    filename: row[5], purpose: row[6], createdAt: row[7],
+                    deletionPolicy: DeletionPolicy(rawValue: row[8]) ?? .delete, unifiedID: row[9])
+                if let last = files.indices.last, files[last].file == record.file {
                     record.file = files[last].file
                     if files[last].unifiedID == record.unifiedID { record.unifiedID = files[last].unifiedID }
                     if files[last].digest == record.digest { record.digest = files[last].digest }
@@ -69,11 +63,39 @@ extension SQLiteStateStore {
             }
             return files
         }
+        // With the pass's strings: each row's text is read as bytes where SQLite keeps it, and a string is made
+        // only of what differs from the pass's own (`SharedStrings.record`): for a converged pass, the remote id
+        // alone, which is then shared with the listing.
+        let sqlite = statement.sqliteStatement
+        func text(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+            // (`sqlite3_column_text` first, then its length in bytes, as SQLite documents.)
+            let start = sqlite3_column_text(sqlite, column)
+            return UnsafeBufferPointer(start: start, count: start == nil ? 0 : Int(sqlite3_column_bytes(sqlite, column)))
+        }
+        func record() -> OwnedFile {
+            sharing.record(
+                OwnedFile.SharedStrings.Columns(
+                    endpointID: text(0), remoteID: text(1), file: text(2), unifiedID: text(9), digest: text(3),
+                    filename: text(5), purpose: text(6), bytes: sqlite3_column_int64(sqlite, 4),
+                    createdAt: sqlite3_column_int64(sqlite, 7),
+                    deletionPolicy: DeletionPolicy(rawValue: String(decoding: text(8), as: UTF8.self)) ?? .delete))
+        }
+        guard count >= parallelSharingRows else {
+            var files: [OwnedFile] = []
+            files.reserveCapacity(count)
+            while try rows.next() != nil {
+                var owned = record()
+                sharing.shareRemoteID(&owned)
+                files.append(owned)
+            }
+            return files
+        }
         // A large read: this thread steps SQLite and makes the records, in place in the result; each run of
-        // `sharingChunk` rows is then shared on another thread (looking up names and listed ids is most of the
-        // work) while the next rows are read. At most `sharingAhead` chunks wait to be shared: the rows' own copies
-        // are freed while the read goes on, so their memory is taken again by the next rows (held to the end, the
-        // copies of 300,000 rows would be tens of megabytes of the pass's peak).
+        // `sharingChunk` rows then has its remote ids shared with the listings on another thread (looking them up
+        // is most of the work that is left) while the next rows are read. At most `sharingAhead` chunks wait: the
+        // rows' own copies are freed while the read goes on, so their memory is taken again by the next rows (held
+        // to the end, the copies of 300,000 rows would be megabytes of the pass's peak).
+        let idSharing = sharing
         return try [OwnedFile](unsafeUninitializedCapacity: count) { buffer, initialized in
             let slots = Parallel.Slots(base: buffer.baseAddress!)
             let jobs = DispatchGroup()
@@ -83,19 +105,19 @@ extension SQLiteStateStore {
                 guard !range.isEmpty else { return }
                 ahead.wait()
                 queue.async(group: jobs) {
-                    var sharing = sharing
-                    for index in range { sharing.share(&slots.base[index]) }
+                    var sharing = idSharing
+                    for index in range { sharing.shareRemoteID(&slots.base[index]) }
                     ahead.signal()
                 }
             }
             var read = 0
             var chunkStart = 0
             do {
-                while let row = try rows.next() {
+                while try rows.next() != nil {
                     guard read < count else {
                         throw DatabaseError(message: "owned_files changed during a read transaction")
                     }
-                    (slots.base + read).initialize(to: record(row))
+                    (slots.base + read).initialize(to: record())
                     read += 1
                     if read - chunkStart == sharingChunk {
                         share(chunkStart..<read)
