@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A remote file Ferry created (or adopted) for a placement, as recorded in the state store.
 public struct OwnedFile: Hashable, Codable, Sendable {
     public var endpointID: String
@@ -198,7 +206,9 @@ public struct OwnedFile: Hashable, Codable, Sendable {
         /// equivalence is made anew, which gives an equal record).
         static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             guard string.utf8.count == bytes.count else { return false }
-            return string.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) }
+            guard let start = bytes.baseAddress else { return true }
+            // `memcmp`: a byte loop was a tenth of a large read's instructions.
+            return string.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, start, bytes.count) == 0 }
                 ?? string.utf8.elementsEqual(bytes)
         }
     }
