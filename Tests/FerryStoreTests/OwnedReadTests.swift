@@ -35,14 +35,7 @@ struct OwnedReadTests {
             }
         }
         #expect(names.count * endpoints.count >= SQLiteStateStore.parallelSharingRows)
-        let model = ModelDefinition(name: "m", model: "m", provider: "openai", endpoint: endpoints[0], origin: "")
-        let desired = DesiredState(
-            files: declared.map { name in
-                DesiredFile(
-                    name: name, sourcePath: "docs/" + name, bytes: 3, purpose: "assistants", filename: "doc.md",
-                    targetModels: ["m"])
-            }, models: [model])
-        let digests = Dictionary(uniqueKeysWithValues: declared.map { ("docs/" + $0, digest) })
+        let (desired, digests) = declaredDocuments(declared, on: endpoints[0], digest: digest)
         // Two endpoints listed (all but every eleventh file), the third not at all.
         var listings: [String: [RemoteFile]] = [:]
         for endpoint in endpoints.prefix(2) {

@@ -19,6 +19,19 @@ func storage(of text: String) -> UInt? {
     return text.withUTF8 { UInt(bitPattern: $0.baseAddress) }
 }
 
+/// A desired state declaring each of `names` (source `docs/<name>`, file name `doc.md`, purpose assistants) for one
+/// model on `endpoint`, and the digests of their sources (all `digest`).
+func declaredDocuments(_ names: [String], on endpoint: Endpoint, digest: String) -> (DesiredState, [String: String]) {
+    let model = ModelDefinition(name: "m", model: "m", provider: "openai", endpoint: endpoint, origin: "")
+    let desired = DesiredState(
+        files: names.map { name in
+            DesiredFile(
+                name: name, sourcePath: "docs/" + name, bytes: 3, purpose: "assistants", filename: "doc.md",
+                targetModels: ["m"])
+        }, models: [model])
+    return (desired, Dictionary(uniqueKeysWithValues: names.map { ("docs/" + $0, digest) }))
+}
+
 @Suite("State store")
 struct StateStoreTests {
     /// A new file gets the v1 schema, WAL mode and Ferry's application id; it passes integrity_check.
@@ -366,14 +379,7 @@ struct StateStoreTests {
                     closingIntent: nil, at: 101)
             }
         }
-        let model = ModelDefinition(name: "m", model: "m", provider: "openai", endpoint: endpoint, origin: "")
-        let desired = DesiredState(
-            files: declared.map { name in
-                DesiredFile(
-                    name: name, sourcePath: "docs/" + name, bytes: 3, purpose: "assistants", filename: "doc.md",
-                    targetModels: ["m"])
-            }, models: [model])
-        let digests = Dictionary(uniqueKeysWithValues: declared.map { ("docs/" + $0, String(repeating: "cd", count: 32)) })
+        let (desired, digests) = declaredDocuments(declared, on: endpoint, digest: String(repeating: "cd", count: 32))
         let plain = try store.ownedFilesAndIntents().owned.filter { $0.file.hasPrefix("set-\(run)/") }
         let shared = try store.ownedFilesAndIntents(sharing: OwnedFile.SharedStrings(desired: desired, digests: digests))
             .owned.filter { $0.file.hasPrefix("set-\(run)/") }
