@@ -184,7 +184,7 @@ public struct OwnedFile: Hashable, Codable, Sendable {
                 index = byName[name!]
                 self.previous = index.map { ($0, digests[files[$0].sourcePath]) }
             }
-            guard let index, let previous else {
+            guard let index, let match = self.previous else {
                 return OwnedFile(
                     endpointID: endpointID, remoteID: text(columns.remoteID), file: name ?? text(columns.file),
                     digest: text(columns.digest), bytes: columns.bytes, filename: text(columns.filename),
@@ -194,7 +194,7 @@ public struct OwnedFile: Hashable, Codable, Sendable {
             func shared(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> String {
                 Self.equal(string, bytes) ? string : text(bytes)
             }
-            let digest = previous.digest.map { shared($0, columns.digest) } ?? text(columns.digest)
+            let digest = match.digest.map { shared($0, columns.digest) } ?? text(columns.digest)
             return OwnedFile(
                 endpointID: endpointID, remoteID: text(columns.remoteID), file: files[index].name, digest: digest,
                 bytes: columns.bytes, filename: shared(files[index].filename, columns.filename),
