@@ -91,28 +91,23 @@ public struct OwnedFile: Hashable, Codable, Sendable {
             if let seen = seenEndpoints.first(where: { $0.id == record.endpointID }) {
                 slot = seen.slot
             } else {
-                slot = listed.firstIndex { $0.endpointID == record.endpointID }
-                seenEndpoints.append((record.endpointID, slot))
+                slot = remember(record.endpointID)
             }
             guard let slot, let position = listed[slot].index.position(of: record.remoteID) else { return }
             record.remoteID = listed[slot].index.files[position].id
         }
 
+        /// Adds an endpoint id not seen before to `seenEndpoints`; its entry in `listed` (nil: not listed).
+        @discardableResult
+        private mutating func remember(_ endpointID: String) -> Int? {
+            let slot = listed.firstIndex { $0.endpointID == endpointID }
+            seenEndpoints.append((endpointID, slot))
+            return slot
+        }
+
         private mutating func shareDeclared(_ record: inout OwnedFile) {
-            let match: (index: Int, digest: String?)
-            if let previous, files[previous.index].name == record.file {
-                match = previous
-            } else if let previous, previous.index + 1 < files.count, files[previous.index + 1].name == record.file {
-                // The stores return rows in name order, like the desired files: the next record is most often the
-                // next file, found by one comparison instead of a lookup by name.
-                match = (previous.index + 1, digests[files[previous.index + 1].sourcePath])
-            } else if let index = byName[record.file] {
-                match = (index, digests[files[index].sourcePath])
-            } else {
-                previous = nil
-                return
-            }
-            previous = match
+            let name = record.file
+            guard let match = declaredFile(isNamed: { $0 == name }, name: { name }) else { return }
             // Fields read in place: a copy of the declared file would retain and release all of its strings.
             let index = match.index
             record.file = files[index].name
@@ -120,6 +115,20 @@ public struct OwnedFile: Hashable, Codable, Sendable {
             if record.filename == files[index].filename { record.filename = files[index].filename }
             if record.purpose == files[index].purpose { record.purpose = files[index].purpose }
             if let digest = match.digest, record.digest == digest { record.digest = digest }
+        }
+
+        /// The declared file of a row (its index and its source's digest), nil when the row's name is not declared:
+        /// the previous row's file, the next one in name order, or the one found by `name()`. The stores return rows
+        /// in name order, like the desired files, so the next row's file is most often found by one comparison
+        /// instead of a lookup by name.
+        private mutating func declaredFile(isNamed: (String) -> Bool, name: () -> String) -> (index: Int, digest: String?)? {
+            if let previous, isNamed(files[previous.index].name) { return previous }
+            if let previous, previous.index + 1 < files.count, isNamed(files[previous.index + 1].name) {
+                self.previous = (previous.index + 1, digests[files[previous.index + 1].sourcePath])
+            } else {
+                self.previous = byName[name()].map { ($0, digests[files[$0].sourcePath]) }
+            }
+            return self.previous
         }
 
         /// One owned row as a store reads it, its text columns as UTF-8 bytes (valid while the store's row is):
@@ -167,24 +176,15 @@ public struct OwnedFile: Hashable, Codable, Sendable {
                 endpointID = seen.id
             } else {
                 endpointID = text(columns.endpointID)
-                seenEndpoints.append((endpointID, listed.firstIndex { $0.endpointID == endpointID }))
+                remember(endpointID)
             }
-            // The declared file: the previous record's, the next one in name order, or found by name.
-            var index: Int?
+            // A name made for the lookup is kept for an undeclared row's record.
             var name: String?
-            if let previous, Self.equal(files[previous.index].name, columns.file) {
-                index = previous.index
-            } else if let previous, previous.index + 1 < files.count,
-                Self.equal(files[previous.index + 1].name, columns.file)
-            {
-                index = previous.index + 1
-                self.previous = (previous.index + 1, digests[files[previous.index + 1].sourcePath])
-            } else {
+            let declared = declaredFile(isNamed: { Self.equal($0, columns.file) }) {
                 name = text(columns.file)
-                index = byName[name!]
-                self.previous = index.map { ($0, digests[files[$0].sourcePath]) }
+                return name!
             }
-            guard let index, let match = self.previous else {
+            guard let match = declared else {
                 return OwnedFile(
                     endpointID: endpointID, remoteID: text(columns.remoteID), file: name ?? text(columns.file),
                     digest: text(columns.digest), bytes: columns.bytes, filename: text(columns.filename),
@@ -194,6 +194,7 @@ public struct OwnedFile: Hashable, Codable, Sendable {
             func shared(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> String {
                 Self.equal(string, bytes) ? string : text(bytes)
             }
+            let index = match.index
             let digest = match.digest.map { shared($0, columns.digest) } ?? text(columns.digest)
             return OwnedFile(
                 endpointID: endpointID, remoteID: text(columns.remoteID), file: files[index].name, digest: digest,
