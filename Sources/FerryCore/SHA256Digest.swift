@@ -25,10 +25,11 @@ public struct SHA256Digest: Sendable {
 
     /// Finishes and returns the lowercase hex digest. The hasher itself is left as it was.
     public func hexDigest() -> String {
-        Self.hex(of: hasher.finalize())
+        hexDigest(prefix: "", bytes: Int.max)
     }
 
-    /// `prefix` followed by the lowercase hex of the digest's first `bytes` bytes, made in one string.
+    /// `prefix` followed by the lowercase hex of the digest's first `bytes` bytes (all of them at most), made in one
+    /// string. The hasher itself is left as it was.
     public func hexDigest(prefix: StaticString, bytes: Int) -> String {
         let digest = hasher.finalize()
         return digest.withUnsafeBytes { digest in
@@ -50,18 +51,6 @@ public struct SHA256Digest: Sendable {
         var hasher = SHA256Digest()
         hasher.update(string)
         return hasher.hexDigest()
-    }
-
-    private static func hex(of digest: Crypto.SHA256.Digest) -> String {
-        digest.withUnsafeBytes { bytes in
-            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-                for (index, byte) in bytes.enumerated() {
-                    out[index * 2] = hexDigits[Int(byte >> 4)]
-                    out[index * 2 + 1] = hexDigits[Int(byte & 0xf)]
-                }
-                return bytes.count * 2
-            }
-        }
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
