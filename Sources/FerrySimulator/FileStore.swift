@@ -186,36 +186,63 @@ extension SimulatorCore {
         _ tenant: TenantID, purpose: String?, descending: Bool, after: String?, before: String? = nil, limit: Int,
         now: Double
     ) throws -> (page: [FileRecord], hasMore: Bool) {
-        let (records, cursor) = try state.withLockedValue { state -> ([FileRecord], SortKey?) in
-            let t = state.tenants[tenant] ?? Tenant()
+        let (ordered, cursor) = try state.withLockedValue { state -> ([FileRecord], SortKey?) in
             var cursor: SortKey?
             if let name = after ?? before {
-                guard let key = t.files[name]?.sortKey ?? t.tombstones[name] else { throw ListError.unknownCursor }
+                guard let t = state.tenants[tenant], let key = t.files[name]?.sortKey ?? t.tombstones[name] else {
+                    throw ListError.unknownCursor
+                }
                 cursor = key
             }
-            return (Array(t.files.values), cursor)
+            guard state.tenants[tenant] != nil else { return ([], cursor) }
+            if let ordered = state.tenants[tenant]?.ordered { return (ordered, cursor) }
+            let ordered = state.tenants[tenant]!.files.values.sorted { $0.sortKey < $1.sortKey }
+            state.tenants[tenant]!.ordered = ordered
+            return (ordered, cursor)
         }
         let lag = currentPlan().listLagSeconds
         var expired: [String] = []
-        var visible = records.filter { record in
+        func visible(_ record: FileRecord) -> Bool {
             if let expires = record.expiresAt, now >= Double(expires) {
                 expired.append(record.id)
                 return false
             }
             if let purpose, record.purpose != purpose { return false }
             if lag > 0, now - record.createdAtPrecise < lag { return false }
-            if let cursor {
-                // `after` keeps what follows the cursor in list order, `before` what precedes it.
-                let follows = descending ? record.sortKey < cursor : cursor < record.sortKey
-                return before == nil ? follows : (record.sortKey != cursor && !follows)
-            }
             return true
         }
+        // The first index whose key is after the cursor (`strictly`) or at or after it.
+        func lowerBound(_ key: SortKey, strictly: Bool) -> Int {
+            var low = 0
+            var high = ordered.count
+            while low < high {
+                let mid = (low + high) / 2
+                if strictly ? !(key < ordered[mid].sortKey) : ordered[mid].sortKey < key { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        // `after` (or no cursor) walks away from the cursor in list order and keeps the first `limit` files; `before`
+        // walks from the cursor against list order and keeps the `limit` files nearest to it, in list order. One file
+        // more than the page tells whether there are more.
+        let upward = before == nil ? !descending : descending
+        var index: Int
+        switch (cursor, upward) {
+        case (nil, true): index = 0
+        case (nil, false): index = ordered.count - 1
+        case (let key?, true): index = lowerBound(key, strictly: true)
+        case (let key?, false): index = lowerBound(key, strictly: false) - 1
+        }
+        var page: [FileRecord] = []
+        page.reserveCapacity(min(limit + 1, ordered.count))
+        while index >= 0, index < ordered.count, page.count <= limit {
+            if visible(ordered[index]) { page.append(ordered[index]) }
+            index += upward ? 1 : -1
+        }
         for id in expired { deleteFile(tenant, id: id) }
-        visible.sort { descending ? $1.sortKey < $0.sortKey : $0.sortKey < $1.sortKey }
-        let hasMore = visible.count > limit
-        // A `before` page is the `limit` files just before the cursor, still in list order.
-        return (Array(before == nil ? visible.prefix(limit) : visible.suffix(limit)), hasMore)
+        let hasMore = page.count > limit
+        if hasMore { page.removeLast() }
+        if before != nil { page.reverse() }
+        return (page, hasMore)
     }
 
     func allFiles(_ tenant: TenantID) -> [FileRecord] {

@@ -77,7 +77,12 @@ struct UploadRecord: Sendable {
 }
 
 struct Tenant: Sendable {
-    var files: [String: FileRecord] = [:]
+    var files: [String: FileRecord] = [:] {
+        didSet { ordered = nil }
+    }
+    /// `files` in ascending list order (created_at, id), made by the first listing after a change, so each page of a
+    /// listing is a binary search and a walk of one page instead of a sort of every file.
+    var ordered: [FileRecord]?
     /// Content of each file when there is no storage directory.
     var contents: [String: StoredContent] = [:]
     /// Sort keys of deleted files, so a listing cursor that names one keeps its place.
