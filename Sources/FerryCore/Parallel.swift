@@ -26,3 +26,20 @@ public enum Parallel {
         public init(base: UnsafeMutablePointer<Element>) { self.base = base }
     }
 }
+
+extension Parallel {
+    /// Frees `value` on another thread: the caller goes on while a large pass's records (hundreds of thousands of
+    /// strings) are released, and a process that ends meanwhile does not wait for it. Pass the last reference: what
+    /// is still referenced elsewhere is freed there, later, as usual.
+    public static func release<Value: Sendable>(_ value: consuming Value) {
+        let box = ReleaseBox(value)
+        DispatchQueue.global(qos: .utility).async { box.value = nil }
+    }
+
+    private final class ReleaseBox<Value>: @unchecked Sendable {
+        // Written once by the thread that frees it; nothing reads it.
+        var value: Value?
+
+        init(_ value: consuming Value) { self.value = value }
+    }
+}

@@ -92,6 +92,7 @@ extension Engine {
             var inputs = manifests
             let observed = try await self.observe(loadingDigests: &inputs, deferHashing: false)
             let plan = try await self.plan(inputs, observed)
+            Parallel.release(consume observed)
             let outcome: PassOutcome =
                 !plan.blocked.isEmpty ? .refused : (plan.hasUnknownEndpoints ? .failed : .planned)
             return (

@@ -69,6 +69,8 @@ extension Engine {
             }
             pages += observed.pages
             let plan = try await self.plan(inputs, observed)
+            // The listings (one record per listed file) are freed on another thread while the pass goes on.
+            Parallel.release(consume observed)
             if !plan.blocked.isEmpty {
                 return ReconcileReport(
                     outcome: .refused, rounds: round, lastPlan: plan, applied: applied, failures: failures,

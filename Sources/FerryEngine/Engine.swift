@@ -328,6 +328,8 @@ public final class Engine: Sendable {
             }
         }
         counters.add("saveSnapshot", since: start)
+        // The owned files (one record per placement) are freed on another thread while the pass goes on.
+        Parallel.release(consume input)
         return plan
     }
 

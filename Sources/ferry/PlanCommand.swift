@@ -58,6 +58,8 @@ struct PlanCommand: AsyncParsableCommand {
             if refresh {
                 let result = try await runtime.engine.planPass(validated: runtime.manifests)
                 (plan, outcome) = (result.plan, result.outcome)
+                // The desired files and digests are freed on another thread while the plan is printed.
+                Parallel.release(consume result)
             } else {
                 let result = try await runtime.engine.planFromStoredListings(validated: runtime.manifests)
                 (plan, outcome) = (result.plan, result.outcome)
@@ -70,8 +72,10 @@ struct PlanCommand: AsyncParsableCommand {
                 try saved.encoded().write(to: URL(fileURLWithPath: out), options: .atomic)
                 runtime.console.err("Saved the plan to \(out). Apply it with: ferry apply \(out)")
             }
-            if outcome != .planned { return 1 }
-            return detailedExitcode && !plan.isEmpty ? 2 : 0
+            let code: Int32 = outcome != .planned ? 1 : (detailedExitcode && !plan.isEmpty ? 2 : 0)
+            // A status per placement, freed on another thread: a process that ends now does not wait for it.
+            Parallel.release(consume plan)
+            return code
         }
     }
 

@@ -177,6 +177,9 @@ struct ReconcileCommand: AsyncParsableCommand {
                 return Self.backingOff
             }
         }
-        return report.outcome == .converged ? 0 : 1
+        let code: Int32 = report.outcome == .converged ? 0 : 1
+        // The last plan (a status per placement) is freed on another thread: a process that ends now does not wait.
+        Parallel.release((consume result, consume report))
+        return code
     }
 }
