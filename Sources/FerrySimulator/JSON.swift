@@ -2,8 +2,10 @@ import Foundation
 import Hummingbird
 
 /// A tiny JSON value with ordered object keys, so responses have a stable, provider-like layout
-/// and explicit `null`s (Codable would drop nil optionals).
-indirect enum JSON: Sendable, Equatable {
+/// and explicit `null`s (Codable would drop nil optionals). Not `indirect`: arrays already hold their elements on the
+/// heap, and an indirect enum would put every value, each string and number of a 10,000-file listing page, in a box
+/// of its own.
+enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -29,7 +31,7 @@ indirect enum JSON: Sendable, Equatable {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
-        case .int(let value): out.append(contentsOf: String(value).utf8)
+        case .int(let value): JSON.writeInteger(value, into: &out)
         case .double(let value):
             out.append(contentsOf: (value.isFinite ? String(value) : "null").utf8)
         case .string(let value): JSON.writeString(value, into: &out)
@@ -53,6 +55,25 @@ indirect enum JSON: Sendable, Equatable {
                 value.write(into: &out)
             }
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Decimal digits, without making a string of them.
+    private static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 20 digits of UInt64.max
+        let count = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
+            var end = 0
+            repeat {
+                buffer[end] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                end += 1
+            } while magnitude > 0
+            return end
+        }
+        withUnsafeBytes(of: &digits) { buffer in
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
         }
     }
 

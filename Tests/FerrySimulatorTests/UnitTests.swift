@@ -105,6 +105,14 @@ struct UnitTests {
         #expect(value.serialized() == "{\"b\":1,\"a\":\"q\\\"\\\\\\n\\u0001é\",\"n\":null,\"l\":[true]}")
     }
 
+    @Test("JSON integers are written as their decimal digits, the extremes and negatives included")
+    func jsonIntegers() {
+        for value: Int64 in [0, 7, 10, -1, -10, 1_800_000_000, 123_456_789_012, .max, .min, .max - 1, .min + 1] {
+            #expect(JSON.int(value).serialized() == String(value))
+        }
+        #expect(JSON.array([.int(-5), .object([("k", .int(42))])]).serialized() == "[-5,{\"k\":42}]")
+    }
+
     @Test("seeded random ids are reproducible")
     func seededIDs() {
         var a = SimRandom(seed: 9)
