@@ -58,23 +58,16 @@ enum JSON: Sendable, Equatable {
         }
     }
 
-    /// Decimal digits, without making a string of them.
+    /// Decimal digits, without making a string of them: written least significant first, then put in order.
     private static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
+        let first = out.count
         var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 20 digits of UInt64.max
-        let count = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
-            var end = 0
-            repeat {
-                buffer[end] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                end += 1
-            } while magnitude > 0
-            return end
-        }
-        withUnsafeBytes(of: &digits) { buffer in
-            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
-        }
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[first...].reverse()
     }
 
     private static let escaper: JSONEncoder = {

@@ -64,6 +64,7 @@ struct PlanCommand: AsyncParsableCommand {
                 let result = try await runtime.engine.planFromStoredListings(validated: runtime.manifests)
                 (plan, outcome) = (result.plan, result.outcome)
                 runtime.console.err(Self.describeAges(result, now: runtime.engine.clock.nowSeconds()))
+                Parallel.release(consume result)
             }
             try runtime.printPlan(plan, format: output, stats: runtime.engine.stats())
             if let out {
