@@ -177,6 +177,17 @@ notes = [
     "Bare listing: every list page of the three endpoints fetched by `bench/listpages.py` (the endpoints at once, each "
     "one chain of pages, nothing done with a page but find its cursor): what the simulator needs to serve a listing, "
     "which a converged pass cannot go below on these cores.",
+    "CPU floor: Ferry's and the simulator's CPU seconds during a converged reconcile (GNU time's user + system; the "
+    "simulator's from /proc/PID/stat), summed and divided by the cores they share. No schedule of that work finishes "
+    "sooner on this machine, so a wall-time target below the floor cannot be met here without cutting CPU. "
+    + "; ".join(
+        f"{p['placements']:,}: {p['cpu_floor_seconds']:.2f} s (Ferry {p['reconcile_cpu_seconds']:.2f} s, simulator "
+        f"{p['simulator_cpu_seconds']:.2f} s)" for p in points) + "."
+    + "".join(
+        f" At {p['placements']:,} placements the floor is above the 3 s target: Ferry's and the simulator's CPU together "
+        f"would have to fall from {p['reconcile_cpu_seconds'] + p['simulator_cpu_seconds']:.1f} s to under "
+        f"{3 * os.cpu_count():.0f} s; Ferry's own CPU over the cores is {p['reconcile_cpu_seconds'] / os.cpu_count():.2f} s."
+        for p in points if p["placements"] == 300_000 and p["cpu_floor_seconds"] >= 3),
     f"Whole scenario {elapsed // 60} min {elapsed % 60} s. Machine: {os.cpu_count()} cores shared with other builds; "
     f"load average {' '.join(open('/proc/loadavg').read().split()[0:3])} at the end. The simulator runs on the same cores as Ferry.",
 ]
