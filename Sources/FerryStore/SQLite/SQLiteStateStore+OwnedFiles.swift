@@ -80,21 +80,14 @@ extension SQLiteStateStore {
                     createdAt: sqlite3_column_int64(sqlite, 7),
                     deletionPolicy: DeletionPolicy(rawValue: String(decoding: text(8), as: UTF8.self)) ?? .delete))
         }
-        guard count >= parallelSharingRows else {
-            var files: [OwnedFile] = []
-            files.reserveCapacity(count)
-            while try rows.next() != nil {
-                var owned = record()
-                sharing.shareRemoteID(&owned)
-                files.append(owned)
-            }
-            return files
-        }
-        // A large read: this thread steps SQLite and makes the records, in place in the result; each run of
-        // `sharingChunk` rows then has its remote ids shared with the listings on another thread (looking them up
-        // is most of the work that is left) while the next rows are read. At most `sharingAhead` chunks wait: the
-        // rows' own copies are freed while the read goes on, so their memory is taken again by the next rows (held
-        // to the end, the copies of 300,000 rows would be megabytes of the pass's peak).
+        guard count > 0 else { return [] }
+        // This thread steps SQLite and makes the records, in place in the result; each run of `sharingChunk` rows
+        // then has its remote ids shared with the listings (looking them up is most of the work that is left). In a
+        // large read (`parallelSharingRows`) that is done on another thread while the next rows are read, at most
+        // `sharingAhead` chunks behind: the rows' own copies are freed while the read goes on, so their memory is
+        // taken again by the next rows (held to the end, the copies of 300,000 rows would be megabytes of the
+        // pass's peak).
+        let onOtherThreads = count >= parallelSharingRows
         let idSharing = sharing
         return try [OwnedFile](unsafeUninitializedCapacity: count) { buffer, initialized in
             let slots = Parallel.Slots(base: buffer.baseAddress!)
@@ -103,6 +96,10 @@ extension SQLiteStateStore {
             let queue = DispatchQueue.global(qos: .userInitiated)
             func share(_ range: Range<Int>) {
                 guard !range.isEmpty else { return }
+                guard onOtherThreads else {
+                    for index in range { sharing.shareRemoteID(&slots.base[index]) }
+                    return
+                }
                 ahead.wait()
                 queue.async(group: jobs) {
                     var sharing = idSharing
